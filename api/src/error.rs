@@ -1,0 +1,205 @@
+//! JSON errors: every failure the API returns is `{"error": "...", "code": "..."}`.
+
+use crate::node::{SubmitError, retry_after_secs};
+use axum::{
+    Json,
+    extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection},
+    http::{HeaderValue, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Machine-readable error codes (the `code` field).
+pub mod code {
+    /// 400: the request is malformed in a way no more specific code names.
+    pub const BAD_REQUEST: &str = "bad_request";
+    /// 400: the JSON body does not parse or lacks a field.
+    pub const INVALID_JSON: &str = "invalid_json";
+    /// 400: a payload is not valid base64.
+    pub const INVALID_BASE64: &str = "invalid_base64";
+    /// 400: a hash is not 64 hex characters.
+    pub const INVALID_HASH: &str = "invalid_hash";
+    /// 400: a height (path, `from`, `Last-Event-ID`) is not an unsigned integer.
+    pub const INVALID_HEIGHT: &str = "invalid_height";
+    /// 400: a namespace is missing or not an unsigned 64-bit integer.
+    pub const INVALID_NAMESPACE: &str = "invalid_namespace";
+    /// 404: no such transaction, height or route.
+    pub const NOT_FOUND: &str = "not_found";
+    /// 405: the route exists but not for this method.
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// 413: the body or payload exceeds the limit.
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    /// 429: the namespace's share of the mempool is full (see `Retry-After`).
+    pub const NAMESPACE_FULL: &str = "namespace_full";
+    /// 503: the mempool is full (see `Retry-After`).
+    pub const MEMPOOL_FULL: &str = "mempool_full";
+    /// 503: the node cannot serve this now.
+    pub const UNAVAILABLE: &str = "unavailable";
+    /// 500: the node failed (the index could not be read).
+    pub const INTERNAL: &str = "internal";
+}
+
+/// An error response: a status, a code from [`code`], a message for people, and for
+/// back-pressure a `Retry-After`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable code.
+    pub code: &'static str,
+    /// What is wrong and, where possible, what to do.
+    pub message: String,
+    /// Sent as `Retry-After` (whole seconds, rounded up).
+    pub retry_after: Option<Duration>,
+}
+
+/// The JSON body of an error.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    code: &'a str,
+}
+
+impl ApiError {
+    /// An error without `Retry-After`.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// A 400 with the given code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// A 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code::NOT_FOUND, message)
+    }
+
+    /// A 413.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::PAYLOAD_TOO_LARGE,
+            message,
+        )
+    }
+
+    /// A 500 for a failed index read; the details go to the log too.
+    pub fn storage(err: cortado_storage::Error) -> Self {
+        tracing::error!(%err, "index read failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            format!("the node's index failed: {err}"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(ErrorBody {
+            error: &self.message,
+            code: self.code,
+        });
+        let mut response = (self.status, body).into_response();
+        if let Some(delay) = self.retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(delay)),
+            );
+        }
+        response
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(err: SubmitError) -> Self {
+        let message = err.to_string();
+        match err {
+            SubmitError::TooLarge { .. } => Self::too_large(message),
+            SubmitError::MempoolFull { retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code::MEMPOOL_FULL, message)
+            },
+            SubmitError::NamespaceFull { retry_after, .. } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, code::NAMESPACE_FULL, message)
+            },
+            SubmitError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE, message)
+            }
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::new(
+            rejection.status(),
+            code::BAD_REQUEST,
+            format!("invalid path: {}", rejection.body_text()),
+        )
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(
+            rejection.status(),
+            code::BAD_REQUEST,
+            format!("invalid query string: {}", rejection.body_text()),
+        )
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => return Self::too_large(rejection.body_text()),
+            // A body that parses but has the wrong shape is still a bad request here.
+            StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
+            other => other,
+        };
+        Self::new(status, code::INVALID_JSON, rejection.body_text())
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::too_large(rejection.body_text());
+        }
+        Self::new(
+            rejection.status(),
+            code::BAD_REQUEST,
+            format!("could not read the request body: {}", rejection.body_text()),
+        )
+    }
+}
+
+/// Fallback for paths no route matches.
+pub(crate) async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {method} {}; the API lives under /v1 (see /v1/status)",
+        uri.path()
+    ))
+}
+
+/// Fallback for a known path with a method it does not take (axum adds the `Allow` header).
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        code::METHOD_NOT_ALLOWED,
+        format!(
+            "{method} is not allowed on {}; see the Allow header",
+            uri.path()
+        ),
+    )
+}

@@ -1,0 +1,123 @@
+//! HTTP API of a Cortado node: routes, SSE streams and JSON errors.
+//!
+//! # Routes
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /v1/transactions` | 202 `{"hash"}` (plus `"duplicate": true` if the mempool had it) |
+//! | `GET /v1/transactions/{hash}` | `{"hash","status":"finalized","height","index","namespace","block_hash"}` or `{"hash","status":"pending"}` |
+//! | `GET /v1/status` | `{"chain_id","height","view","validators","peers","last_finality_latency_ms","mempool":{"txs","bytes"}}` |
+//! | `GET /v1/headers/{height\|latest}` | the header, its hex encoding, the certificate and its hex encoding |
+//! | `GET /v1/blocks/{height\|latest}` | the same plus every transaction |
+//! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same plus the namespace and its transactions, in block order |
+//! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
+//! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` |
+//!
+//! A submission is either JSON, `{"namespace": 42, "payload": "<base64>"}` with
+//! `Content-Type: application/json`, or the raw payload as the body (any other content type)
+//! with `?namespace=42`. The body may hold at most `tx_bytes_max` as base64 plus
+//! [`ApiConfig::body_envelope_bytes`]; the decoded payload at most `tx_bytes_max`.
+//!
+//! Hashes are lowercase hex (a `0x` prefix and upper case are accepted on input), payloads
+//! standard base64, `header_bytes` and `certificate_bytes` hex of the canonical encodings.
+//! Transaction indices are positions in the block's transaction order (namespaces ascending,
+//! each in block order), from 0.
+//!
+//! # Errors
+//!
+//! Every error, including axum's own rejections, unknown routes (404) and wrong methods (405),
+//! is JSON `{"error": "<what is wrong>", "code": "<code>"}`, with the codes in [`error::code`].
+//! A full mempool is a 503 and a full namespace a 429, both with `Retry-After` in seconds.
+//! Finalized data comes only from the index (through [`cortado_storage::Reader`]); pending
+//! state and live status come from the [`Node`].
+
+#![warn(missing_docs)]
+
+mod config;
+pub mod error;
+mod node;
+mod routes;
+mod stream;
+mod views;
+
+pub use config::ApiConfig;
+pub use error::ApiError;
+pub use node::{ConsensusStatus, Node, SubmitError, Submitted};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
+use routes::AppState;
+use std::{future::Future, future::IntoFuture, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::watch};
+
+/// How long [`serve`] lets open connections (SSE streams above all) finish after shutdown
+/// is signalled, before it drops them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Builds the API's router.
+///
+/// `finalized` carries the latest finalized height; the node must index a block (in `reader`)
+/// before it sends that block's height, and the streams end when its sender is dropped.
+pub fn router<N, R>(node: N, reader: R, finalized: watch::Receiver<u64>, cfg: ApiConfig) -> Router
+where
+    N: Node,
+    R: cortado_storage::Reader + Clone + Send + Sync + 'static,
+{
+    let body_bytes_max = cfg.body_bytes_max();
+    let state = AppState {
+        node,
+        reader,
+        finalized,
+        cfg: Arc::new(cfg),
+    };
+    Router::new()
+        .route("/v1/transactions", post(routes::submit::<N, R>))
+        .route("/v1/transactions/{hash}", get(routes::transaction::<N, R>))
+        .route("/v1/status", get(routes::status::<N, R>))
+        .route("/v1/headers/{height}", get(routes::header::<N, R>))
+        .route("/v1/blocks/{height}", get(routes::block::<N, R>))
+        .route(
+            "/v1/namespaces/{ns}/blocks/{height}",
+            get(routes::namespace_block::<N, R>),
+        )
+        .route("/v1/stream/headers", get(stream::headers::<N, R>))
+        .route("/v1/stream/namespaces/{ns}", get(stream::namespace::<N, R>))
+        // After every route: it applies to the routes present.
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(body_bytes_max))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish for
+/// at most [`SHUTDOWN_GRACE`].
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stopping_tx, mut stopping_rx) = watch::channel(false);
+    let server = axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(true);
+        })
+        .into_future();
+    let grace = async move {
+        if stopping_rx.wait_for(|stopping| *stopping).await.is_err() {
+            // The server ended on its own; let it report how.
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = grace => {
+            tracing::warn!("API connections still open {SHUTDOWN_GRACE:?} after shutdown; dropping them");
+            Ok(())
+        }
+    }
+}

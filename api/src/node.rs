@@ -1,0 +1,104 @@
+//! What the API needs from the running node besides the index.
+
+use cortado_types::{Hash, Namespace, Transaction};
+use std::{future::Future, time::Duration};
+
+/// What the API needs from the running node besides the index.
+pub trait Node: Clone + Send + Sync + 'static {
+    /// Admit a transaction to the mempool; resolves once it is durable there (or refused).
+    fn submit(
+        &self,
+        tx: Transaction,
+    ) -> impl Future<Output = Result<Submitted, SubmitError>> + Send;
+
+    /// Whether the mempool holds this hash (not yet finalized).
+    fn is_pending(&self, hash: Hash) -> impl Future<Output = bool> + Send;
+
+    /// Live status of consensus and p2p.
+    fn status(&self) -> impl Future<Output = ConsensusStatus> + Send;
+}
+
+/// A transaction the mempool accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Submitted {
+    /// The transaction hash.
+    pub hash: Hash,
+    /// Whether the mempool already held it (the submission changed nothing).
+    pub duplicate: bool,
+}
+
+/// Why the mempool refused a transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The payload exceeds `tx_bytes_max`.
+    TooLarge {
+        /// Payload size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The mempool is full; retry later.
+    MempoolFull {
+        /// When a retry may succeed.
+        retry_after: Duration,
+    },
+    /// This namespace's share of the mempool is full; retry later.
+    NamespaceFull {
+        /// The namespace.
+        namespace: Namespace,
+        /// When a retry may succeed.
+        retry_after: Duration,
+    },
+    /// The node cannot take transactions now (starting, stopping, or failed).
+    Unavailable(String),
+}
+
+impl std::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SubmitError::TooLarge { size, limit } => write!(
+                f,
+                "transaction payload is {size} bytes; the limit is {limit} bytes (tx_bytes_max)"
+            ),
+            SubmitError::MempoolFull { retry_after } => write!(
+                f,
+                "the mempool is full; retry in {} s",
+                retry_after_secs(*retry_after)
+            ),
+            SubmitError::NamespaceFull {
+                namespace,
+                retry_after,
+            } => write!(
+                f,
+                "namespace {namespace} has its full share of the mempool; retry in {} s",
+                retry_after_secs(*retry_after)
+            ),
+            SubmitError::Unavailable(why) => write!(f, "the node cannot take transactions: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for SubmitError {}
+
+/// A retry delay in whole seconds, rounded up, at least 1 (the `Retry-After` header unit).
+pub(crate) fn retry_after_secs(delay: Duration) -> u64 {
+    let secs = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+/// Live status of consensus and p2p, as the node reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsensusStatus {
+    /// Current consensus view.
+    pub view: u64,
+    /// Number of validators.
+    pub validators: usize,
+    /// Connected peers.
+    pub peers: usize,
+    /// Time from proposal to finality of the last finalized block, in ms.
+    pub last_finality_latency_ms: Option<u64>,
+    /// Transactions in the mempool.
+    pub mempool_txs: usize,
+    /// Payload bytes in the mempool.
+    pub mempool_bytes: usize,
+}

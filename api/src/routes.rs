@@ -1,0 +1,360 @@
+//! Request handlers of the plain (non-streaming) routes, and the parsers they share with the
+//! streams.
+
+use crate::{
+    ApiConfig, Node,
+    config::base64_len,
+    error::{ApiError, code},
+    views::{BlockView, HeaderView, NamespaceBlockView},
+};
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{
+        Path, Query, State,
+        rejection::{BytesRejection, PathRejection, QueryRejection},
+    },
+    http::{HeaderMap, StatusCode, header},
+};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use cortado_storage::Reader;
+use cortado_types::{Hash, Height, Namespace, Transaction};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What every handler sees.
+pub(crate) struct AppState<N, R> {
+    pub(crate) node: N,
+    pub(crate) reader: R,
+    pub(crate) finalized: watch::Receiver<u64>,
+    pub(crate) cfg: Arc<ApiConfig>,
+}
+
+impl<N: Clone, R: Clone> Clone for AppState<N, R> {
+    fn clone(&self) -> Self {
+        Self {
+            node: self.node.clone(),
+            reader: self.reader.clone(),
+            finalized: self.finalized.clone(),
+            cfg: self.cfg.clone(),
+        }
+    }
+}
+
+/// The bounds every handler's reader satisfies.
+pub(crate) trait ApiReader: Reader + Clone + Send + Sync + 'static {}
+impl<R: Reader + Clone + Send + Sync + 'static> ApiReader for R {}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Parses a height (`what` names it in the error: "height", "from", "Last-Event-ID").
+pub(crate) fn parse_height(value: &str, what: &str) -> ApiResult<Height> {
+    value.parse::<Height>().map_err(|_| {
+        ApiError::bad_request(
+            code::INVALID_HEIGHT,
+            format!("{what} must be a block height (an unsigned 64-bit integer); got {value:?}"),
+        )
+    })
+}
+
+/// Parses a namespace id.
+pub(crate) fn parse_namespace(value: &str) -> ApiResult<Namespace> {
+    value.parse::<Namespace>().map_err(|_| {
+        ApiError::bad_request(
+            code::INVALID_NAMESPACE,
+            format!("namespace must be an unsigned 64-bit integer; got {value:?}"),
+        )
+    })
+}
+
+/// A 404 for a height that is not (yet) in the index.
+pub(crate) async fn not_finalized(reader: &impl Reader, height: Height) -> ApiError {
+    match reader.latest_height().await {
+        Ok(Some(latest)) => ApiError::not_found(format!(
+            "height {height} is not finalized (latest finalized height: {latest})"
+        )),
+        Ok(None) => ApiError::not_found(format!(
+            "height {height} is not finalized; no block is finalized yet"
+        )),
+        Err(e) => ApiError::storage(e),
+    }
+}
+
+/// Resolves `{height}` path values: a number, or `latest`.
+async fn resolve_height(reader: &impl Reader, value: &str) -> ApiResult<Height> {
+    if value == "latest" {
+        return match reader.latest_height().await.map_err(ApiError::storage)? {
+            Some(h) => Ok(h),
+            None => Err(ApiError::not_found("no block is finalized yet")),
+        };
+    }
+    value.parse::<Height>().map_err(|_| {
+        ApiError::bad_request(
+            code::INVALID_HEIGHT,
+            format!(
+                "height must be a block height (an unsigned 64-bit integer) or \"latest\"; got {value:?}"
+            ),
+        )
+    })
+}
+
+/// The query of `POST /v1/transactions` (raw form).
+#[derive(Deserialize)]
+pub(crate) struct SubmitQuery {
+    namespace: Option<String>,
+}
+
+/// The JSON form of a submission.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitBody {
+    namespace: u64,
+    payload: String,
+}
+
+/// The answer to an accepted submission.
+#[derive(Serialize)]
+pub(crate) struct SubmitResponse {
+    hash: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    duplicate: bool,
+}
+
+/// Whether a `Content-Type` is JSON (`application/json` or `*/*+json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The 413 for a body that hit the body limit before it was read whole.
+fn body_too_large(cfg: &ApiConfig, headers: &HeaderMap, json: bool) -> ApiError {
+    let tx_max = cfg.limits.tx_bytes_max;
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match (json, length) {
+        (false, Some(len)) => ApiError::too_large(format!(
+            "transaction payload is {len} bytes; the limit is {tx_max} bytes (tx_bytes_max)"
+        )),
+        (false, None) => ApiError::too_large(format!(
+            "transaction payload exceeds the limit of {tx_max} bytes (tx_bytes_max)"
+        )),
+        (true, Some(len)) => ApiError::too_large(format!(
+            "request body is {len} bytes; the limit is {} bytes (tx_bytes_max {tx_max} as base64, {} bytes, plus {} bytes of JSON envelope)",
+            cfg.body_bytes_max(),
+            base64_len(tx_max),
+            cfg.body_envelope_bytes
+        )),
+        (true, None) => ApiError::too_large(format!(
+            "request body exceeds the limit of {} bytes (tx_bytes_max {tx_max} as base64, plus {} bytes of JSON envelope)",
+            cfg.body_bytes_max(),
+            cfg.body_envelope_bytes
+        )),
+    }
+}
+
+/// Reads a submission in either form into a transaction, checking its size.
+fn parse_submission(
+    cfg: &ApiConfig,
+    headers: &HeaderMap,
+    query: SubmitQuery,
+    body: Bytes,
+) -> ApiResult<Transaction> {
+    // The JSON form is the default: `curl -d '{...}'` sends a form content type, and a body
+    // without `?namespace=` can only be the JSON form. `?namespace=` selects the raw form.
+    let (namespace, payload) = if is_json(headers) || query.namespace.is_none() {
+        if query.namespace.is_some() {
+            return Err(ApiError::bad_request(
+                code::BAD_REQUEST,
+                "give the namespace either in the JSON body or as ?namespace= with a raw body, not both",
+            ));
+        }
+        let parsed: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request(
+                code::INVALID_JSON,
+                format!("invalid JSON body (expected {{\"namespace\": <u64>, \"payload\": \"<base64>\"}}, or raw bytes with ?namespace=<u64>): {e}"),
+            )
+        })?;
+        let payload = STANDARD.decode(parsed.payload.as_bytes()).map_err(|e| {
+            ApiError::bad_request(
+                code::INVALID_BASE64,
+                format!("payload is not valid base64: {e}"),
+            )
+        })?;
+        (Namespace(parsed.namespace), Bytes::from(payload))
+    } else {
+        let Some(namespace) = query.namespace else {
+            return Err(ApiError::bad_request(
+                code::INVALID_NAMESPACE,
+                "a raw transaction body needs ?namespace=<u64>; to send JSON instead, use Content-Type: application/json",
+            ));
+        };
+        (parse_namespace(&namespace)?, body)
+    };
+    let tx = Transaction::new(namespace, payload);
+    tx.check(cfg.limits.tx_bytes_max)
+        .map_err(|e| ApiError::too_large(e.to_string()))?;
+    Ok(tx)
+}
+
+/// `POST /v1/transactions`.
+pub(crate) async fn submit<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    query: Result<Query<SubmitQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<SubmitResponse>)> {
+    let json = is_json(&headers);
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(body_too_large(&state.cfg, &headers, json));
+        }
+        Err(rejection) => return Err(rejection.into()),
+    };
+    let Query(query) = query?;
+    let tx = parse_submission(&state.cfg, &headers, query, body)?;
+    let submitted = state.node.submit(tx).await?;
+    let response = SubmitResponse {
+        hash: submitted.hash.to_hex(),
+        duplicate: submitted.duplicate,
+    };
+    Ok((StatusCode::ACCEPTED, Json(response)))
+}
+
+/// `GET /v1/transactions/{hash}`.
+pub(crate) async fn transaction<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<Value>> {
+    let Path(value) = path?;
+    let hash: Hash = value
+        .parse()
+        .map_err(|e: cortado_types::hash::ParseHashError| {
+            ApiError::bad_request(code::INVALID_HASH, e.to_string())
+        })?;
+    let finalized = |loc: cortado_storage::TxLocation| {
+        Json(json!({
+            "hash": hash.to_hex(),
+            "status": "finalized",
+            "height": loc.height,
+            "index": loc.index,
+            "namespace": loc.namespace.get(),
+            "block_hash": loc.block_hash.to_hex(),
+        }))
+    };
+    if let Some(loc) = state
+        .reader
+        .transaction(hash)
+        .await
+        .map_err(ApiError::storage)?
+    {
+        return Ok(finalized(loc));
+    }
+    if state.node.is_pending(hash).await {
+        return Ok(Json(json!({ "hash": hash.to_hex(), "status": "pending" })));
+    }
+    // It may have been finalized (and left the mempool) between the two reads above.
+    if let Some(loc) = state
+        .reader
+        .transaction(hash)
+        .await
+        .map_err(ApiError::storage)?
+    {
+        return Ok(finalized(loc));
+    }
+    Err(ApiError::not_found(format!(
+        "unknown transaction {hash}: it is neither finalized nor in this node's mempool"
+    )))
+}
+
+/// `GET /v1/status`.
+pub(crate) async fn status<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+) -> ApiResult<Json<Value>> {
+    let height = state
+        .reader
+        .latest_height()
+        .await
+        .map_err(ApiError::storage)?;
+    let live = state.node.status().await;
+    Ok(Json(json!({
+        "chain_id": state.cfg.chain_id.0,
+        "height": height,
+        "view": live.view,
+        "validators": live.validators,
+        "peers": live.peers,
+        "last_finality_latency_ms": live.last_finality_latency_ms,
+        "mempool": { "txs": live.mempool_txs, "bytes": live.mempool_bytes },
+    })))
+}
+
+/// `GET /v1/headers/{height|latest}`.
+pub(crate) async fn header<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<HeaderView>> {
+    let Path(value) = path?;
+    let height = resolve_height(&state.reader, &value).await?;
+    match state
+        .reader
+        .header(height)
+        .await
+        .map_err(ApiError::storage)?
+    {
+        Some((header, certificate)) => Ok(Json(HeaderView::new(&header, &certificate))),
+        None => Err(not_finalized(&state.reader, height).await),
+    }
+}
+
+/// `GET /v1/blocks/{height|latest}`.
+pub(crate) async fn block<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<Json<BlockView>> {
+    let Path(value) = path?;
+    let height = resolve_height(&state.reader, &value).await?;
+    match state
+        .reader
+        .block(height)
+        .await
+        .map_err(ApiError::storage)?
+    {
+        Some((block, certificate)) => Ok(Json(BlockView::new(&block, &certificate))),
+        None => Err(not_finalized(&state.reader, height).await),
+    }
+}
+
+/// `GET /v1/namespaces/{ns}/blocks/{height|latest}`.
+pub(crate) async fn namespace_block<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> ApiResult<Json<NamespaceBlockView>> {
+    let Path((ns, value)) = path?;
+    let namespace = parse_namespace(&ns)?;
+    let height = resolve_height(&state.reader, &value).await?;
+    match state
+        .reader
+        .namespace_block(namespace, height)
+        .await
+        .map_err(ApiError::storage)?
+    {
+        Some(nb) => Ok(Json(NamespaceBlockView::from(&nb))),
+        None => Err(not_finalized(&state.reader, height).await),
+    }
+}

@@ -1,0 +1,267 @@
+//! Server-sent event streams of finalized headers and of one namespace's blocks.
+//!
+//! A stream starts at a height: `Last-Event-ID + 1` if the client resumes (every event's id is
+//! its height), else `?from=`, else the next height to be finalized. It catches up from the
+//! index in batches of at most `stream_batch_max` and then follows the `finalized` watch
+//! channel, which only wakes it: the index is the source of truth, so the node must index a
+//! block before it announces its height. The current value of the channel is marked seen
+//! before each index read, so a block finalized during the read still wakes the stream.
+//!
+//! At most one batch of headers (or, for a namespace stream, one batch of heights: blocks are
+//! read one at a time as they are sent) is held per stream. A stream ends when the node drops
+//! the channel's sender (shutdown) or, after an `error` event, when the index fails.
+
+use crate::{
+    Node,
+    error::{ApiError, code},
+    routes::{ApiReader, AppState, parse_height, parse_namespace},
+    views::{HeaderView, NamespaceEventView},
+};
+use axum::{
+    extract::{
+        Path, Query, State,
+        rejection::{PathRejection, QueryRejection},
+    },
+    http::HeaderMap,
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use cortado_storage::{Error as StorageError, Reader};
+use cortado_types::{FinalityCertificate, Header, Height, Namespace};
+use serde::Deserialize;
+use std::{collections::VecDeque, convert::Infallible, time::Duration};
+use tokio::sync::watch;
+
+/// Query of the stream routes.
+#[derive(Deserialize)]
+pub(crate) struct StreamQuery {
+    from: Option<String>,
+}
+
+/// What a stream follows.
+#[derive(Clone, Copy)]
+enum Kind {
+    Headers,
+    Namespace(Namespace),
+}
+
+/// Read from the index, not yet sent.
+enum Pending {
+    Header(Box<(Header, FinalityCertificate)>),
+    Height(Height),
+}
+
+/// The state of one stream between events.
+struct Follow<R> {
+    reader: R,
+    finalized: watch::Receiver<u64>,
+    kind: Kind,
+    /// The next height to read; `None` past `u64::MAX`.
+    next: Option<Height>,
+    pending: VecDeque<Pending>,
+    batch: usize,
+    done: bool,
+}
+
+fn error_event(err: &StorageError) -> Event {
+    tracing::error!(%err, "index read failed in a stream");
+    let data = serde_json::json!({
+        "error": format!("the node's index failed: {err}; reconnect with Last-Event-ID"),
+        "code": code::INTERNAL,
+    });
+    Event::default().event("error").data(data.to_string())
+}
+
+fn json_event(name: &'static str, height: Height, data: &impl serde::Serialize) -> Event {
+    let event = Event::default().event(name).id(height.to_string());
+    match serde_json::to_string(data) {
+        Ok(json) => event.data(json),
+        // Serializing these views cannot fail; say so on the wire if it ever does.
+        Err(e) => {
+            let data = serde_json::json!({ "error": e.to_string(), "code": code::INTERNAL });
+            event.event("error").data(data.to_string())
+        }
+    }
+}
+
+impl<R: Reader> Follow<R> {
+    /// Reads the next batch into `pending`; false when the index has nothing new.
+    async fn fill(&mut self) -> Result<bool, StorageError> {
+        let Some(next) = self.next else {
+            return Ok(false);
+        };
+        match self.kind {
+            Kind::Headers => {
+                let batch = self.reader.headers_range(next, self.batch).await?;
+                let Some(last) = batch.last().map(|(h, _)| h.height) else {
+                    return Ok(false);
+                };
+                self.next = last.checked_add(1);
+                self.pending
+                    .extend(batch.into_iter().map(|hc| Pending::Header(Box::new(hc))));
+                Ok(true)
+            }
+            Kind::Namespace(namespace) => {
+                // Bound the walk by the latest height first, so that skipping the heights
+                // without this namespace never skips a block indexed during the walk.
+                let Some(latest) = self.reader.latest_height().await? else {
+                    return Ok(false);
+                };
+                if next > latest {
+                    return Ok(false);
+                }
+                let heights = self
+                    .reader
+                    .namespace_heights(namespace, next, self.batch)
+                    .await?;
+                let full = heights.len() == self.batch;
+                let within: Vec<Height> = heights.into_iter().filter(|h| *h <= latest).collect();
+                self.next = match within.last() {
+                    Some(last) if full && within.len() == self.batch => last.checked_add(1),
+                    _ => latest.checked_add(1),
+                };
+                self.pending.extend(within.into_iter().map(Pending::Height));
+                Ok(true)
+            }
+        }
+    }
+
+    /// The event for a pending item; `None` if there is nothing to send for it.
+    async fn event(&self, pending: Pending) -> Result<Option<Event>, StorageError> {
+        match (pending, self.kind) {
+            (Pending::Header(hc), _) => {
+                let (header, certificate) = *hc;
+                let view = HeaderView::new(&header, &certificate);
+                Ok(Some(json_event("header", header.height, &view)))
+            }
+            (Pending::Height(height), Kind::Namespace(namespace)) => {
+                let nb = self.reader.namespace_block(namespace, height).await?;
+                Ok(nb.map(|nb| {
+                    json_event("namespace_block", height, &NamespaceEventView::from(&nb))
+                }))
+            }
+            (Pending::Height(_), Kind::Headers) => Ok(None),
+        }
+    }
+}
+
+/// One step of a stream: the next event and the state after it, or `None` at the end.
+async fn step<R: Reader>(mut st: Follow<R>) -> Option<(Result<Event, Infallible>, Follow<R>)> {
+    loop {
+        if let Some(pending) = st.pending.pop_front() {
+            match st.event(pending).await {
+                Ok(Some(event)) => return Some((Ok(event), st)),
+                Ok(None) => continue,
+                Err(e) => {
+                    st.pending.clear();
+                    st.done = true;
+                    return Some((Ok(error_event(&e)), st));
+                }
+            }
+        }
+        if st.done {
+            return None;
+        }
+        st.finalized.borrow_and_update();
+        match st.fill().await {
+            Ok(true) => {}
+            Ok(false) => {
+                if st.finalized.changed().await.is_err() {
+                    // The node is shutting down.
+                    return None;
+                }
+            }
+            Err(e) => {
+                st.done = true;
+                return Some((Ok(error_event(&e)), st));
+            }
+        }
+    }
+}
+
+/// The first height of a stream: `Last-Event-ID + 1`, else `?from=`, else the next height.
+async fn start(
+    reader: &impl Reader,
+    query: &StreamQuery,
+    headers: &HeaderMap,
+) -> Result<Option<Height>, ApiError> {
+    if let Some(value) = headers.get("last-event-id") {
+        let value = value.to_str().map_err(|_| {
+            ApiError::bad_request(code::INVALID_HEIGHT, "Last-Event-ID must be a block height")
+        })?;
+        // An empty id is the client's way to say it has none.
+        if !value.trim().is_empty() {
+            let id = parse_height(value.trim(), "Last-Event-ID")?;
+            return Ok(id.checked_add(1));
+        }
+    }
+    if let Some(from) = &query.from {
+        return Ok(Some(parse_height(from, "from")?));
+    }
+    let latest = reader.latest_height().await.map_err(ApiError::storage)?;
+    Ok(latest.map_or(Some(0), |h| h.checked_add(1)))
+}
+
+fn sse<R: ApiReader>(
+    reader: R,
+    finalized: watch::Receiver<u64>,
+    kind: Kind,
+    next: Option<Height>,
+    batch: usize,
+    keepalive: Duration,
+) -> Response {
+    let follow = Follow {
+        reader,
+        finalized,
+        kind,
+        next,
+        pending: VecDeque::new(),
+        batch: batch.max(1),
+        done: false,
+    };
+    let events = futures::stream::unfold(follow, step);
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive"))
+        .into_response()
+}
+
+/// `GET /v1/stream/headers?from=H`.
+pub(crate) async fn headers<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let next = start(&state.reader, &query, &headers).await?;
+    Ok(sse(
+        state.reader,
+        state.finalized,
+        Kind::Headers,
+        next,
+        state.cfg.stream_batch_max,
+        state.cfg.sse_keepalive,
+    ))
+}
+
+/// `GET /v1/stream/namespaces/{ns}?from=H`.
+pub(crate) async fn namespace<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path(ns) = path?;
+    let namespace = parse_namespace(&ns)?;
+    let Query(query) = query?;
+    let next = start(&state.reader, &query, &headers).await?;
+    Ok(sse(
+        state.reader,
+        state.finalized,
+        Kind::Namespace(namespace),
+        next,
+        state.cfg.stream_batch_max,
+        state.cfg.sse_keepalive,
+    ))
+}

@@ -1,0 +1,633 @@
+//! The plain routes: answers, and every error's status, code and message.
+
+mod common;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use common::{Fixture, certificate};
+use commonware_codec::Encode;
+use cortado_api::SubmitError;
+use cortado_types::{Namespace, Transaction};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+fn post_json(body: &Value) -> Request<Body> {
+    Request::post("/v1/transactions")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+fn post_raw(uri: &str, body: Vec<u8>) -> Request<Body> {
+    Request::post(uri)
+        .header("content-type", "application/octet-stream")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn submit_json_and_raw() {
+    let fx = Fixture::new(64).await;
+    let payload = b"hello rollup".to_vec();
+    let (status, _, json) = fx
+        .call(post_json(
+            &json!({"namespace": 42, "payload": STANDARD.encode(&payload)}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let tx = Transaction::new(42u64, payload.clone());
+    assert_eq!(json, json!({ "hash": tx.hash().to_hex() }));
+
+    // The same bytes raw: the same transaction, now a duplicate.
+    let (status, _, json) = fx
+        .call(post_raw("/v1/transactions?namespace=42", payload.clone()))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(
+        json,
+        json!({ "hash": tx.hash().to_hex(), "duplicate": true })
+    );
+
+    // No content type at all is the raw form too; JSON content types with parameters are JSON.
+    let req = Request::post("/v1/transactions?namespace=7")
+        .body(Body::from("raw"))
+        .unwrap();
+    assert_eq!(fx.call(req).await.0, StatusCode::ACCEPTED);
+    let req = Request::post("/v1/transactions")
+        .header("content-type", "application/json; charset=utf-8")
+        .body(Body::from(
+            json!({"namespace": 8, "payload": ""}).to_string(),
+        ))
+        .unwrap();
+    assert_eq!(fx.call(req).await.0, StatusCode::ACCEPTED);
+    // `curl -d '{...}'` sends a form content type: without ?namespace= it is the JSON form.
+    let req = Request::post("/v1/transactions")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(
+            json!({"namespace": 9, "payload": STANDARD.encode(b"curl")}).to_string(),
+        ))
+        .unwrap();
+    assert_eq!(fx.call(req).await.0, StatusCode::ACCEPTED);
+    // The largest payload fits, in both forms.
+    let max = vec![0xee; common::limits().tx_bytes_max];
+    let big = json!({"namespace": u64::MAX, "payload": STANDARD.encode(&max)});
+    assert_eq!(fx.call(post_json(&big)).await.0, StatusCode::ACCEPTED);
+    assert_eq!(
+        fx.call(post_raw("/v1/transactions?namespace=1", max.clone()))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+
+    let submitted = fx.node.submitted();
+    assert_eq!(submitted.len(), 7);
+    assert_eq!(submitted[0], tx);
+    assert_eq!(submitted[1], tx);
+    assert_eq!(submitted[2], Transaction::new(7u64, &b"raw"[..]));
+    assert_eq!(submitted[3], Transaction::new(8u64, Vec::new()));
+    assert_eq!(submitted[4], Transaction::new(9u64, &b"curl"[..]));
+    assert_eq!(submitted[5], Transaction::new(u64::MAX, max.clone()));
+    assert_eq!(submitted[6], Transaction::new(1u64, max));
+}
+
+#[tokio::test]
+async fn submit_oversize_is_413_naming_the_limit() {
+    let fx = Fixture::new(64).await;
+    let limit = common::limits().tx_bytes_max;
+    // Decodes past tx_bytes_max, while the body is within the body limit.
+    let over = STANDARD.encode(vec![1u8; limit + 76]);
+    fx.expect_error(
+        post_json(&json!({"namespace": 1, "payload": over})),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &format!(
+            "transaction payload is {} bytes; the limit is {limit} bytes (tx_bytes_max)",
+            limit + 76
+        ),
+    )
+    .await;
+    // A JSON body past the body limit, with and without Content-Length.
+    let huge =
+        json!({"namespace": 1, "payload": STANDARD.encode(vec![1u8; 2 * limit])}).to_string();
+    let req = Request::post("/v1/transactions")
+        .header("content-type", "application/json")
+        .header("content-length", huge.len())
+        .body(Body::from(huge.clone()))
+        .unwrap();
+    fx.expect_error(
+        req,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &format!("request body is {} bytes; the limit is", huge.len()),
+    )
+    .await;
+    let req = post_json(&serde_json::from_str(&huge).unwrap());
+    fx.expect_error(
+        req,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "tx_bytes_max",
+    )
+    .await;
+    // Raw bodies: just over, and far over (body limit) with and without Content-Length.
+    fx.expect_error(
+        post_raw("/v1/transactions?namespace=1", vec![0; limit + 1]),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &format!(
+            "transaction payload is {} bytes; the limit is {limit} bytes (tx_bytes_max)",
+            limit + 1
+        ),
+    )
+    .await;
+    let req = Request::post("/v1/transactions?namespace=1")
+        .header("content-type", "application/octet-stream")
+        .header("content-length", 4 * limit)
+        .body(Body::from(vec![0u8; 4 * limit]))
+        .unwrap();
+    fx.expect_error(
+        req,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &format!(
+            "transaction payload is {} bytes; the limit is {limit} bytes (tx_bytes_max)",
+            4 * limit
+        ),
+    )
+    .await;
+    fx.expect_error(
+        post_raw("/v1/transactions?namespace=1", vec![0; 4 * limit]),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        &format!("exceeds the limit of {limit} bytes (tx_bytes_max)"),
+    )
+    .await;
+    assert!(fx.node.submitted().is_empty());
+}
+
+#[tokio::test]
+async fn submit_malformed_is_400_saying_what() {
+    let fx = Fixture::new(64).await;
+    let json_req = |body: &str| {
+        Request::post("/v1/transactions")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let bad = StatusCode::BAD_REQUEST;
+    fx.expect_error(
+        json_req("{not json"),
+        bad,
+        "invalid_json",
+        "invalid JSON body",
+    )
+    .await;
+    fx.expect_error(json_req(""), bad, "invalid_json", "EOF")
+        .await;
+    fx.expect_error(
+        json_req(r#"{"namespace": 1}"#),
+        bad,
+        "invalid_json",
+        "missing field `payload`",
+    )
+    .await;
+    fx.expect_error(
+        json_req(r#"{"namespace": -1, "payload": ""}"#),
+        bad,
+        "invalid_json",
+        "invalid value",
+    )
+    .await;
+    fx.expect_error(
+        json_req(r#"{"namespace": 1, "payload": "", "extra": 1}"#),
+        bad,
+        "invalid_json",
+        "unknown field `extra`",
+    )
+    .await;
+    fx.expect_error(
+        json_req(r#"{"namespace": 1, "payload": "no!"}"#),
+        bad,
+        "invalid_base64",
+        "payload is not valid base64: ",
+    )
+    .await;
+    // Without ?namespace= the body can only be the JSON form, whatever its content type.
+    fx.expect_error(
+        post_raw("/v1/transactions", b"x".to_vec()),
+        bad,
+        "invalid_json",
+        "or raw bytes with ?namespace=<u64>",
+    )
+    .await;
+    fx.expect_error(
+        post_raw("/v1/transactions?namespace=abc", b"x".to_vec()),
+        bad,
+        "invalid_namespace",
+        "namespace must be an unsigned 64-bit integer; got \"abc\"",
+    )
+    .await;
+    fx.expect_error(
+        post_raw(
+            "/v1/transactions?namespace=18446744073709551616",
+            b"x".to_vec(),
+        ),
+        bad,
+        "invalid_namespace",
+        "18446744073709551616",
+    )
+    .await;
+    let both = Request::post("/v1/transactions?namespace=1")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"namespace": 1, "payload": ""}).to_string(),
+        ))
+        .unwrap();
+    fx.expect_error(both, bad, "bad_request", "not both").await;
+    fx.expect_error(
+        post_raw("/v1/transactions?namespace=%FF%FE", b"x".to_vec()),
+        bad,
+        "invalid_namespace",
+        "namespace must be an unsigned 64-bit integer",
+    )
+    .await;
+    fx.expect_error(
+        post_raw("/v1/transactions?namespace=1&namespace=2", b"x".to_vec()),
+        bad,
+        "bad_request",
+        "invalid query string",
+    )
+    .await;
+    assert!(fx.node.submitted().is_empty());
+}
+
+#[tokio::test]
+async fn submit_refusals_map_to_status_and_retry_after() {
+    let fx = Fixture::new(64).await;
+    let body = json!({"namespace": 3, "payload": "AAAA"});
+    fx.node.refuse(Some(SubmitError::MempoolFull {
+        retry_after: Duration::from_millis(1500),
+    }));
+    let headers = fx
+        .expect_error(
+            post_json(&body),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "mempool_full",
+            "mempool is full",
+        )
+        .await;
+    assert_eq!(headers["retry-after"], "2");
+    fx.node.refuse(Some(SubmitError::NamespaceFull {
+        namespace: Namespace(3),
+        retry_after: Duration::ZERO,
+    }));
+    let headers = fx
+        .expect_error(
+            post_json(&body),
+            StatusCode::TOO_MANY_REQUESTS,
+            "namespace_full",
+            "namespace 3",
+        )
+        .await;
+    assert_eq!(headers["retry-after"], "1");
+    fx.node
+        .refuse(Some(SubmitError::Unavailable("starting up".into())));
+    let headers = fx
+        .expect_error(
+            post_json(&body),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "starting up",
+        )
+        .await;
+    assert!(headers.get("retry-after").is_none());
+    fx.node
+        .refuse(Some(SubmitError::TooLarge { size: 9, limit: 8 }));
+    fx.expect_error(
+        post_json(&body),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "transaction payload is 9 bytes; the limit is 8 bytes (tx_bytes_max)",
+    )
+    .await;
+    fx.node.refuse(None);
+    assert_eq!(fx.call(post_json(&body)).await.0, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn transaction_status() {
+    let fx = Fixture::new(64).await;
+    // Block 2 holds namespace 5 ("e") then 9 ("f").
+    let tx = Transaction::new(9u64, &b"f"[..]);
+    let (status, _, json) = fx.get(&format!("/v1/transactions/{}", tx.hash())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json,
+        json!({
+            "hash": tx.hash().to_hex(), "status": "finalized", "height": 2, "index": 1,
+            "namespace": 9, "block_hash": fx.blocks[2].hash().to_hex(),
+        })
+    );
+    // Upper case and 0x are accepted; the answer is lowercase.
+    let upper = format!("0x{}", tx.hash().to_hex().to_uppercase());
+    let (_, _, json) = fx.get(&format!("/v1/transactions/{upper}")).await;
+    assert_eq!(json["hash"], tx.hash().to_hex());
+
+    let pending = Transaction::new(1u64, &b"soon"[..]);
+    fx.call(post_raw("/v1/transactions?namespace=1", b"soon".to_vec()))
+        .await;
+    let (status, _, json) = fx
+        .get(&format!("/v1/transactions/{}", pending.hash()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json,
+        json!({ "hash": pending.hash().to_hex(), "status": "pending" })
+    );
+
+    let unknown = Transaction::new(1u64, &b"never"[..]).hash();
+    fx.expect_error(
+        Request::get(format!("/v1/transactions/{unknown}"))
+            .body(Body::empty())
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        &format!("unknown transaction {unknown}"),
+    )
+    .await;
+    for bad in ["xyz", "00", &"g".repeat(64), &"0".repeat(66)] {
+        fx.expect_error(
+            Request::get(format!("/v1/transactions/{bad}"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+            "invalid_hash",
+            "a hash is 64 hex characters",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn status_reports_chain_index_and_node() {
+    let fx = Fixture::new(64).await;
+    let (status, _, json) = fx.get("/v1/status").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json,
+        json!({
+            "chain_id": 7, "height": 2, "view": 42, "validators": 4, "peers": 3,
+            "last_finality_latency_ms": 250, "mempool": { "txs": 0, "bytes": 0 },
+        })
+    );
+}
+
+#[tokio::test]
+async fn headers_by_height_and_latest() {
+    let fx = Fixture::new(64).await;
+    for (uri, b) in [
+        ("/v1/headers/1", &fx.blocks[1]),
+        ("/v1/headers/latest", &fx.blocks[2]),
+    ] {
+        let (status, _, json) = fx.get(uri).await;
+        assert_eq!(status, StatusCode::OK);
+        let h = b.header();
+        let cert = certificate(b);
+        assert_eq!(json["height"], h.height);
+        assert_eq!(json["hash"], b.hash().to_hex());
+        assert_eq!(json["header_bytes"], hex::encode(h.encode()));
+        assert_eq!(json["certificate_bytes"], hex::encode(cert.encode()));
+        assert_eq!(json["header"]["chain_id"], 7);
+        assert_eq!(json["header"]["view"], h.view);
+        assert_eq!(json["header"]["parent_view"], h.parent_view);
+        assert_eq!(json["header"]["leader"], "ab".repeat(32));
+        assert_eq!(json["header"]["timestamp_ms"], h.timestamp_ms);
+        assert_eq!(json["header"]["parent"], h.parent.to_hex());
+        assert_eq!(
+            json["header"]["payload_commitment"],
+            h.payload_commitment.to_hex()
+        );
+        assert_eq!(json["certificate"]["block"], b.hash().to_hex());
+        assert_eq!(json["certificate"]["view"], cert.view);
+        assert_eq!(json["certificate"]["signature"], "5c".repeat(48));
+        let entries = h.table.entries();
+        let namespaces = json["header"]["namespaces"].as_array().unwrap();
+        assert_eq!(namespaces.len(), entries.len());
+        for (got, want) in namespaces.iter().zip(entries) {
+            assert_eq!(got["namespace"], want.namespace.get());
+            assert_eq!(got["tx_count"], want.tx_count);
+            assert_eq!(got["byte_len"], want.byte_len);
+            assert_eq!(got["commitment"], want.commitment.to_hex());
+        }
+    }
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    fx.expect_error(
+        get("/v1/headers/3"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "height 3 is not finalized (latest finalized height: 2)",
+    )
+    .await;
+    fx.expect_error(
+        get("/v1/headers/abc"),
+        StatusCode::BAD_REQUEST,
+        "invalid_height",
+        "got \"abc\"",
+    )
+    .await;
+    fx.expect_error(
+        get("/v1/headers/-1"),
+        StatusCode::BAD_REQUEST,
+        "invalid_height",
+        "or \"latest\"",
+    )
+    .await;
+    fx.expect_error(
+        get("/v1/headers/18446744073709551616"),
+        StatusCode::BAD_REQUEST,
+        "invalid_height",
+        "unsigned 64-bit",
+    )
+    .await;
+    fx.expect_error(
+        get("/v1/headers/18446744073709551615"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "not finalized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn whole_blocks() {
+    let fx = Fixture::new(64).await;
+    let (status, _, json) = fx.get("/v1/blocks/0").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["hash"], fx.blocks[0].hash().to_hex());
+    assert_eq!(json["certificate"]["block"], fx.blocks[0].hash().to_hex());
+    let want: Vec<Value> = fx.blocks[0]
+        .transactions()
+        .enumerate()
+        .map(|(i, tx)| {
+            json!({"index": i, "namespace": tx.namespace.get(), "hash": tx.hash().to_hex(),
+                   "payload": STANDARD.encode(&tx.payload)})
+        })
+        .collect();
+    assert_eq!(json["transactions"], Value::Array(want));
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    fx.expect_error(
+        get("/v1/blocks/9"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "height 9",
+    )
+    .await;
+    fx.expect_error(
+        get("/v1/blocks/x"),
+        StatusCode::BAD_REQUEST,
+        "invalid_height",
+        "got \"x\"",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn namespace_blocks() {
+    let fx = Fixture::new(64).await;
+    let (status, _, json) = fx.get("/v1/namespaces/5/blocks/0").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["namespace"], 5);
+    assert_eq!(json["height"], 0);
+    assert_eq!(json["hash"], fx.blocks[0].hash().to_hex());
+    assert_eq!(json["certificate"]["block"], fx.blocks[0].hash().to_hex());
+    // Block 0 order: ns 1 "a" (0), ns 5 "b" (1), ns 5 "c" (2).
+    let tx = |p: &[u8], i: u32| {
+        json!({"index": i, "hash": Transaction::new(5u64, p.to_vec()).hash().to_hex(),
+               "payload": STANDARD.encode(p)})
+    };
+    assert_eq!(json["transactions"], json!([tx(b"b", 1), tx(b"c", 2)]));
+    let (status, _, json) = fx.get("/v1/namespaces/5/blocks/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["transactions"], json!([]));
+    let (_, _, json) = fx.get("/v1/namespaces/5/blocks/latest").await;
+    assert_eq!(json["transactions"], json!([tx(b"e", 0)]));
+
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    fx.expect_error(
+        get("/v1/namespaces/5/blocks/3"),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "height 3 is not finalized",
+    )
+    .await;
+    fx.expect_error(
+        get("/v1/namespaces/abc/blocks/0"),
+        StatusCode::BAD_REQUEST,
+        "invalid_namespace",
+        "got \"abc\"",
+    )
+    .await;
+    fx.expect_error(
+        get("/v1/namespaces/5/blocks/zz"),
+        StatusCode::BAD_REQUEST,
+        "invalid_height",
+        "got \"zz\"",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_json() {
+    let fx = Fixture::new(64).await;
+    let req = |method: &str, uri: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap()
+    };
+    for uri in [
+        "/",
+        "/v1",
+        "/v2/status",
+        "/v1/headers",
+        "/v1/namespaces/5",
+        "/v1/blocks/1/extra",
+    ] {
+        fx.expect_error(
+            req("GET", uri),
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no route for GET {uri}"),
+        )
+        .await;
+    }
+    let headers = fx
+        .expect_error(
+            req("DELETE", "/v1/status"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "DELETE is not allowed on /v1/status",
+        )
+        .await;
+    assert!(headers["allow"].to_str().unwrap().contains("GET"));
+    let headers = fx
+        .expect_error(
+            req("GET", "/v1/transactions"),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "GET is not allowed",
+        )
+        .await;
+    assert_eq!(headers["allow"], "POST");
+    fx.expect_error(
+        req("PUT", "/v1/stream/headers"),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "PUT",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn undecodable_path_is_400_json() {
+    let fx = Fixture::new(64).await;
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    fx.expect_error(
+        get("/v1/headers/%FF"),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "invalid path",
+    )
+    .await;
+    fx.expect_error(
+        get("/v1/transactions/%C3%28"),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "invalid path",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn index_failure_is_500_json() {
+    let fx = Fixture::new(64).await;
+    fx.index.close().await;
+    for uri in [
+        "/v1/headers/0",
+        "/v1/status",
+        "/v1/namespaces/5/blocks/0",
+        "/v1/blocks/latest",
+    ] {
+        let (status, _, json) = fx.get(uri).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}: {json}");
+        assert_eq!(json["code"], "internal");
+        assert!(
+            json["error"].as_str().unwrap().contains("index failed"),
+            "{json}"
+        );
+    }
+}

@@ -1,0 +1,420 @@
+//! Assembles one validator's consensus stack: buffered broadcast (full blocks), marshal
+//! (ordering, storage, backfill), the application behind marshal's `Deferred` wrapper, the
+//! simplex engine, and the finalizer that feeds the node's sink.
+
+use crate::{
+    ChainBlock, Digest, PrivateKey, PublicKey, Scheme, Share, Sharing, Status,
+    application::{Application, TxSource, genesis_block},
+    finalizer::{FinalizedSink, Finalizer},
+    verify::{certificate_of, consensus_namespace},
+};
+use commonware_broadcast::buffered;
+use commonware_consensus::{
+    Reporters,
+    marshal::{
+        self, Identifier, Start,
+        core::{Actor as Marshal, Mailbox as MarshalMailbox},
+        resolver::p2p as marshal_resolver,
+        standard::{Deferred, Standard},
+    },
+    simplex::{
+        self,
+        config::{Floor, ForwardPolicy, SkipBudget, SkipPolicy},
+        elector::RoundRobin,
+    },
+    types::{Epoch, FixedEpocher, Height, ViewDelta},
+};
+use commonware_cryptography::{
+    Digested, Digestible, Signer, certificate::ConstantProvider, sha256::Sha256,
+};
+use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_parallel::Sequential;
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
+use commonware_storage::archive::immutable;
+use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use cortado_types::{ChainId, FinalityCertificate, Limits};
+use rand_core::CryptoRng;
+use std::{
+    num::{NonZeroU64, NonZeroUsize},
+    sync::{Arc, atomic::AtomicU64},
+    time::Duration,
+};
+
+const REPLAY_BUFFER: NonZeroUsize = NZUsize!(8 * 1024 * 1024);
+const WRITE_BUFFER: NonZeroUsize = NZUsize!(1024 * 1024);
+const PAGE_CACHE_PAGE_SIZE: std::num::NonZeroU16 = NZU16!(4_096);
+const PAGE_CACHE_CAPACITY: NonZeroUsize = NZUsize!(4_096);
+const PRUNABLE_ITEMS_PER_SECTION: NonZeroU64 = NZU64!(4_096);
+const IMMUTABLE_ITEMS_PER_SECTION: NonZeroU64 = NZU64!(262_144);
+const FREEZER_TABLE_INITIAL_SIZE: u32 = 65_536;
+const FREEZER_TABLE_RESIZE_FREQUENCY: u8 = 4;
+const FREEZER_TABLE_RESIZE_CHUNK_SIZE: u32 = 1 << 16;
+const FREEZER_VALUE_TARGET_SIZE: u64 = 1 << 30;
+const MAX_PENDING_ACKS: NonZeroUsize = NZUsize!(16);
+const MAX_REPAIR: NonZeroUsize = NZUsize!(16);
+/// One epoch forever (validator-set changes come later).
+const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);
+
+/// Consensus timing. `certification > leader`, and `skip > certification, retry`.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// How long to wait for the leader's proposal before voting to skip the view.
+    pub leader: Duration,
+    /// How long to wait for a notarization before voting to skip the view.
+    pub certification: Duration,
+    /// How often to rebroadcast a nullify vote while stuck.
+    pub retry: Duration,
+    /// After how long an inactive leader may be skipped early.
+    pub skip: Duration,
+    /// How long to wait for a peer to answer a fetch.
+    pub fetch: Duration,
+    /// How far in the future a block timestamp may be before verification holds it.
+    pub max_future: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            leader: Duration::from_millis(1_000),
+            certification: Duration::from_millis(2_000),
+            retry: Duration::from_millis(5_000),
+            skip: Duration::from_millis(10_000),
+            fetch: Duration::from_millis(1_000),
+            max_future: Duration::from_millis(500),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Checks the orderings simplex requires; returns what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.leader.is_zero() {
+            return Err("leader timeout must be > 0".into());
+        }
+        if self.certification <= self.leader {
+            return Err("certification timeout must exceed leader timeout".into());
+        }
+        if self.skip <= self.certification || self.skip <= self.retry {
+            return Err("skip timeout must exceed certification and retry timeouts".into());
+        }
+        if self.retry.is_zero() || self.fetch.is_zero() {
+            return Err("retry and fetch timeouts must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// Everything one validator's consensus stack needs.
+pub struct Config<B, P, T, S> {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// Block limits (from genesis).
+    pub limits: Limits,
+    /// Genesis block timestamp (from genesis).
+    pub genesis_timestamp_ms: u64,
+    /// This validator's identity.
+    pub signer: PrivateKey,
+    /// All validators (the genesis set).
+    pub participants: Set<PublicKey>,
+    /// The group's public polynomial.
+    pub sharing: Sharing,
+    /// This validator's BLS share.
+    pub share: Share,
+    /// Blocks misbehaving peers.
+    pub blocker: B,
+    /// Supplies the peer set to broadcast and fetch from.
+    pub provider: P,
+    /// Prefix of every storage partition.
+    pub partition_prefix: String,
+    /// Capacity of the actors' mailboxes.
+    pub mailbox_size: NonZeroUsize,
+    /// Timing.
+    pub timeouts: Timeouts,
+    /// The mempool.
+    pub source: T,
+    /// Where finalized blocks go.
+    pub sink: S,
+}
+
+/// The p2p channels the engine uses, each a (sender, receiver) pair.
+pub struct Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5> {
+    /// Simplex votes.
+    pub votes: (S1, R1),
+    /// Simplex certificates.
+    pub certificates: (S2, R2),
+    /// Simplex fetches of missing certificates.
+    pub resolver: (S3, R3),
+    /// Full blocks from proposers (buffered broadcast).
+    pub blocks: (S4, R4),
+    /// Marshal's backfill of finalized blocks.
+    pub backfill: (S5, R5),
+}
+
+/// A running validator's handles.
+pub struct Engine {
+    /// Live consensus status.
+    pub status: Status,
+    /// Reads of the finalized chain this validator stores.
+    pub reader: Reader,
+    /// Task handles (consensus, marshal, broadcast, finalizer).
+    pub handles: Vec<Handle<()>>,
+}
+
+impl Engine {
+    /// Stops every task (as a crash would: nothing is flushed that was not already durable).
+    pub fn abort(self) {
+        for handle in self.handles {
+            handle.abort();
+        }
+    }
+}
+
+/// Reads of the finalized blocks and certificates marshal stores.
+#[derive(Clone)]
+pub struct Reader {
+    marshal: MarshalMailbox<Scheme, Standard<ChainBlock>>,
+}
+
+impl Reader {
+    /// The finalized block at `height`, if stored here.
+    pub async fn block(&self, height: u64) -> Option<Arc<cortado_types::Block>> {
+        self.marshal
+            .get_block(Identifier::Height(Height::new(height)))
+            .await
+            .map(|b| b.inner().shared())
+    }
+
+    /// The finalization certificate stored for `height` (none for a height finalized only
+    /// through a descendant).
+    pub async fn certificate(&self, height: u64) -> Option<FinalityCertificate> {
+        self.marshal
+            .get_finalization(Height::new(height))
+            .await
+            .map(|f| certificate_of(&f))
+    }
+
+    /// The highest finalized block this node has processed.
+    pub async fn processed_height(&self) -> Option<u64> {
+        self.marshal.get_processed().await.map(|p| p.height().get())
+    }
+}
+
+/// Largest p2p message the engine's channels must admit for `limits` and `n` validators.
+pub fn max_message_size(limits: &Limits, n: u32) -> u32 {
+    let block = marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(n, limits);
+    let consensus = simplex::max_payload_size::<Scheme, Digest>(n);
+    u32::try_from(block.max(consensus) + 1024).expect("message bound fits u32")
+}
+
+impl Engine {
+    /// Builds and starts every actor.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start<E, B, P, T, S, S1, R1, S2, R2, S3, R3, S4, R4, S5, R5>(
+        context: E,
+        cfg: Config<B, P, T, S>,
+        channels: Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5>,
+    ) -> Self
+    where
+        E: Clock + CryptoRng + Spawner + Storage + Metrics,
+        B: Blocker<PublicKey = PublicKey>,
+        P: Provider<PublicKey = PublicKey>,
+        T: TxSource,
+        S: FinalizedSink,
+        S1: Sender<PublicKey = PublicKey>,
+        R1: Receiver<PublicKey = PublicKey>,
+        S2: Sender<PublicKey = PublicKey>,
+        R2: Receiver<PublicKey = PublicKey>,
+        S3: Sender<PublicKey = PublicKey>,
+        R3: Receiver<PublicKey = PublicKey>,
+        S4: Sender<PublicKey = PublicKey>,
+        R4: Receiver<PublicKey = PublicKey>,
+        S5: Sender<PublicKey = PublicKey>,
+        R5: Receiver<PublicKey = PublicKey>,
+    {
+        cfg.timeouts.check().expect("invalid consensus timeouts");
+        let me = cfg.signer.public_key();
+        let namespace = consensus_namespace(cfg.chain_id);
+        let scheme = Scheme::signer(&namespace, cfg.participants.clone(), cfg.sharing, cfg.share)
+            .expect("this validator's share must belong to the genesis set");
+        let page_cache = CacheRef::new(PAGE_CACHE_PAGE_SIZE, PAGE_CACHE_CAPACITY);
+        let prefix = cfg.partition_prefix.clone();
+        let genesis = genesis_block(
+            cfg.chain_id,
+            cfg.participants.iter().next().expect("non-empty committee"),
+            cfg.genesis_timestamp_ms,
+        );
+        let genesis_digest = genesis.digest();
+
+        // Full-block dissemination (replaced by erasure-coded shares later).
+        let (broadcast, buffer) = buffered::Engine::new(
+            context.child("broadcast"),
+            buffered::Config {
+                public_key: me.clone(),
+                mailbox_size: cfg.mailbox_size,
+                deque_size: 10,
+                priority: false,
+                codec_config: cfg.limits,
+                peer_provider: cfg.provider.clone(),
+                strategy: Sequential,
+            },
+        );
+        let broadcast_handle = broadcast.start(channels.blocks);
+
+        // Marshal: finalized blocks and certificates on disk, ordered delivery, backfill.
+        let finalizations = immutable::Archive::init(
+            context.child("finalizations_by_height"),
+            archive_config(&prefix, "finalizations", &page_cache, ()),
+        )
+        .await
+        .expect("failed to open the finalizations archive");
+        let blocks = immutable::Archive::init(
+            context.child("finalized_blocks"),
+            archive_config(&prefix, "blocks", &page_cache, cfg.limits),
+        )
+        .await
+        .expect("failed to open the finalized blocks archive");
+        let (marshal, marshal_mailbox, _floor): (
+            _,
+            MarshalMailbox<Scheme, Standard<ChainBlock>>,
+            _,
+        ) = Marshal::init(
+            context.child("marshal"),
+            finalizations,
+            blocks,
+            marshal::Config {
+                provider: ConstantProvider::new(scheme.clone()),
+                epocher: FixedEpocher::new(EPOCH_LENGTH),
+                start: Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
+                partition_prefix: format!("{prefix}-marshal"),
+                mailbox_size: cfg.mailbox_size,
+                view_retention: ViewDelta::new(2_560),
+                prunable_items_per_section: PRUNABLE_ITEMS_PER_SECTION,
+                page_cache: page_cache.clone(),
+                replay_buffer: REPLAY_BUFFER,
+                key_write_buffer: WRITE_BUFFER,
+                value_write_buffer: WRITE_BUFFER,
+                block_codec_config: cfg.limits,
+                max_repair: MAX_REPAIR,
+                max_pending_acks: MAX_PENDING_ACKS,
+                strategy: Sequential,
+            },
+        )
+        .await;
+
+        let status = Status::default();
+        let finalized_height = Arc::new(AtomicU64::new(0));
+        let (finalizer, finalized_reporter) = Finalizer::new(
+            context.child("finalizer"),
+            marshal_mailbox.clone(),
+            cfg.sink,
+            finalized_height.clone(),
+            status.clone(),
+        );
+        let finalizer_handle = finalizer.start();
+
+        let resolver = marshal_resolver::init(
+            context.child("backfill"),
+            marshal_resolver::Config {
+                public_key: me.clone(),
+                peer_provider: cfg.provider,
+                blocker: cfg.blocker.clone(),
+                mailbox_size: cfg.mailbox_size,
+                fetch_timeout: NZDuration!(cfg.timeouts.fetch),
+                fetch_retry_delay: Duration::from_millis(100),
+                priority_requests: false,
+                priority_responses: false,
+            },
+            channels.backfill,
+        );
+        let marshal_handle = marshal.start(finalized_reporter, buffer, resolver);
+
+        let application = Application::new(
+            cfg.chain_id,
+            cfg.limits,
+            cfg.source,
+            finalized_height,
+            cfg.timeouts.max_future,
+        );
+        let reader = Reader {
+            marshal: marshal_mailbox.clone(),
+        };
+        let deferred = Deferred::new(
+            context.child("deferred"),
+            application,
+            marshal_mailbox,
+            FixedEpocher::new(EPOCH_LENGTH),
+        );
+        let reporter = Reporters::from((deferred.clone(), status.clone()));
+        let consensus = simplex::Engine::new(
+            context.child("consensus"),
+            simplex::config::Config {
+                scheme,
+                elector: RoundRobin::<Sha256>::default(),
+                blocker: cfg.blocker,
+                automaton: deferred.clone(),
+                relay: deferred,
+                reporter,
+                strategy: Sequential,
+                partition: format!("{prefix}-consensus"),
+                mailbox_size: cfg.mailbox_size,
+                epoch: Epoch::zero(),
+                floor: Floor::Genesis(genesis_digest),
+                replay_buffer: REPLAY_BUFFER,
+                write_buffer: WRITE_BUFFER,
+                page_cache,
+                leader_timeout: cfg.timeouts.leader,
+                certification_timeout: cfg.timeouts.certification,
+                timeout_retry: cfg.timeouts.retry,
+                view_retention: ViewDelta::new(256),
+                skip: SkipPolicy::Enabled {
+                    timeout: cfg.timeouts.skip,
+                    budget: SkipBudget::Participants,
+                },
+                fetch_timeout: NZDuration!(cfg.timeouts.fetch),
+                fetch_retry_delay: Duration::from_millis(100),
+                forward: ForwardPolicy::SilentLeader,
+                track_historical_votes: false,
+            },
+        );
+        let consensus_handle =
+            consensus.start(channels.votes, channels.certificates, channels.resolver);
+
+        Self {
+            status,
+            reader,
+            handles: vec![
+                consensus_handle,
+                marshal_handle,
+                broadcast_handle,
+                finalizer_handle,
+            ],
+        }
+    }
+}
+
+fn archive_config<C>(
+    prefix: &str,
+    name: &str,
+    page_cache: &CacheRef,
+    codec_config: C,
+) -> immutable::Config<C> {
+    immutable::Config {
+        metadata_partition: format!("{prefix}-{name}-metadata"),
+        freezer_table_partition: format!("{prefix}-{name}-freezer-table"),
+        freezer_table_initial_size: FREEZER_TABLE_INITIAL_SIZE,
+        freezer_table_resize_frequency: FREEZER_TABLE_RESIZE_FREQUENCY,
+        freezer_table_resize_chunk_size: FREEZER_TABLE_RESIZE_CHUNK_SIZE,
+        freezer_key_partition: format!("{prefix}-{name}-freezer-key"),
+        freezer_key_page_cache: page_cache.clone(),
+        freezer_value_partition: format!("{prefix}-{name}-freezer-value"),
+        freezer_value_target_size: FREEZER_VALUE_TARGET_SIZE,
+        freezer_value_compression: None,
+        ordinal_partition: format!("{prefix}-{name}-ordinal"),
+        items_per_section: IMMUTABLE_ITEMS_PER_SECTION,
+        freezer_key_write_buffer: WRITE_BUFFER,
+        freezer_value_write_buffer: WRITE_BUFFER,
+        ordinal_write_buffer: WRITE_BUFFER,
+        replay_buffer: REPLAY_BUFFER,
+        codec_config,
+    }
+}

@@ -1,0 +1,168 @@
+//! Hands finalized blocks, in height order and with a certificate, to the node's sink.
+//!
+//! Marshal reports each finalized block with an acknowledgement and waits for it before it
+//! counts the block as processed (and, after a restart, redelivers anything unacknowledged).
+//! The [`Finalizer`] acknowledges only after [`FinalizedSink::finalized`] returned, which must
+//! mean "durably stored"; so a crash at any point loses nothing and at worst redelivers.
+//!
+//! A block's certificate is its own finalization when one exists. A block can also be final
+//! only because a descendant was finalized (its own finalize votes never reached a quorum); it
+//! then carries the certificate of the nearest finalized descendant, whose `block` field names
+//! that descendant, and the parent links of the headers in between prove the rest.
+
+use crate::{ChainBlock, Scheme, Status, verify::certificate_of};
+use commonware_actor::Feedback;
+use commonware_consensus::{
+    Heightable,
+    marshal::{Update, core::Mailbox, standard::Standard},
+    types::Height,
+};
+use commonware_cryptography::Digested;
+use commonware_runtime::{Clock, Handle, Metrics, Spawner};
+use commonware_utils::{Acknowledgement, acknowledgement::Exact};
+use cortado_types::{Block, FinalityCertificate};
+use futures::{StreamExt, channel::mpsc};
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+use tracing::{debug, info};
+
+/// How long to wait before looking again for a finalization marshal has not stored yet.
+const CERTIFICATE_RETRY: Duration = Duration::from_millis(20);
+
+/// Receives every finalized block, in height order, at least once.
+pub trait FinalizedSink: Clone + Send + 'static {
+    /// Store (durably) and publish a finalized block. Called again with the same block after a
+    /// restart if the previous call may not have completed, so it must be idempotent.
+    fn finalized(
+        &mut self,
+        block: Arc<Block>,
+        certificate: FinalityCertificate,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+type Item = (Digested<ChainBlock>, Exact);
+
+/// The marshal-facing half: a reporter that queues finalized blocks for the [`Finalizer`].
+///
+/// The queue is unbounded in type but bounded in fact: marshal never has more than
+/// `max_pending_acks` blocks unacknowledged.
+#[derive(Clone)]
+pub struct Reporter {
+    sender: mpsc::UnboundedSender<Item>,
+    tip: Arc<AtomicU64>,
+}
+
+impl commonware_consensus::Reporter for Reporter {
+    type Activity = Update<ChainBlock>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        match activity {
+            Update::Tip(_, height, _) => {
+                self.tip.fetch_max(height.get(), Ordering::Relaxed);
+                Feedback::Ok
+            }
+            Update::Block(block, ack) => match self.sender.unbounded_send((block, ack)) {
+                Ok(()) => Feedback::Ok,
+                Err(_) => Feedback::Closed,
+            },
+        }
+    }
+}
+
+/// Delivers finalized blocks to the sink and acknowledges them to marshal.
+pub struct Finalizer<E, S> {
+    context: E,
+    receiver: mpsc::UnboundedReceiver<Item>,
+    marshal: Mailbox<Scheme, Standard<ChainBlock>>,
+    sink: S,
+    finalized_height: Arc<AtomicU64>,
+    tip: Arc<AtomicU64>,
+    status: Status,
+}
+
+impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
+    /// Creates the finalizer and its reporter (to give to marshal).
+    pub fn new(
+        context: E,
+        marshal: Mailbox<Scheme, Standard<ChainBlock>>,
+        sink: S,
+        finalized_height: Arc<AtomicU64>,
+        status: Status,
+    ) -> (Self, Reporter) {
+        let (sender, receiver) = mpsc::unbounded();
+        let tip = Arc::new(AtomicU64::new(0));
+        (
+            Self {
+                context,
+                receiver,
+                marshal,
+                sink,
+                finalized_height,
+                tip: tip.clone(),
+                status,
+            },
+            Reporter { sender, tip },
+        )
+    }
+
+    /// Runs until marshal drops the reporter.
+    pub fn start(self) -> Handle<()> {
+        let context = self.context.child("finalizer");
+        let mut this = self;
+        context.spawn(move |context| async move {
+            this.context = context;
+            this.run().await
+        })
+    }
+
+    async fn run(mut self) {
+        while let Some((block, ack)) = self.receiver.next().await {
+            let height = block.height().get();
+            let certificate = self.certificate_for(height).await;
+            let shared = block.inner().shared();
+            let timestamp_ms = shared.header().timestamp_ms;
+            self.sink.finalized(shared, certificate).await;
+            self.finalized_height.fetch_max(height, Ordering::Release);
+            let now = self
+                .context
+                .current()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64;
+            self.status
+                .set_finalized(height, now.saturating_sub(timestamp_ms));
+            ack.acknowledge();
+            if height % 100 == 0 {
+                info!(height, "finalized");
+            } else {
+                debug!(height, "finalized");
+            }
+        }
+    }
+
+    /// The finalization of `height`, or of its nearest finalized descendant.
+    async fn certificate_for(&mut self, height: u64) -> FinalityCertificate {
+        loop {
+            let tip = self.tip.load(Ordering::Relaxed).max(height);
+            for h in height..=tip {
+                if let Some(finalization) = self.marshal.get_finalization(Height::new(h)).await {
+                    return certificate_of(&finalization);
+                }
+            }
+            self.context.sleep(CERTIFICATE_RETRY).await;
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch of a runtime clock reading.
+pub fn epoch_millis(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

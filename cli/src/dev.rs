@@ -1,0 +1,208 @@
+//! `cortado dev`: a local network of validators, one process each, on 127.0.0.1.
+//!
+//! The first run generates keys and configs under `--dir` (default `.cortado-dev`); later runs
+//! resume the same chain from disk. `--fresh` deletes the directory first. Each node logs to
+//! `<dir>/node-<i>/node.log`. Ctrl-C (or SIGTERM) stops every node cleanly.
+
+use anyhow::{Context as _, Result, bail};
+use cortado_node::{Genesis, testnet};
+use std::{
+    fs::File,
+    net::{IpAddr, Ipv4Addr},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+/// Arguments of `cortado dev`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Number of validators.
+    #[arg(long, default_value_t = 4)]
+    validators: u32,
+    /// Where keys, configs, data and logs live.
+    #[arg(long, default_value = ".cortado-dev")]
+    dir: PathBuf,
+    /// Delete the directory and start a new chain.
+    #[arg(long)]
+    fresh: bool,
+    /// p2p port of validator 0 (validator i uses +i).
+    #[arg(long, default_value_t = 27000)]
+    p2p_port: u16,
+    /// API port of validator 0 (validator i uses +i).
+    #[arg(long, default_value_t = 27100)]
+    api_port: u16,
+    /// Stop by itself after this many seconds (for scripts and tests).
+    #[arg(long)]
+    exit_after: Option<u64>,
+}
+
+fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
+    if args.fresh && args.dir.exists() {
+        std::fs::remove_dir_all(&args.dir)
+            .with_context(|| format!("cannot delete {}", args.dir.display()))?;
+    }
+    let genesis_path = args.dir.join("genesis.toml");
+    if genesis_path.exists() {
+        let genesis = Genesis::load(&genesis_path)?;
+        let n = genesis.validators.len() as u32;
+        if n != args.validators {
+            bail!(
+                "{} holds a {n}-validator network; run with --validators {n} to resume it, or --fresh to start over with {}",
+                args.dir.display(),
+                args.validators
+            );
+        }
+        println!("resuming the chain in {}", args.dir.display());
+        return Ok((0..n)
+            .map(|i| args.dir.join(format!("node-{i}")).join("node.toml"))
+            .collect());
+    }
+    let files = testnet::generate(
+        &args.dir,
+        &testnet::Options {
+            validators: args.validators,
+            chain_id: 1,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            p2p_port_base: args.p2p_port,
+            api_port_base: args.api_port,
+            timestamp_ms: crate::now_ms(),
+            limits: Default::default(),
+            seed: None,
+            consensus: Default::default(),
+        },
+    )?;
+    println!(
+        "new chain in {} (keys dealt by a trusted dealer: development only)",
+        args.dir.display()
+    );
+    Ok(files)
+}
+
+fn spawn(config: &Path, exit_after: Option<u64>) -> Result<Child> {
+    let exe = std::env::current_exe().context("cannot find the cortado executable")?;
+    let dir = config.parent().unwrap_or(Path::new("."));
+    let log = File::create(dir.join("node.log"))
+        .with_context(|| format!("cannot create {}", dir.join("node.log").display()))?;
+    let mut command = Command::new(exe);
+    command.arg("node").arg("--config").arg(config);
+    if let Some(secs) = exit_after {
+        // A safety net: the nodes stop by themselves shortly after the network should have.
+        command.arg("--exit-after").arg((secs + 30).to_string());
+    }
+    command
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .context("cannot start a node process")
+}
+
+/// Asks a child to stop (SIGTERM), then kills it if it does not within `grace`.
+fn stop(children: &mut [Child], grace: Duration) {
+    for child in children.iter() {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+    }
+    let deadline = std::time::Instant::now() + grace;
+    for child in children.iter_mut() {
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                _ if std::time::Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+}
+
+/// Runs the network until Ctrl-C, SIGTERM or `--exit-after`.
+pub fn run(args: Args) -> Result<()> {
+    let files = prepare(&args)?;
+    let genesis = Genesis::load(&args.dir.join("genesis.toml"))?;
+    let mut children = Vec::new();
+    for f in &files {
+        match spawn(f, args.exit_after) {
+            Ok(c) => children.push(c),
+            Err(e) => {
+                stop(&mut children, Duration::from_secs(5));
+                return Err(e);
+            }
+        }
+    }
+    println!(
+        "{} validators running (chain id {}):",
+        files.len(),
+        genesis.chain_id
+    );
+    for (i, v) in genesis.validators.iter().enumerate() {
+        let api = v.api.map(|a| format!("http://{a}")).unwrap_or_default();
+        println!(
+            "  node {i}: api {api}  p2p {}  log {}",
+            v.p2p,
+            args.dir
+                .join(format!("node-{i}"))
+                .join("node.log")
+                .display()
+        );
+    }
+    println!("Ctrl-C stops the network; `cortado dev` again resumes it.");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let url = genesis.validators[0]
+        .api
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_else(|| crate::DEFAULT_URL.to_string());
+    let outcome = runtime.block_on(watch(&url, &mut children, args.exit_after));
+    println!("stopping");
+    stop(&mut children, Duration::from_secs(10));
+    outcome
+}
+
+async fn watch(url: &str, children: &mut [Child], exit_after: Option<u64>) -> Result<()> {
+    let client = crate::client::Client::new(url);
+    let started = std::time::Instant::now();
+    let mut last_height = None;
+    let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        #[cfg(unix)]
+        let terminated = term.recv();
+        #[cfg(not(unix))]
+        let terminated = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = terminated => return Ok(()),
+            _ = ticker.tick() => {}
+        }
+        if exit_after.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {
+            return Ok(());
+        }
+        for (i, child) in children.iter_mut().enumerate() {
+            if let Ok(Some(status)) = child.try_wait() {
+                bail!("node {i} exited ({status}); see its node.log");
+            }
+        }
+        if let Ok(status) = client.status().await {
+            let height = status["height"].as_u64();
+            if height != last_height {
+                println!(
+                    "height {}  view {}  finality {} ms  mempool {} txs",
+                    height.map(|h| h.to_string()).unwrap_or_else(|| "-".into()),
+                    status["view"],
+                    status["last_finality_latency_ms"],
+                    status["mempool"]["txs"]
+                );
+                last_height = height;
+            }
+        }
+    }
+}

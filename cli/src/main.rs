@@ -1,0 +1,257 @@
+//! The cortado command: run a local network, generate a genesis, run a node, submit, tail, status.
+
+mod client;
+mod dev;
+
+use anyhow::{Context as _, Result, bail};
+use base64::Engine as _;
+use clap::{Parser, Subcommand};
+use cortado_node::{NodeConfig, testnet};
+use std::{
+    net::IpAddr,
+    path::PathBuf,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+/// Default API address: node 0 of `cortado dev`.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:27100";
+
+#[derive(Parser)]
+#[command(
+    name = "cortado",
+    version,
+    about = "Cortado: fast, provable finality and data availability for rollups"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a local network of validators on 127.0.0.1 (one process each) until Ctrl-C.
+    Dev(dev::Args),
+    /// Generate keys, a genesis file and one node file per validator.
+    Genesis(GenesisArgs),
+    /// Run one node from its node file.
+    Node {
+        /// The node file (node.toml).
+        #[arg(long)]
+        config: PathBuf,
+        /// Stop by itself after this many seconds (for tests and scripts).
+        #[arg(long)]
+        exit_after: Option<u64>,
+    },
+    /// Submit a transaction to a namespace.
+    Submit(SubmitArgs),
+    /// Follow a namespace's finalized transactions as they arrive.
+    Tail(TailArgs),
+    /// Show a node's status.
+    Status {
+        /// Node API URL.
+        #[arg(long, env = "CORTADO_URL", default_value = DEFAULT_URL)]
+        url: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct GenesisArgs {
+    /// Number of validators.
+    #[arg(long, default_value_t = 4)]
+    validators: u32,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Chain id.
+    #[arg(long, default_value_t = 1)]
+    chain_id: u64,
+    /// Host the validators listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// p2p port of validator 0 (validator i uses +i).
+    #[arg(long, default_value_t = 27000)]
+    p2p_port: u16,
+    /// API port of validator 0 (validator i uses +i).
+    #[arg(long, default_value_t = 27100)]
+    api_port: u16,
+    /// Seed for key generation (reproducible test networks); random if absent.
+    #[arg(long)]
+    seed: Option<u64>,
+}
+
+#[derive(clap::Args)]
+struct SubmitArgs {
+    /// Namespace.
+    #[arg(long)]
+    ns: u64,
+    /// Payload as text.
+    #[arg(long, conflicts_with = "file")]
+    data: Option<String>,
+    /// Payload from a file.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Node API URL.
+    #[arg(long, env = "CORTADO_URL", default_value = DEFAULT_URL)]
+    url: String,
+    /// Wait until the transaction is finalized and print where.
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(clap::Args)]
+struct TailArgs {
+    /// Namespace.
+    #[arg(long)]
+    ns: u64,
+    /// Start from this height (default: the next finalized block).
+    #[arg(long)]
+    from: Option<u64>,
+    /// Node API URL.
+    #[arg(long, env = "CORTADO_URL", default_value = DEFAULT_URL)]
+    url: String,
+    /// Stop after this many transactions.
+    #[arg(long)]
+    count: Option<u64>,
+}
+
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn init_logs(filter: &str) {
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| filter.to_string());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_target(false)
+        .try_init();
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Dev(args) => dev::run(args),
+        Command::Genesis(args) => genesis(args),
+        Command::Node { config, exit_after } => {
+            let cfg = NodeConfig::load(&config)?;
+            init_logs(&cfg.node.log);
+            cortado_node::run(cfg, exit_after.map(Duration::from_secs))?;
+            Ok(())
+        }
+        Command::Submit(args) => runtime()?.block_on(submit(args)),
+        Command::Tail(args) => runtime()?.block_on(tail(args)),
+        Command::Status { url } => runtime()?.block_on(async move {
+            let status = client::Client::new(&url).status().await?;
+            println!("{}", serde_json::to_string_pretty(&status)?);
+            Ok(())
+        }),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn genesis(args: GenesisArgs) -> Result<()> {
+    let files = testnet::generate(
+        &args.out,
+        &testnet::Options {
+            validators: args.validators,
+            chain_id: args.chain_id,
+            host: args.host,
+            p2p_port_base: args.p2p_port,
+            api_port_base: args.api_port,
+            timestamp_ms: now_ms(),
+            limits: Default::default(),
+            seed: args.seed,
+            consensus: Default::default(),
+        },
+    )?;
+    println!(
+        "wrote {} and {} node files",
+        args.out.join("genesis.toml").display(),
+        files.len()
+    );
+    println!(
+        "WARNING: the BLS key shares were dealt by a trusted dealer (this command). Anyone with\n\
+         these files could forge certificates. Use this for development and test networks only."
+    );
+    for f in files {
+        println!("  cortado node --config {}", f.display());
+    }
+    Ok(())
+}
+
+async fn submit(args: SubmitArgs) -> Result<()> {
+    let payload = match (args.data, args.file) {
+        (Some(d), None) => d.into_bytes(),
+        (None, Some(f)) => {
+            std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?
+        }
+        _ => bail!("give the payload with --data TEXT or --file PATH"),
+    };
+    let client = client::Client::new(&args.url);
+    let hash = client.submit(args.ns, &payload).await?;
+    println!("{hash}");
+    if args.wait {
+        let start = std::time::Instant::now();
+        loop {
+            let status = client.transaction(&hash).await?;
+            if status["status"] == "finalized" {
+                println!(
+                    "finalized at height {} index {} ({} ms)",
+                    status["height"],
+                    status["index"],
+                    start.elapsed().as_millis()
+                );
+                return Ok(());
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                bail!("not finalized after 60 s; is the network running? try `cortado status`");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(())
+}
+
+async fn tail(args: TailArgs) -> Result<()> {
+    let client = client::Client::new(&args.url);
+    let mut printed = 0u64;
+    let mut events = client.stream_namespace(args.ns, args.from).await?;
+    while let Some(event) = events.next().await? {
+        let height = event["height"].as_u64().unwrap_or_default();
+        let Some(txs) = event["transactions"].as_array() else {
+            continue;
+        };
+        for tx in txs {
+            let payload = tx["payload"].as_str().unwrap_or_default();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(payload)
+                .unwrap_or_default();
+            let text = match std::str::from_utf8(&bytes) {
+                Ok(s) if s.chars().all(|c| !c.is_control()) => s.to_string(),
+                _ => format!("0x{}", hex_of(&bytes)),
+            };
+            println!(
+                "height {height} index {} {} {text}",
+                tx["index"],
+                tx["hash"].as_str().unwrap_or_default()
+            );
+            printed += 1;
+            if args.count.is_some_and(|c| printed >= c) {
+                return Ok(());
+            }
+        }
+    }
+    bail!("the node closed the stream")
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,343 @@
+//! The actor: one select loop over the mailbox, the gossip channel and the gossip timer. All I/O
+//! is here; the rules are in `state`, the journal's bookkeeping in `journal`.
+//!
+//! Each iteration waits for one event, then drains whatever else is already queued (up to
+//! `mailbox_size` mailbox messages and [`GOSSIP_DRAIN_MAX`] gossip messages), applies it all to
+//! the pool in arrival order while appending admitted transactions to the journal, syncs the
+//! journal once, and only then answers every request of the batch and queues the newly admitted
+//! local transactions for gossip (group commit).
+//!
+//! The actor stops when the runtime stops, when every [`Mailbox`] is dropped, or when the gossip
+//! channel closes; callers then get [`crate::Error::Closed`].
+
+use crate::{
+    Config, Error, Stats, Submitted,
+    gossip::{self, Outbox},
+    ingress::{Mailbox, Message},
+    journal::Wal,
+    metrics::Metrics as MempoolMetrics,
+    state::{Admitted, Bounds, Pool},
+};
+use commonware_cryptography::PublicKey;
+use commonware_macros::select;
+use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_runtime::{
+    Clock, ContextCell, Handle, IoBuf, Metrics, Spawner, Storage, spawn_cell,
+};
+use commonware_utils::channel::{mpsc, oneshot};
+use cortado_types::{Hash, Transaction};
+use futures::{
+    FutureExt as _,
+    future::{self, Either},
+};
+use tracing::debug;
+
+/// Most gossip messages handled in one group commit.
+const GOSSIP_DRAIN_MAX: usize = 64;
+
+/// What woke the loop.
+enum Event<P> {
+    Stop,
+    Closed(&'static str),
+    Tick,
+    Local(Message),
+    Gossip(P, IoBuf),
+}
+
+/// An answer held until the batch is durable.
+enum Reply {
+    Submit(
+        oneshot::Sender<Result<Submitted, Error>>,
+        Result<Submitted, Error>,
+    ),
+    Select(oneshot::Sender<Vec<Transaction>>, Vec<Transaction>),
+    Finalized(oneshot::Sender<()>),
+    Contains(oneshot::Sender<bool>, bool),
+    Stats(oneshot::Sender<Stats>, Stats),
+}
+
+impl Reply {
+    fn send(self) {
+        // A caller that stopped waiting is not an error.
+        match self {
+            Reply::Submit(response, value) => drop(response.send(value)),
+            Reply::Select(response, value) => drop(response.send(value)),
+            Reply::Finalized(response) => drop(response.send(())),
+            Reply::Contains(response, value) => drop(response.send(value)),
+            Reply::Stats(response, value) => drop(response.send(value)),
+        }
+    }
+}
+
+/// The work of one loop iteration.
+#[derive(Default)]
+struct Batch {
+    replies: Vec<Reply>,
+    /// Local transactions admitted in this batch, to gossip once durable.
+    gossip: Vec<Transaction>,
+    /// Whether anything was appended to the journal.
+    dirty: bool,
+}
+
+/// The mempool actor. Create it with [`Actor::init`], run it with [`Actor::start`].
+pub struct Actor<E: Spawner + Clock + Storage + Metrics> {
+    context: ContextCell<E>,
+    cfg: Config,
+    pool: Pool,
+    wal: Wal<E>,
+    mailbox: mpsc::Receiver<Message>,
+    outbox: Outbox,
+    metrics: MempoolMetrics,
+}
+
+impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
+    /// Checks `cfg` (panicking with [`Config::assert`]'s message if it is invalid), opens the
+    /// journal and replays it into the pool. Panics if the journal cannot be read.
+    pub async fn init(context: E, cfg: Config) -> (Self, Mailbox) {
+        if let Err(err) = cfg.assert() {
+            panic!("invalid mempool configuration: {err}");
+        }
+        let mut pool = Pool::new(Bounds::from(&cfg));
+        let wal = Wal::init(context.child("journal"), &cfg, &mut pool).await;
+        let metrics = MempoolMetrics::init(&context);
+        metrics.set(pool.stats(), wal.bytes());
+        let (sender, receiver) = mpsc::channel(cfg.mailbox_size);
+        let mailbox = Mailbox::new(sender, cfg.tx_bytes_max);
+        let outbox = Outbox::new(cfg.gossip_batch_bytes_max, cfg.gossip_interval);
+        let actor = Self {
+            context: ContextCell::new(context),
+            cfg,
+            pool,
+            wal,
+            mailbox: receiver,
+            outbox,
+            metrics,
+        };
+        (actor, mailbox)
+    }
+
+    /// Runs the actor on its own task, gossiping over `gossip` (a p2p channel whose messages are
+    /// bounded by [`Config::max_message_size`]).
+    pub fn start<P: PublicKey>(
+        mut self,
+        gossip: (impl Sender<PublicKey = P>, impl Receiver<PublicKey = P>),
+    ) -> Handle<()> {
+        spawn_cell!(self.context, self.run(gossip))
+    }
+
+    async fn run<P: PublicKey>(
+        mut self,
+        (mut sender, mut receiver): (impl Sender<PublicKey = P>, impl Receiver<PublicKey = P>),
+    ) {
+        // Replay may have left old sections worth compacting.
+        self.wal.maintain(&self.pool).await;
+        let mut shutdown = self.context.stopped();
+        loop {
+            let timer = match self.outbox.deadline() {
+                Some(deadline) => Either::Left(self.context.sleep_until(deadline)),
+                None => Either::Right(future::pending()),
+            };
+            let event = select! {
+                _ = &mut shutdown => Event::Stop,
+                // Before the mailbox, so a busy mailbox cannot starve the gossip timer.
+                _ = timer => Event::Tick,
+                message = self.mailbox.recv() => match message {
+                    Some(message) => Event::Local(message),
+                    None => Event::Closed("every mailbox was dropped"),
+                },
+                received = receiver.recv() => match received {
+                    Ok((peer, message)) => Event::Gossip(peer, message),
+                    Err(err) => {
+                        debug!(?err, "gossip receiver failed");
+                        Event::Closed("the gossip channel closed")
+                    }
+                },
+            };
+            let mut batch = Batch::default();
+            match event {
+                Event::Stop => {
+                    debug!("mempool stopping");
+                    break;
+                }
+                Event::Closed(why) => {
+                    debug!(why, "mempool stopping");
+                    break;
+                }
+                Event::Tick => {
+                    self.flush(&mut sender);
+                    continue;
+                }
+                Event::Local(message) => self.handle_local(message, &mut batch).await,
+                Event::Gossip(peer, message) => self.handle_gossip(peer, message, &mut batch).await,
+            }
+            let open = self.drain(&mut receiver, &mut batch).await;
+            self.commit(batch, &mut sender).await;
+            if !open {
+                debug!("mempool stopping: the gossip channel closed");
+                break;
+            }
+        }
+    }
+
+    /// Handles everything already queued. Returns false if the gossip channel closed (the batch
+    /// is still committed before the actor stops).
+    async fn drain<P: PublicKey>(
+        &mut self,
+        receiver: &mut impl Receiver<PublicKey = P>,
+        batch: &mut Batch,
+    ) -> bool {
+        for _ in 1..self.cfg.mailbox_size {
+            let Ok(message) = self.mailbox.try_recv() else {
+                break;
+            };
+            self.handle_local(message, batch).await;
+        }
+        for _ in 0..GOSSIP_DRAIN_MAX {
+            // Receivers are mpsc-backed and cancel-safe, as `select!` already requires.
+            match receiver.recv().now_or_never() {
+                None => break,
+                Some(Ok((peer, message))) => self.handle_gossip(peer, message, batch).await,
+                Some(Err(err)) => {
+                    debug!(?err, "gossip receiver failed");
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Makes the batch durable, answers it, gossips its local transactions, keeps the journal
+    /// bounded.
+    async fn commit(&mut self, batch: Batch, sender: &mut impl Sender) {
+        if batch.dirty {
+            self.wal.sync().await;
+        }
+        for reply in batch.replies {
+            reply.send();
+        }
+        let now = self.context.current();
+        for tx in batch.gossip {
+            if let Some(full) = self.outbox.push(tx, now) {
+                self.send(sender, full);
+            }
+            if self.outbox.is_full() {
+                self.flush(sender);
+            }
+        }
+        if self
+            .outbox
+            .deadline()
+            .is_some_and(|deadline| deadline <= now)
+        {
+            self.flush(sender);
+        }
+        if batch.dirty {
+            self.wal.maintain(&self.pool).await;
+        }
+        self.metrics.set(self.pool.stats(), self.wal.bytes());
+    }
+
+    async fn handle_local(&mut self, message: Message, batch: &mut Batch) {
+        let reply = match message {
+            Message::Submit { hash, tx, response } => {
+                let result = self
+                    .admit(hash, tx, true, batch)
+                    .await
+                    .map(|duplicate| Submitted { hash, duplicate });
+                Reply::Submit(response, result)
+            }
+            Message::Select {
+                limits,
+                exclude,
+                response,
+            } => Reply::Select(response, self.pool.select(&limits, &exclude)),
+            Message::Finalized { hashes, response } => {
+                let removed = self.pool.finalize(&hashes);
+                if !removed.is_empty() {
+                    self.wal.append_finalized(&removed).await;
+                    self.metrics.finalized.inc_by(removed.len() as u64);
+                    batch.dirty = true;
+                }
+                Reply::Finalized(response)
+            }
+            Message::Contains { hash, response } => {
+                Reply::Contains(response, self.pool.contains(&hash))
+            }
+            Message::Stats { response } => Reply::Stats(response, self.pool.stats()),
+        };
+        batch.replies.push(reply);
+    }
+
+    async fn handle_gossip<P: PublicKey>(&mut self, peer: P, message: IoBuf, batch: &mut Batch) {
+        self.metrics.gossip_received.inc();
+        let txs = match gossip::decode(message, self.cfg.tx_bytes_max, self.cfg.max_message_size) {
+            Ok(txs) => txs,
+            Err(err) => {
+                debug!(?peer, ?err, "dropping malformed gossip message");
+                self.metrics.gossip_invalid.inc();
+                return;
+            }
+        };
+        for tx in txs {
+            let hash = tx.hash();
+            if let Err(err) = self.admit(hash, tx, false, batch).await {
+                debug!(?peer, ?hash, %err, "dropping gossiped transaction");
+            }
+        }
+    }
+
+    /// Admits a transaction and journals it if new. Returns whether it was a duplicate.
+    async fn admit(
+        &mut self,
+        hash: Hash,
+        tx: Transaction,
+        local: bool,
+        batch: &mut Batch,
+    ) -> Result<bool, Error> {
+        match self.pool.admit(hash, tx.clone()) {
+            Ok(Admitted::New { seq }) => {
+                self.wal.append_tx(seq, hash, &tx).await;
+                batch.dirty = true;
+                if local {
+                    self.metrics.admitted_local.inc();
+                    batch.gossip.push(tx);
+                } else {
+                    self.metrics.admitted_gossip.inc();
+                }
+                Ok(false)
+            }
+            Ok(Admitted::Duplicate) => {
+                self.metrics.duplicates.inc();
+                Ok(true)
+            }
+            Err(err) => {
+                self.metrics.refused.inc();
+                Err(err)
+            }
+        }
+    }
+
+    /// Sends the waiting gossip batch, if any.
+    fn flush(&mut self, sender: &mut impl Sender) {
+        let txs = self.outbox.take();
+        if !txs.is_empty() {
+            self.send(sender, txs);
+        }
+    }
+
+    fn send(&mut self, sender: &mut impl Sender, txs: Vec<Transaction>) {
+        let message = gossip::encode(&txs);
+        assert!(
+            message.len() <= self.cfg.gossip_batch_bytes_max,
+            "gossip batch of {} bytes exceeds gossip_batch_bytes_max",
+            message.len()
+        );
+        let recipients = sender.send(Recipients::All, message, false);
+        if recipients.is_empty() {
+            debug!(txs = txs.len(), "gossip batch reached no peer");
+            self.metrics.gossip_unsent.inc();
+        } else {
+            self.metrics.gossip_sent.inc();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The mailbox: how the rest of the node talks to the mempool actor.
+
+use crate::{Error, Stats, Submitted};
+use commonware_utils::channel::{mpsc, oneshot};
+use cortado_types::{Hash, Limits, Transaction};
+use std::collections::HashSet;
+
+/// A request to the actor.
+pub(crate) enum Message {
+    /// Admit a transaction (hash computed by the caller, off the actor's task).
+    Submit {
+        hash: Hash,
+        tx: Transaction,
+        response: oneshot::Sender<Result<Submitted, Error>>,
+    },
+    /// Select transactions for a block.
+    Select {
+        limits: Limits,
+        exclude: HashSet<Hash>,
+        response: oneshot::Sender<Vec<Transaction>>,
+    },
+    /// Remove finalized transactions.
+    Finalized {
+        hashes: Vec<Hash>,
+        response: oneshot::Sender<()>,
+    },
+    /// Is a transaction pooled?
+    Contains {
+        hash: Hash,
+        response: oneshot::Sender<bool>,
+    },
+    /// Occupancy.
+    Stats { response: oneshot::Sender<Stats> },
+}
+
+/// The handle to the mempool actor. Cheap to clone; bounded (`mailbox_size`), so callers wait
+/// when the actor is behind.
+#[derive(Clone, Debug)]
+pub struct Mailbox {
+    sender: mpsc::Sender<Message>,
+    tx_bytes_max: usize,
+}
+
+impl Mailbox {
+    pub(crate) fn new(sender: mpsc::Sender<Message>, tx_bytes_max: usize) -> Self {
+        Self {
+            sender,
+            tx_bytes_max,
+        }
+    }
+
+    /// Submits a transaction. Resolves once it is durable in the journal (or refused).
+    ///
+    /// A transaction already pooled or recently finalized resolves with `duplicate: true`, once
+    /// the pool's copy is durable.
+    pub async fn submit(&self, tx: Transaction) -> Result<Submitted, Error> {
+        // Refuse early, before hashing or queueing a large payload.
+        if tx.payload.len() > self.tx_bytes_max {
+            return Err(Error::TooLarge {
+                size: tx.payload.len(),
+                limit: self.tx_bytes_max,
+            });
+        }
+        let hash = tx.hash();
+        let (response, receiver) = oneshot::channel();
+        self.sender
+            .send(Message::Submit { hash, tx, response })
+            .await
+            .map_err(|_| Error::Closed)?;
+        receiver.await.unwrap_or(Err(Error::Closed))
+    }
+
+    /// Transactions in arrival order that fit `limits`, skipping `exclude` (the transactions of
+    /// not-yet-finalized ancestor blocks). Removes nothing. Empty if the actor has stopped.
+    pub async fn select(&self, limits: Limits, exclude: HashSet<Hash>) -> Vec<Transaction> {
+        let (response, receiver) = oneshot::channel();
+        let message = Message::Select {
+            limits,
+            exclude,
+            response,
+        };
+        if self.sender.send(message).await.is_err() {
+            return Vec::new();
+        }
+        receiver.await.unwrap_or_default()
+    }
+
+    /// Removes finalized transactions and remembers their hashes, so late copies are refused.
+    /// Idempotent. Resolves once the removal is durable (or at once if the actor has stopped).
+    pub async fn finalized(&self, hashes: Vec<Hash>) {
+        let (response, receiver) = oneshot::channel();
+        if self
+            .sender
+            .send(Message::Finalized { hashes, response })
+            .await
+            .is_ok()
+        {
+            let _ = receiver.await;
+        }
+    }
+
+    /// Whether the pool holds `hash` (false if the actor has stopped).
+    pub async fn contains(&self, hash: Hash) -> bool {
+        let (response, receiver) = oneshot::channel();
+        if self
+            .sender
+            .send(Message::Contains { hash, response })
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        receiver.await.unwrap_or(false)
+    }
+
+    /// Transactions and payload bytes in the pool (zero if the actor has stopped).
+    pub async fn stats(&self) -> Stats {
+        let (response, receiver) = oneshot::channel();
+        if self.sender.send(Message::Stats { response }).await.is_err() {
+            return Stats::default();
+        }
+        receiver.await.unwrap_or_default()
+    }
+}

@@ -1,0 +1,111 @@
+//! Adapters between the node's parts: the mempool as the chain's transaction source, the index
+//! as the chain's finalized sink, and both as what the API needs.
+
+use cortado_api::{ConsensusStatus, SubmitError, Submitted};
+use cortado_chain::{FinalizedSink, Status, TxSource};
+use cortado_mempool::{Error as PoolError, Mailbox};
+use cortado_storage::Index;
+use cortado_types::{Block, FinalityCertificate, Hash, Limits, Transaction};
+use std::{
+    collections::HashSet,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{SystemTime, UNIX_EPOCH},
+};
+use tokio::sync::watch;
+use tracing::error;
+
+/// The mempool, as the proposer's source of transactions.
+#[derive(Clone)]
+pub struct Source(pub Mailbox);
+
+impl TxSource for Source {
+    async fn select(&self, limits: Limits, exclude: HashSet<Hash>) -> Vec<Transaction> {
+        self.0.select(limits, exclude).await
+    }
+}
+
+/// Where finalized blocks go: the index (durably), then the mempool (removal), then the API's
+/// watchers.
+#[derive(Clone)]
+pub struct Sink {
+    pub index: Index,
+    pub mempool: Mailbox,
+    pub finalized: Arc<watch::Sender<u64>>,
+}
+
+impl FinalizedSink for Sink {
+    async fn finalized(&mut self, block: Arc<Block>, certificate: FinalityCertificate) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        if let Err(err) = self.index.insert_finalized(&block, &certificate, now).await {
+            // A finalized block we cannot store is fatal: acknowledging it would lose it.
+            error!(%err, height = block.height(), "cannot store a finalized block");
+            panic!("cannot store finalized block {}: {err}", block.height());
+        }
+        let hashes: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
+        if !hashes.is_empty() {
+            self.mempool.finalized(hashes).await;
+        }
+        self.finalized.send_if_modified(|h| {
+            let advanced = block.height() > *h;
+            if advanced {
+                *h = block.height();
+            }
+            advanced
+        });
+    }
+}
+
+/// What the API asks of the node.
+#[derive(Clone)]
+pub struct ApiNode {
+    pub mempool: Mailbox,
+    pub status: Status,
+    pub validators: usize,
+    pub peers: Arc<AtomicUsize>,
+}
+
+impl cortado_api::Node for ApiNode {
+    async fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
+        match self.mempool.submit(tx).await {
+            Ok(s) => Ok(Submitted {
+                hash: s.hash,
+                duplicate: s.duplicate,
+            }),
+            Err(PoolError::TooLarge { size, limit }) => Err(SubmitError::TooLarge { size, limit }),
+            Err(PoolError::Full { retry_after, .. }) => {
+                Err(SubmitError::MempoolFull { retry_after })
+            }
+            Err(PoolError::NamespaceFull {
+                namespace,
+                retry_after,
+                ..
+            }) => Err(SubmitError::NamespaceFull {
+                namespace,
+                retry_after,
+            }),
+            Err(other) => Err(SubmitError::Unavailable(other.to_string())),
+        }
+    }
+
+    async fn is_pending(&self, hash: Hash) -> bool {
+        self.mempool.contains(hash).await
+    }
+
+    async fn status(&self) -> ConsensusStatus {
+        let stats = self.mempool.stats().await;
+        ConsensusStatus {
+            view: self.status.view(),
+            validators: self.validators,
+            peers: self.peers.load(Ordering::Relaxed),
+            last_finality_latency_ms: self.status.last_finality_latency_ms(),
+            mempool_txs: stats.txs,
+            mempool_bytes: stats.bytes,
+        }
+    }
+}

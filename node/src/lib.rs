@@ -1,0 +1,33 @@
+//! Builds and runs one Cortado node from its configuration: runtime, p2p, consensus, mempool, index and API.
+//!
+//! A node is a validator: it runs the commonware tokio runtime, authenticated p2p
+//! (`commonware_p2p::authenticated::lookup`: ed25519 identities, encrypted links, only the
+//! genesis validators admitted), the consensus engine of `cortado-chain`, the mempool, the SQLite
+//! query index, and the HTTP API on its own port (loopback by default).
+//!
+//! Data directory layout: `chain/` (commonware storage: consensus journal, finalized blocks and
+//! certificates, mempool journal) and `index.sqlite` (the query index).
+
+pub mod config;
+mod glue;
+mod run;
+pub mod testnet;
+
+pub use config::{ConfigError, Genesis, NodeConfig, NodeFile};
+pub use run::{NodeError, run};
+
+/// p2p channel ids. Each has its own rate quota and bounded mailbox.
+pub mod channels {
+    /// Simplex votes.
+    pub const VOTES: u64 = 0;
+    /// Simplex certificates.
+    pub const CERTIFICATES: u64 = 1;
+    /// Simplex certificate fetches.
+    pub const RESOLVER: u64 = 2;
+    /// Full blocks from proposers.
+    pub const BLOCKS: u64 = 3;
+    /// Marshal backfill of finalized blocks.
+    pub const BACKFILL: u64 = 4;
+    /// Mempool gossip.
+    pub const MEMPOOL: u64 = 5;
+}

@@ -1,0 +1,309 @@
+//! Starting, running and stopping a node.
+
+use crate::{
+    channels,
+    config::NodeConfig,
+    glue::{ApiNode, Sink, Source},
+};
+use commonware_cryptography::{ChaCha20Poly1305, Signer};
+use commonware_p2p::{Address, AddressableManager, authenticated::lookup};
+use commonware_runtime::{Clock, Metrics, Quota, Runner, Spawner, Supervisor, tokio as cw_tokio};
+use commonware_stream::{
+    cups::{self, Cups},
+    sake::{self, Sake},
+};
+use commonware_utils::{NZUsize, ordered::Map};
+use cortado_chain::{Channels, Engine, keys};
+use cortado_types::Limits;
+use std::{
+    net::SocketAddr,
+    num::NonZeroU32,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
+    /// The index could not be opened.
+    #[error("cannot open the index: {0}")]
+    Index(#[from] cortado_storage::Error),
+    /// The API port could not be bound.
+    #[error("cannot listen for the API on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Invalid key material.
+    #[error("invalid key material: {0}")]
+    Keys(#[from] keys::KeyError),
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Namespace of the p2p handshake: `"_CORTADO_P2P" || chain_id`.
+fn p2p_namespace(chain_id: u64) -> Vec<u8> {
+    let mut ns = b"_CORTADO_P2P".to_vec();
+    ns.extend_from_slice(&chain_id.to_be_bytes());
+    ns
+}
+
+/// Rate quota per peer for each channel.
+fn quota(per_second: u32) -> Quota {
+    Quota::per_second(NonZeroU32::new(per_second).expect("non-zero quota"))
+}
+
+/// Runs a node until Ctrl-C or SIGTERM (or `exit_after`, for tests and scripts). Blocks the
+/// calling thread.
+pub fn run(cfg: NodeConfig, exit_after: Option<Duration>) -> Result<(), NodeError> {
+    let data_dir = cfg.node.data_dir.clone();
+    std::fs::create_dir_all(&data_dir).map_err(|source| NodeError::DataDir {
+        path: data_dir.clone(),
+        source,
+    })?;
+    let runtime = cw_tokio::Config::new()
+        .with_worker_threads(cfg.node.worker_threads)
+        .with_storage_directory(data_dir.join("chain"))
+        .with_tcp_nodelay(Some(true))
+        .with_catch_panics(false);
+    cw_tokio::Runner::new(runtime)
+        .start(|context| async move { start(context, cfg, exit_after).await })
+}
+
+async fn start(
+    context: cw_tokio::Context,
+    cfg: NodeConfig,
+    exit_after: Option<Duration>,
+) -> Result<(), NodeError> {
+    let genesis = &cfg.genesis;
+    let limits: Limits = genesis.limits.into();
+    let chain_id = genesis.chain_id();
+    let signer = keys::parse_private_key(&cfg.node.private_key)?;
+    let share = keys::parse_share(&cfg.node.share)?;
+    let n = genesis.validators.len() as u32;
+    let sharing = keys::parse_sharing(&genesis.polynomial, n)?;
+    let mut peers = Vec::with_capacity(genesis.validators.len());
+    for v in &genesis.validators {
+        peers.push((keys::parse_public_key(&v.public_key)?, v.p2p));
+    }
+    let participants =
+        commonware_utils::ordered::Set::from_iter_dedup(peers.iter().map(|(k, _)| k.clone()));
+
+    // p2p: authenticated, encrypted, only the genesis validators.
+    let max_message_size = cortado_chain::max_message_size(&limits, n)
+        .max((limits.tx_bytes_max + cortado_mempool::GOSSIP_OVERHEAD) as u32 * 2);
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer: signer.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let listen = cfg.p2p_listen();
+    let all_loopback = peers.iter().all(|(_, a)| a.ip().is_loopback());
+    let build = if all_loopback {
+        lookup::Config::local
+    } else {
+        lookup::Config::recommended
+    };
+    let mut p2p_cfg = build(
+        handshake,
+        &p2p_namespace(chain_id.0),
+        listen,
+        NZUsize!(peers.len()),
+        max_message_size,
+        NZUsize!(1024),
+    );
+    p2p_cfg.allow_private_ips = true;
+    let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_cfg);
+    let book: Map<_, Address> = Map::from_iter_dedup(
+        peers
+            .iter()
+            .map(|(k, a)| (k.clone(), Address::Symmetric(*a))),
+    );
+    let _ = oracle.track(0, book);
+    let votes = network.register(channels::VOTES, quota(2_000));
+    let certificates = network.register(channels::CERTIFICATES, quota(2_000));
+    let resolver = network.register(channels::RESOLVER, quota(500));
+    let blocks = network.register(channels::BLOCKS, quota(200));
+    let backfill = network.register(channels::BACKFILL, quota(200));
+    let gossip = network.register(channels::MEMPOOL, quota(2_000));
+    let network_handle = network.start();
+
+    // Query index.
+    let index =
+        cortado_storage::Index::open(&cfg.node.data_dir.join("index.sqlite"), limits).await?;
+    let latest = index.latest_height().await?.unwrap_or(0);
+    let (finalized_tx, finalized_rx) = watch::channel(latest);
+    let finalized_tx = Arc::new(finalized_tx);
+
+    // Mempool.
+    let pool_cfg = cortado_mempool::Config {
+        bytes_max: cfg.node.mempool.bytes_max,
+        txs_max: cfg.node.mempool.txs_max,
+        namespace_bytes_max: cfg.node.mempool.namespace_bytes_max,
+        tx_bytes_max: limits.tx_bytes_max,
+        max_message_size: max_message_size as usize,
+        gossip_batch_bytes_max: (limits.tx_bytes_max + cortado_mempool::GOSSIP_OVERHEAD)
+            .max(2 << 20)
+            .min(max_message_size as usize),
+        ..Default::default()
+    };
+    if let Err(message) = pool_cfg.assert() {
+        return Err(NodeError::Config(crate::ConfigError::Invalid {
+            path: cfg.node.genesis.clone(),
+            message: format!("[mempool] {message}"),
+        }));
+    }
+    let (pool, mempool) = cortado_mempool::Actor::init(context.child("mempool"), pool_cfg).await;
+    let pool_handle = pool.start(gossip);
+
+    // Consensus.
+    let engine = Engine::start(
+        context.child("chain"),
+        cortado_chain::Config {
+            chain_id,
+            limits,
+            genesis_timestamp_ms: genesis.timestamp_ms,
+            signer: signer.clone(),
+            participants,
+            sharing,
+            share,
+            blocker: oracle.clone(),
+            provider: oracle.clone(),
+            partition_prefix: "chain".into(),
+            mailbox_size: NZUsize!(1024),
+            timeouts: cfg.node.consensus.timeouts(),
+            source: Source(mempool.clone()),
+            sink: Sink {
+                index: index.clone(),
+                mempool: mempool.clone(),
+                finalized: finalized_tx.clone(),
+            },
+        },
+        Channels {
+            votes,
+            certificates,
+            resolver,
+            blocks,
+            backfill,
+        },
+    )
+    .await;
+
+    // Connected peers, read from the p2p tracker's metrics once a second.
+    let peers_connected = Arc::new(AtomicUsize::new(0));
+    {
+        let peers_connected = peers_connected.clone();
+        context.child("peers").spawn(move |context| async move {
+            loop {
+                let text = context.encode();
+                let n = text
+                    .lines()
+                    .filter(|l| {
+                        !l.starts_with('#') && l.contains("tracker") && l.contains("_connected{")
+                    })
+                    .filter(|l| l.rsplit(' ').next().is_some_and(|v| v != "0"))
+                    .count();
+                peers_connected.store(n, Ordering::Relaxed);
+                context.sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    // API.
+    let api_addr = cfg.node.api_listen;
+    let listener = tokio::net::TcpListener::bind(api_addr)
+        .await
+        .map_err(|source| NodeError::Listen {
+            addr: api_addr,
+            source,
+        })?;
+    let router = cortado_api::router(
+        ApiNode {
+            mempool,
+            status: engine.status.clone(),
+            validators: n as usize,
+            peers: peers_connected,
+        },
+        index.clone(),
+        finalized_rx,
+        cortado_api::ApiConfig::new(limits, chain_id),
+    );
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let api = tokio::spawn(cortado_api::serve(listener, router, async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    }));
+    info!(
+        validator = %keys::public_key_hex(&signer.public_key()),
+        p2p = %listen,
+        api = %api_addr,
+        chain_id = chain_id.0,
+        height = latest,
+        "node started"
+    );
+
+    match exit_after {
+        Some(after) => {
+            tokio::select! {
+                _ = wait_for_signal() => {}
+                _ = tokio::time::sleep(after) => info!(?after, "exit-after reached"),
+            }
+        }
+        None => wait_for_signal().await,
+    }
+    info!("stopping");
+    let _ = stop_tx.send(true);
+    let _ = api.await;
+    drop(finalized_tx);
+    engine.abort();
+    pool_handle.abort();
+    network_handle.abort();
+    index.close().await;
+    if let Err(err) = context.stop(0, Some(Duration::from_secs(5))).await {
+        warn!(?err, "tasks did not stop in time");
+    }
+    info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(err) => {
+                error!(%err, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

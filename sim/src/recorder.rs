@@ -1,0 +1,133 @@
+//! What each simulated validator finalized, kept outside its tasks so that it survives a crash
+//! (standing in for the node's durable index).
+
+use cortado_chain::FinalizedSink;
+use cortado_types::{Block, FinalityCertificate, Hash};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex},
+};
+
+/// Height → (block, certificate).
+type Finalized = BTreeMap<u64, (Arc<Block>, FinalityCertificate)>;
+
+/// Records finalized blocks delivered to one validator.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    inner: Arc<Mutex<Finalized>>,
+    pool: Option<crate::Pool>,
+}
+
+impl Recorder {
+    /// A recorder that also removes finalized transactions from `pool`.
+    pub fn with_pool(pool: crate::Pool) -> Self {
+        Self {
+            inner: Arc::default(),
+            pool: Some(pool),
+        }
+    }
+
+    /// Highest finalized height seen (0 = only genesis).
+    pub fn height(&self) -> u64 {
+        self.inner
+            .lock()
+            .expect("recorder lock")
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Height → block hash.
+    pub fn chain(&self) -> BTreeMap<u64, Hash> {
+        self.inner
+            .lock()
+            .expect("recorder lock")
+            .iter()
+            .map(|(h, (b, _))| (*h, b.hash()))
+            .collect()
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Option<Arc<Block>> {
+        self.inner
+            .lock()
+            .expect("recorder lock")
+            .get(&height)
+            .map(|(b, _)| b.clone())
+    }
+
+    /// The certificate recorded with the block at `height`.
+    pub fn certificate(&self, height: u64) -> Option<FinalityCertificate> {
+        self.inner
+            .lock()
+            .expect("recorder lock")
+            .get(&height)
+            .map(|(_, c)| c.clone())
+    }
+
+    /// Asserts heights are contiguous from genesis and each block names its predecessor as parent.
+    pub fn assert_linked(&self) {
+        let inner = self.inner.lock().expect("recorder lock");
+        let mut prev: Option<&Block> = None;
+        for (h, (b, _)) in inner.iter() {
+            assert_eq!(*h, b.height());
+            if let Some(p) = prev {
+                assert_eq!(p.height() + 1, *h, "gap in finalized heights before {h}");
+                assert_eq!(b.header().parent, p.hash(), "parent link broken at {h}");
+            } else {
+                assert!(
+                    *h <= 1,
+                    "first delivered block must be genesis or height 1, got {h}"
+                );
+            }
+            prev = Some(b);
+        }
+    }
+
+    /// Asserts no transaction hash appears twice in the finalized chain.
+    pub fn assert_no_duplicate_transactions(&self) {
+        let inner = self.inner.lock().expect("recorder lock");
+        let mut seen: HashMap<Hash, u64> = HashMap::new();
+        for (h, (b, _)) in inner.iter() {
+            for tx in b.transactions() {
+                if let Some(first) = seen.insert(tx.hash(), *h) {
+                    panic!(
+                        "transaction {} finalized twice: heights {first} and {h}",
+                        tx.hash()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every transaction hash finalized, in chain order.
+    pub fn transactions(&self) -> Vec<Hash> {
+        let inner = self.inner.lock().expect("recorder lock");
+        inner
+            .values()
+            .flat_map(|(b, _)| b.transactions().map(|t| t.hash()).collect::<Vec<_>>())
+            .collect()
+    }
+}
+
+impl FinalizedSink for Recorder {
+    async fn finalized(&mut self, block: Arc<Block>, certificate: FinalityCertificate) {
+        let height = block.height();
+        let hashes: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
+        {
+            let mut inner = self.inner.lock().expect("recorder lock");
+            if let Some((existing, _)) = inner.get(&height) {
+                assert_eq!(
+                    existing.hash(),
+                    block.hash(),
+                    "redelivery of height {height} with a different block"
+                );
+            }
+            inner.insert(height, (block, certificate));
+        }
+        if let Some(pool) = &self.pool {
+            pool.finalized(hashes);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The read side of the index, as a trait the API is generic over.
+
+use crate::{Error, Index, NamespaceBlock, TxLocation};
+use cortado_types::{Block, FinalityCertificate, Hash, Header, Height, Namespace};
+use std::future::Future;
+
+/// Reads of finalized data; see [`Index`] for what each method returns.
+pub trait Reader: Send + Sync {
+    /// The highest finalized height indexed, or `None` when nothing is.
+    fn latest_height(&self) -> impl Future<Output = Result<Option<Height>, Error>> + Send;
+
+    /// The header and certificate at `height`.
+    fn header(
+        &self,
+        height: Height,
+    ) -> impl Future<Output = Result<Option<(Header, FinalityCertificate)>, Error>> + Send;
+
+    /// The header and certificate at the highest indexed height.
+    fn header_latest(
+        &self,
+    ) -> impl Future<Output = Result<Option<(Header, FinalityCertificate)>, Error>> + Send;
+
+    /// Up to `limit` headers at heights ≥ `from`, ascending.
+    fn headers_range(
+        &self,
+        from: Height,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(Header, FinalityCertificate)>, Error>> + Send;
+
+    /// The whole block at `height` with its certificate.
+    fn block(
+        &self,
+        height: Height,
+    ) -> impl Future<Output = Result<Option<(Block, FinalityCertificate)>, Error>> + Send;
+
+    /// One namespace's transactions in the block at `height`; `None` if not finalized.
+    fn namespace_block(
+        &self,
+        namespace: Namespace,
+        height: Height,
+    ) -> impl Future<Output = Result<Option<NamespaceBlock>, Error>> + Send;
+
+    /// Where a transaction was first finalized.
+    fn transaction(
+        &self,
+        hash: Hash,
+    ) -> impl Future<Output = Result<Option<TxLocation>, Error>> + Send;
+
+    /// Up to `limit` heights ≥ `from` holding `namespace`, ascending.
+    fn namespace_heights(
+        &self,
+        namespace: Namespace,
+        from: Height,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Height>, Error>> + Send;
+}
+
+impl Reader for Index {
+    fn latest_height(&self) -> impl Future<Output = Result<Option<Height>, Error>> + Send {
+        Index::latest_height(self)
+    }
+
+    fn header(
+        &self,
+        height: Height,
+    ) -> impl Future<Output = Result<Option<(Header, FinalityCertificate)>, Error>> + Send {
+        Index::header(self, height)
+    }
+
+    fn header_latest(
+        &self,
+    ) -> impl Future<Output = Result<Option<(Header, FinalityCertificate)>, Error>> + Send {
+        Index::header_latest(self)
+    }
+
+    fn headers_range(
+        &self,
+        from: Height,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(Header, FinalityCertificate)>, Error>> + Send {
+        Index::headers_range(self, from, limit)
+    }
+
+    fn block(
+        &self,
+        height: Height,
+    ) -> impl Future<Output = Result<Option<(Block, FinalityCertificate)>, Error>> + Send {
+        Index::block(self, height)
+    }
+
+    fn namespace_block(
+        &self,
+        namespace: Namespace,
+        height: Height,
+    ) -> impl Future<Output = Result<Option<NamespaceBlock>, Error>> + Send {
+        Index::namespace_block(self, namespace, height)
+    }
+
+    fn transaction(
+        &self,
+        hash: Hash,
+    ) -> impl Future<Output = Result<Option<TxLocation>, Error>> + Send {
+        Index::transaction(self, hash)
+    }
+
+    fn namespace_heights(
+        &self,
+        namespace: Namespace,
+        from: Height,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Height>, Error>> + Send {
+        Index::namespace_heights(self, namespace, from, limit)
+    }
+}

@@ -1,0 +1,41 @@
+//! The SQLite schema of the index.
+
+/// Version stored in `PRAGMA user_version`; bump it with any schema change.
+pub(crate) const VERSION: i64 = 1;
+
+/// Statements creating the schema; each is idempotent.
+///
+/// - `blocks`: one row per finalized height, with the encoded header and certificate.
+/// - `txs`: one row per transaction of each block, keyed by `(height, idx)`. The hash is not
+///   unique here, because the same transaction may be finalized in two blocks; the location of a
+///   hash is its first row by `(height, idx)`, found through `txs_hash`.
+/// - `block_namespaces`: which namespaces each block holds, so that walking a namespace's blocks
+///   costs one row per block rather than one per transaction.
+pub(crate) const CREATE: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS blocks (
+        height INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL UNIQUE,
+        header BLOB NOT NULL,
+        certificate BLOB NOT NULL,
+        tx_count INTEGER NOT NULL,
+        payload_bytes INTEGER NOT NULL,
+        timestamp_ms INTEGER NOT NULL,
+        finalized_at_ms INTEGER NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS txs (
+        height INTEGER NOT NULL REFERENCES blocks(height),
+        idx INTEGER NOT NULL,
+        namespace INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        payload BLOB NOT NULL,
+        PRIMARY KEY (height, idx)
+    )",
+    "CREATE INDEX IF NOT EXISTS txs_namespace ON txs (namespace, height, idx)",
+    "CREATE INDEX IF NOT EXISTS txs_hash ON txs (hash, height, idx)",
+    "CREATE TABLE IF NOT EXISTS block_namespaces (
+        namespace INTEGER NOT NULL,
+        height INTEGER NOT NULL REFERENCES blocks(height),
+        tx_count INTEGER NOT NULL,
+        PRIMARY KEY (namespace, height)
+    ) WITHOUT ROWID",
+];

@@ -1,0 +1,323 @@
+use crate::{
+    ChainId, Error, FORMAT_VERSION, Hash, Header, Height, Limits, Namespace, NamespaceEntry,
+    NamespaceTable, PublicKeyBytes, Transaction, hash::DOMAIN_NAMESPACE, read_version,
+};
+use bytes::Bytes;
+use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, Write};
+use std::collections::BTreeMap;
+
+/// One namespace's transactions in a block, in the order the leader chose.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct NamespaceData {
+    /// The namespace.
+    pub namespace: Namespace,
+    /// Transaction payloads, in block order.
+    pub payloads: Vec<Bytes>,
+}
+
+impl NamespaceData {
+    /// Sum of the payload lengths.
+    pub fn byte_len(&self) -> u64 {
+        self.payloads.iter().map(|p| p.len() as u64).sum()
+    }
+
+    /// Commitment to this namespace's data: `SHA-256("_CORTADO_NAMESPACE" || namespace ||
+    /// count (varint) || for each payload: length (varint) || payload)`.
+    ///
+    /// (Erasure-coded dispersal replaces this with the commitment of the namespace's code.)
+    pub fn commitment(&self) -> Hash {
+        let mut prefix = Vec::with_capacity(16);
+        self.namespace.write(&mut prefix);
+        self.payloads.len().write(&mut prefix);
+        let mut parts: Vec<Vec<u8>> = Vec::with_capacity(self.payloads.len());
+        for p in &self.payloads {
+            let mut len = Vec::with_capacity(5);
+            p.len().write(&mut len);
+            parts.push(len);
+        }
+        let mut slices: Vec<&[u8]> = Vec::with_capacity(1 + 2 * self.payloads.len());
+        slices.push(&prefix);
+        for (len, p) in parts.iter().zip(self.payloads.iter()) {
+            slices.push(len);
+            slices.push(p);
+        }
+        Hash::digest(DOMAIN_NAMESPACE, &slices)
+    }
+
+    /// The table entry describing this data.
+    pub fn entry(&self) -> NamespaceEntry {
+        NamespaceEntry {
+            namespace: self.namespace,
+            tx_count: u32::try_from(self.payloads.len()).expect("tx count bounded by limits"),
+            byte_len: self.byte_len(),
+            commitment: self.commitment(),
+        }
+    }
+
+    /// The transactions, in order.
+    pub fn transactions(&self) -> impl Iterator<Item = Transaction> + '_ {
+        self.payloads
+            .iter()
+            .map(|p| Transaction::new(self.namespace, p.clone()))
+    }
+}
+
+/// A block: a header and its transactions grouped by namespace.
+///
+/// Encoding: `version (1) || header || for each table entry, in order: tx_count payloads, each
+/// length (varint) || bytes`. Decoding checks everything a block must satisfy on its own
+/// (limits, table sorted, each entry matches its data, commitment matches the table), so a
+/// decoded block is internally consistent; chain rules (parent, height, timestamp) are the
+/// chain's to check.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Block {
+    header: Header,
+    namespaces: Vec<NamespaceData>,
+    hash: Hash,
+}
+
+/// Everything that names a block's place in the chain, for [`Block::build`].
+#[derive(Clone, Debug)]
+pub struct BlockContext {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// Height of the new block.
+    pub height: Height,
+    /// Consensus epoch.
+    pub epoch: u64,
+    /// Consensus view of the proposal.
+    pub view: u64,
+    /// Consensus view of the parent.
+    pub parent_view: u64,
+    /// The proposer.
+    pub leader: PublicKeyBytes,
+    /// Proposal time in ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Parent header hash.
+    pub parent: Hash,
+}
+
+impl Block {
+    /// Builds a block from transactions: grouped by namespace (ascending), each namespace keeping
+    /// the order given. Checks the limits.
+    pub fn build(ctx: BlockContext, txs: Vec<Transaction>, limits: &Limits) -> Result<Self, Error> {
+        let mut groups: BTreeMap<Namespace, Vec<Bytes>> = BTreeMap::new();
+        for tx in txs {
+            tx.check(limits.tx_bytes_max)?;
+            groups.entry(tx.namespace).or_default().push(tx.payload);
+        }
+        let namespaces: Vec<NamespaceData> = groups
+            .into_iter()
+            .map(|(namespace, payloads)| NamespaceData {
+                namespace,
+                payloads,
+            })
+            .collect();
+        Self::check_limits(&namespaces, limits)?;
+        let table = NamespaceTable::new(namespaces.iter().map(NamespaceData::entry).collect())?;
+        let header = Header {
+            chain_id: ctx.chain_id,
+            height: ctx.height,
+            epoch: ctx.epoch,
+            view: ctx.view,
+            parent_view: ctx.parent_view,
+            leader: ctx.leader,
+            timestamp_ms: ctx.timestamp_ms,
+            parent: ctx.parent,
+            payload_commitment: table.root(),
+            table,
+        };
+        let hash = header.hash();
+        Ok(Self {
+            header,
+            namespaces,
+            hash,
+        })
+    }
+
+    /// Assembles a block from a header and data, checking that they agree.
+    pub fn from_parts(
+        header: Header,
+        namespaces: Vec<NamespaceData>,
+        limits: &Limits,
+    ) -> Result<Self, Error> {
+        Self::check_limits(&namespaces, limits)?;
+        let entries = header.table.entries();
+        if entries.len() != namespaces.len() {
+            let ns = entries
+                .get(namespaces.len())
+                .map(|e| e.namespace)
+                .or(namespaces.get(entries.len()).map(|d| d.namespace))
+                .unwrap_or_default();
+            return Err(Error::EntryMismatch(ns));
+        }
+        for (entry, data) in entries.iter().zip(namespaces.iter()) {
+            if data.payloads.is_empty() {
+                return Err(Error::EmptyNamespace(data.namespace));
+            }
+            if *entry != data.entry() {
+                return Err(Error::EntryMismatch(entry.namespace));
+            }
+        }
+        let computed = header.table.root();
+        if computed != header.payload_commitment {
+            return Err(Error::CommitmentMismatch {
+                claimed: header.payload_commitment,
+                computed,
+            });
+        }
+        let hash = header.hash();
+        Ok(Self {
+            header,
+            namespaces,
+            hash,
+        })
+    }
+
+    fn check_limits(namespaces: &[NamespaceData], limits: &Limits) -> Result<(), Error> {
+        if namespaces.len() > limits.namespaces_per_block_max {
+            return Err(Error::TooManyNamespaces {
+                count: namespaces.len(),
+                limit: limits.namespaces_per_block_max,
+            });
+        }
+        let mut bytes = 0usize;
+        let mut txs = 0usize;
+        for ns in namespaces {
+            for p in &ns.payloads {
+                if p.len() > limits.tx_bytes_max {
+                    return Err(Error::TransactionTooLarge {
+                        size: p.len(),
+                        limit: limits.tx_bytes_max,
+                    });
+                }
+                bytes += p.len();
+            }
+            txs += ns.payloads.len();
+        }
+        if bytes > limits.block_bytes_max {
+            return Err(Error::BlockTooLarge {
+                size: bytes,
+                limit: limits.block_bytes_max,
+            });
+        }
+        if txs > limits.txs_per_block_max {
+            return Err(Error::TooManyTransactions {
+                count: txs,
+                limit: limits.txs_per_block_max,
+            });
+        }
+        Ok(())
+    }
+
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The block id (header hash).
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// Height.
+    pub fn height(&self) -> Height {
+        self.header.height
+    }
+
+    /// Each namespace's data, ascending by namespace.
+    pub fn namespaces(&self) -> &[NamespaceData] {
+        &self.namespaces
+    }
+
+    /// One namespace's data, if present.
+    pub fn namespace(&self, namespace: Namespace) -> Option<&NamespaceData> {
+        self.header
+            .table
+            .find(namespace)
+            .ok()
+            .map(|i| &self.namespaces[i])
+    }
+
+    /// Number of transactions.
+    pub fn tx_count(&self) -> usize {
+        self.namespaces.iter().map(|n| n.payloads.len()).sum()
+    }
+
+    /// Sum of payload bytes.
+    pub fn payload_bytes(&self) -> u64 {
+        self.namespaces.iter().map(NamespaceData::byte_len).sum()
+    }
+
+    /// All transactions in block order (namespaces ascending, each in the leader's order); the
+    /// position in this sequence is a transaction's index within the block.
+    pub fn transactions(&self) -> impl Iterator<Item = Transaction> + '_ {
+        self.namespaces.iter().flat_map(NamespaceData::transactions)
+    }
+}
+
+impl Write for Block {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        FORMAT_VERSION.write(buf);
+        self.header.write(buf);
+        for ns in &self.namespaces {
+            for p in &ns.payloads {
+                p.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Block {
+    fn encode_size(&self) -> usize {
+        1 + self.header.encode_size()
+            + self
+                .namespaces
+                .iter()
+                .flat_map(|n| n.payloads.iter())
+                .map(EncodeSize::encode_size)
+                .sum::<usize>()
+    }
+}
+
+impl Read for Block {
+    type Cfg = Limits;
+    fn read_cfg(buf: &mut impl Buf, limits: &Limits) -> Result<Self, CodecError> {
+        read_version(buf, "Block")?;
+        let header = Header::read_cfg(buf, &limits.namespaces_per_block_max)?;
+        let mut namespaces = Vec::with_capacity(header.table.len());
+        let (mut txs, mut bytes) = (0usize, 0usize);
+        for entry in header.table.entries() {
+            let count = entry.tx_count as usize;
+            txs = txs.saturating_add(count);
+            if txs > limits.txs_per_block_max {
+                return Err(CodecError::Invalid("Block", "too many transactions"));
+            }
+            let mut payloads = Vec::with_capacity(count);
+            for _ in 0..count {
+                let p = Bytes::read_cfg(buf, &RangeCfg::new(..=limits.tx_bytes_max))?;
+                bytes += p.len();
+                if bytes > limits.block_bytes_max {
+                    return Err(CodecError::Invalid(
+                        "Block",
+                        "payload exceeds block_bytes_max",
+                    ));
+                }
+                payloads.push(p);
+            }
+            namespaces.push(NamespaceData {
+                namespace: entry.namespace,
+                payloads,
+            });
+        }
+        Self::from_parts(header, namespaces, limits)
+            .map_err(|_| CodecError::Invalid("Block", "table does not match data"))
+    }
+}
+
+impl Block {
+    /// Encodes to bytes (shorthand for [`Encode::encode`]).
+    pub fn to_bytes(&self) -> Bytes {
+        self.encode()
+    }
+}
