@@ -1,5 +1,6 @@
 //! The cortado command: run a local network, generate a genesis, run a node, submit, tail, status.
 
+mod bench;
 mod client;
 mod dev;
 
@@ -46,6 +47,8 @@ enum Command {
     Submit(SubmitArgs),
     /// Follow a namespace's finalized transactions as they arrive.
     Tail(TailArgs),
+    /// Offer load to a running network and measure submit → finalized latency.
+    Bench(bench::Args),
     /// Show a node's status.
     Status {
         /// Node API URL.
@@ -142,6 +145,10 @@ fn main() -> Result<()> {
         }
         Command::Submit(args) => runtime()?.block_on(submit(args)),
         Command::Tail(args) => runtime()?.block_on(tail(args)),
+        Command::Bench(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(bench::run(args)),
         Command::Status { url } => runtime()?.block_on(async move {
             let status = client::Client::new(&url).status().await?;
             println!("{}", serde_json::to_string_pretty(&status)?);

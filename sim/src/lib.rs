@@ -26,7 +26,7 @@ use cortado_chain::{
 };
 use cortado_types::{ChainId, Hash, Limits, Transaction};
 use rand::{RngExt, SeedableRng, rngs::StdRng};
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 /// The chain id used by simulations.
 pub const CHAIN_ID: ChainId = ChainId(0x51_4d);
@@ -129,7 +129,19 @@ impl Cluster {
             Some(Shared { pool, recorders }) => (pool, recorders),
             None => {
                 let pool = Pool::default();
-                let recorders = (0..n).map(|_| Recorder::with_pool(pool.clone())).collect();
+                let recorders = (0..n)
+                    .map(|_| {
+                        let clock = context.child("clock");
+                        let now: recorder::ClockFn = Arc::new(move || {
+                            clock
+                                .current()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .map(|d| d.as_millis() as u64)
+                                .unwrap_or(0)
+                        });
+                        Recorder::with_pool(pool.clone(), now)
+                    })
+                    .collect();
                 (pool, recorders)
             }
         };

@@ -11,20 +11,34 @@ use std::{
 /// Height → (block, certificate).
 type Finalized = BTreeMap<u64, (Arc<Block>, FinalityCertificate)>;
 
+/// Reads the simulated clock, in ms since the Unix epoch.
+pub type ClockFn = Arc<dyn Fn() -> u64 + Send + Sync>;
+
 /// Records finalized blocks delivered to one validator.
 #[derive(Clone, Default)]
 pub struct Recorder {
     inner: Arc<Mutex<Finalized>>,
     pool: Option<crate::Pool>,
+    clock: Option<ClockFn>,
+    latencies: Arc<Mutex<Vec<(u64, u64)>>>,
 }
 
 impl Recorder {
-    /// A recorder that also removes finalized transactions from `pool`.
-    pub fn with_pool(pool: crate::Pool) -> Self {
+    /// A recorder that also removes finalized transactions from `pool` and measures, with
+    /// `clock`, the time from each block's proposal to its delivery here.
+    pub fn with_pool(pool: crate::Pool, clock: ClockFn) -> Self {
         Self {
             inner: Arc::default(),
             pool: Some(pool),
+            clock: Some(clock),
+            latencies: Arc::default(),
         }
+    }
+
+    /// (height, ms from the block's proposal timestamp to its delivery here), for every block
+    /// delivered while this recorder had a clock (first delivery only).
+    pub fn latencies(&self) -> Vec<(u64, u64)> {
+        self.latencies.lock().expect("recorder lock").clone()
     }
 
     /// Highest finalized height seen (0 = only genesis).
@@ -123,6 +137,14 @@ impl FinalizedSink for Recorder {
                     block.hash(),
                     "redelivery of height {height} with a different block"
                 );
+            }
+            let first = !inner.contains_key(&height);
+            if first && let Some(clock) = &self.clock {
+                let latency = clock().saturating_sub(block.header().timestamp_ms);
+                self.latencies
+                    .lock()
+                    .expect("recorder lock")
+                    .push((height, latency));
             }
             inner.insert(height, (block, certificate));
         }
