@@ -75,7 +75,11 @@ pub struct Application<T: TxSource> {
     source: T,
     finalized_height: Arc<AtomicU64>,
     max_future: Duration,
+    empty_block_delay: Duration,
 }
+
+/// How often a leader with nothing to propose looks at the mempool again.
+const EMPTY_POLL: Duration = Duration::from_millis(5);
 
 impl<T: TxSource> Application<T> {
     /// Creates the application. `finalized_height` is advanced by the finalizer once a block is
@@ -86,6 +90,7 @@ impl<T: TxSource> Application<T> {
         source: T,
         finalized_height: Arc<AtomicU64>,
         max_future: Duration,
+        empty_block_delay: Duration,
     ) -> Self {
         Self {
             chain_id,
@@ -93,6 +98,7 @@ impl<T: TxSource> Application<T> {
             source,
             finalized_height,
             max_future,
+            empty_block_delay,
         }
     }
 
@@ -137,7 +143,17 @@ where
     ) -> Option<Digested<ChainBlock>> {
         let parent = ancestry.next().await?;
         let exclude = self.pending_in_ancestors(&parent, &mut ancestry).await;
-        let txs = self.source.select(self.limits, exclude).await;
+        // An idle chain still makes progress, but at most one empty block per delay: wait for a
+        // transaction (proposing the moment one is there) before settling for an empty block.
+        let mut waited = Duration::ZERO;
+        let txs = loop {
+            let txs = self.source.select(self.limits, exclude.clone()).await;
+            if !txs.is_empty() || waited >= self.empty_block_delay {
+                break txs;
+            }
+            runtime.sleep(EMPTY_POLL).await;
+            waited += EMPTY_POLL;
+        };
         let parent_header = parent.inner().block().header();
         let timestamp_ms = millis(runtime.current()).max(parent_header.timestamp_ms + 1);
         let mut leader = [0u8; 32];

@@ -70,6 +70,10 @@ pub struct Timeouts {
     pub fetch: Duration,
     /// How far in the future a block timestamp may be before verification holds it.
     pub max_future: Duration,
+    /// How long a leader with an empty mempool waits for a transaction before it proposes an
+    /// empty block (it proposes as soon as one arrives). Bounds idle chain growth; must stay
+    /// well below `leader`.
+    pub empty_block_delay: Duration,
 }
 
 impl Default for Timeouts {
@@ -81,6 +85,7 @@ impl Default for Timeouts {
             skip: Duration::from_millis(10_000),
             fetch: Duration::from_millis(1_000),
             max_future: Duration::from_millis(500),
+            empty_block_delay: Duration::from_millis(200),
         }
     }
 }
@@ -99,6 +104,9 @@ impl Timeouts {
         }
         if self.retry.is_zero() || self.fetch.is_zero() {
             return Err("retry and fetch timeouts must be > 0".into());
+        }
+        if self.empty_block_delay * 2 > self.leader {
+            return Err("empty_block_delay must be at most half the leader timeout".into());
         }
         Ok(())
     }
@@ -334,6 +342,7 @@ impl Engine {
             cfg.source,
             finalized_height,
             cfg.timeouts.max_future,
+            cfg.timeouts.empty_block_delay,
         );
         let reader = Reader {
             marshal: marshal_mailbox.clone(),

@@ -3,7 +3,7 @@
 //! namespace).
 
 use crate::client::Client;
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use serde::Serialize;
 use std::{
     collections::HashMap,
@@ -99,7 +99,9 @@ pub async fn run(args: Args) -> Result<()> {
             while let Ok(Some(event)) = events.next().await {
                 let now = Instant::now();
                 for tx in event["transactions"].as_array().into_iter().flatten() {
-                    let Some(hash) = tx["hash"].as_str() else { continue };
+                    let Some(hash) = tx["hash"].as_str() else {
+                        continue;
+                    };
                     if let Some(sent) = pending.lock().expect("lock").remove(hash) {
                         latencies
                             .lock()
@@ -125,8 +127,13 @@ pub async fn run(args: Args) -> Result<()> {
         let ns = args.namespace_base + i % args.namespaces;
         let mut payload = format!("bench-{}-{i}-", crate::now_ms()).into_bytes();
         payload.resize(args.size.max(payload.len()), b'.');
-        let tx_hash = cortado_types::Transaction::new(ns, payload.clone()).hash().to_hex();
-        pending.lock().expect("lock").insert(tx_hash, Instant::now());
+        let tx_hash = cortado_types::Transaction::new(ns, payload.clone())
+            .hash()
+            .to_hex();
+        pending
+            .lock()
+            .expect("lock")
+            .insert(tx_hash, Instant::now());
         let failed = failed.clone();
         submits.spawn(async move {
             if client.submit(ns, &payload).await.is_err() {

@@ -171,16 +171,26 @@ async fn watch(url: &str, children: &mut [Child], exit_after: Option<u64>) -> Re
     let started = std::time::Instant::now();
     let mut last_height = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(2));
+    // Listeners are created once: a signal that arrives while we poll a node's status is kept
+    // for the next select instead of being lost.
     #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let (mut term, mut int) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
+    };
     loop {
         #[cfg(unix)]
-        let terminated = term.recv();
+        tokio::select! {
+            _ = int.recv() => return Ok(()),
+            _ = term.recv() => return Ok(()),
+            _ = ticker.tick() => {}
+        }
         #[cfg(not(unix))]
-        let terminated = std::future::pending::<Option<()>>();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
-            _ = terminated => return Ok(()),
             _ = ticker.tick() => {}
         }
         if exit_after.is_some_and(|s| started.elapsed() >= Duration::from_secs(s)) {

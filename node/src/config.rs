@@ -204,6 +204,8 @@ pub struct ConsensusFile {
     pub skip_timeout_ms: u64,
     /// Peer fetch timeout.
     pub fetch_timeout_ms: u64,
+    /// How long an idle leader waits for a transaction before proposing an empty block.
+    pub empty_block_delay_ms: u64,
 }
 
 impl Default for ConsensusFile {
@@ -215,6 +217,7 @@ impl Default for ConsensusFile {
             retry_ms: t.retry.as_millis() as u64,
             skip_timeout_ms: t.skip.as_millis() as u64,
             fetch_timeout_ms: t.fetch.as_millis() as u64,
+            empty_block_delay_ms: t.empty_block_delay.as_millis() as u64,
         }
     }
 }
@@ -229,6 +232,7 @@ impl ConsensusFile {
             skip: Duration::from_millis(self.skip_timeout_ms),
             fetch: Duration::from_millis(self.fetch_timeout_ms),
             max_future: cortado_chain::Timeouts::default().max_future,
+            empty_block_delay: Duration::from_millis(self.empty_block_delay_ms),
         }
     }
 }

@@ -4,8 +4,8 @@
 //! `cargo run --release -p cortado-sim --example finality -- [validators] [latency_ms] [blocks] [seed]`
 //! (defaults: 4 50 200 1). Prints p50/p90/p99 and the 3δ floor of simplex (δ = link latency).
 
-use commonware_runtime::{deterministic, Runner};
-use cortado_sim::{link, Cluster};
+use commonware_runtime::{Runner, deterministic};
+use cortado_sim::{Cluster, link};
 use std::time::Duration;
 
 fn main() {

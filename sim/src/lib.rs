@@ -125,22 +125,25 @@ impl Cluster {
         )
         .await;
         network.start();
-        let (pool, recorders) = match previous {
-            Some(Shared { pool, recorders }) => (pool, recorders),
+        let clock = || -> recorder::ClockFn {
+            let clock = context.child("clock");
+            Arc::new(move || {
+                clock
+                    .current()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as u64)
+                    .unwrap_or(0)
+            })
+        };
+        let (pool, recorders): (Pool, Vec<Recorder>) = match previous {
+            Some(Shared { pool, recorders }) => (
+                pool,
+                recorders.iter().map(|r| r.with_clock(clock())).collect(),
+            ),
             None => {
                 let pool = Pool::default();
                 let recorders = (0..n)
-                    .map(|_| {
-                        let clock = context.child("clock");
-                        let now: recorder::ClockFn = Arc::new(move || {
-                            clock
-                                .current()
-                                .duration_since(std::time::UNIX_EPOCH)
-                                .map(|d| d.as_millis() as u64)
-                                .unwrap_or(0)
-                        });
-                        Recorder::with_pool(pool.clone(), now)
-                    })
+                    .map(|_| Recorder::with_pool(pool.clone(), clock()))
                     .collect();
                 (pool, recorders)
             }
@@ -170,6 +173,7 @@ impl Cluster {
                 skip: Duration::from_millis(5_000),
                 fetch: Duration::from_millis(500),
                 max_future: Duration::from_millis(500),
+                empty_block_delay: Duration::from_millis(100),
             },
         };
         cluster.set_links(|_, _| Some(link.clone())).await;
@@ -184,11 +188,20 @@ impl Cluster {
         &self.context
     }
 
+    /// The group's public polynomial (what certificates verify against).
+    pub fn sharing(&self) -> &cortado_chain::Sharing {
+        &self.committee.sharing
+    }
+
     /// What outlives the cluster's tasks: recorders and the pool.
     pub fn shared(&self) -> Shared {
         Shared {
             pool: self.pool.clone(),
-            recorders: self.validators.iter().map(|v| v.recorder.clone()).collect(),
+            recorders: self
+                .validators
+                .iter()
+                .map(|v| v.recorder.detached())
+                .collect(),
         }
     }
 

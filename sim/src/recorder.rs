@@ -35,6 +35,23 @@ impl Recorder {
         }
     }
 
+    /// The same records without the clock (to carry across a runtime restart: a clock holds the
+    /// old runtime's context).
+    pub fn detached(&self) -> Self {
+        Self {
+            clock: None,
+            ..self.clone()
+        }
+    }
+
+    /// The same records, measuring with `clock` from now on.
+    pub fn with_clock(&self, clock: ClockFn) -> Self {
+        Self {
+            clock: Some(clock),
+            ..self.clone()
+        }
+    }
+
     /// (height, ms from the block's proposal timestamp to its delivery here), for every block
     /// delivered while this recorder had a clock (first delivery only).
     pub fn latencies(&self) -> Vec<(u64, u64)> {
