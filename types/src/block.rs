@@ -1,56 +1,77 @@
 use crate::{
     ChainId, Error, FORMAT_VERSION, Hash, Header, Height, Limits, Namespace, NamespaceEntry,
-    NamespaceTable, PublicKeyBytes, Transaction, hash::DOMAIN_NAMESPACE, read_version,
+    NamespaceTable, PublicKeyBytes, Transaction, read_version,
 };
 use bytes::Bytes;
-use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, Write};
+use commonware_codec::{
+    Buf, Decode, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write,
+};
 use std::collections::BTreeMap;
 
 /// One namespace's transactions in a block, in the order the leader chose.
+///
+/// `invalid_encoding` marks a namespace whose coded data, once reconstructed, did not re-encode
+/// to the commitment in the table: every honest node reaches that verdict, treats the namespace
+/// as empty (`payloads` is empty) and says so.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct NamespaceData {
     /// The namespace.
     pub namespace: Namespace,
     /// Transaction payloads, in block order.
     pub payloads: Vec<Bytes>,
+    /// The namespace was committed with an invalid encoding (and counts as empty).
+    pub invalid_encoding: bool,
 }
 
 impl NamespaceData {
+    /// Valid data.
+    pub fn new(namespace: Namespace, payloads: Vec<Bytes>) -> Self {
+        Self {
+            namespace,
+            payloads,
+            invalid_encoding: false,
+        }
+    }
+
+    /// A namespace whose committed encoding was invalid.
+    pub fn invalid(namespace: Namespace) -> Self {
+        Self {
+            namespace,
+            payloads: Vec::new(),
+            invalid_encoding: true,
+        }
+    }
+
     /// Sum of the payload lengths.
     pub fn byte_len(&self) -> u64 {
         self.payloads.iter().map(|p| p.len() as u64).sum()
     }
 
-    /// Commitment to this namespace's data: `SHA-256("_CORTADO_NAMESPACE" || namespace ||
-    /// count (varint) || for each payload: length (varint) || payload)`.
-    ///
-    /// (Erasure-coded dispersal replaces this with the commitment of the namespace's code.)
-    pub fn commitment(&self) -> Hash {
-        let mut prefix = Vec::with_capacity(16);
-        self.namespace.write(&mut prefix);
-        self.payloads.len().write(&mut prefix);
-        let mut parts: Vec<Vec<u8>> = Vec::with_capacity(self.payloads.len());
-        for p in &self.payloads {
-            let mut len = Vec::with_capacity(5);
-            p.len().write(&mut len);
-            parts.push(len);
-        }
-        let mut slices: Vec<&[u8]> = Vec::with_capacity(1 + 2 * self.payloads.len());
-        slices.push(&prefix);
-        for (len, p) in parts.iter().zip(self.payloads.iter()) {
-            slices.push(len);
-            slices.push(p);
-        }
-        Hash::digest(DOMAIN_NAMESPACE, &slices)
+    /// The namespace's bytes as they are erasure-coded: `count (varint) || for each payload:
+    /// length (varint) || payload`.
+    pub fn encode_payloads(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.payloads.encode_size());
+        self.payloads.write(&mut out);
+        out
     }
 
-    /// The table entry describing this data.
-    pub fn entry(&self) -> NamespaceEntry {
+    /// Parses [`Self::encode_payloads`] back, within the limits; `None` if malformed.
+    pub fn decode_payloads(namespace: Namespace, bytes: &[u8], limits: &Limits) -> Option<Self> {
+        let cfg = (
+            RangeCfg::new(..=limits.txs_per_block_max),
+            RangeCfg::new(..=limits.tx_bytes_max),
+        );
+        let payloads = Vec::<Bytes>::decode_cfg(bytes.to_vec(), &cfg).ok()?;
+        Some(Self::new(namespace, payloads))
+    }
+
+    /// The table entry describing this data, given its commitment.
+    pub fn entry(&self, commitment: Hash) -> NamespaceEntry {
         NamespaceEntry {
             namespace: self.namespace,
             tx_count: u32::try_from(self.payloads.len()).expect("tx count bounded by limits"),
             byte_len: self.byte_len(),
-            commitment: self.commitment(),
+            commitment,
         }
     }
 
@@ -64,11 +85,12 @@ impl NamespaceData {
 
 /// A block: a header and its transactions grouped by namespace.
 ///
-/// Encoding: `version (1) || header || for each table entry, in order: tx_count payloads, each
-/// length (varint) || bytes`. Decoding checks everything a block must satisfy on its own
-/// (limits, table sorted, each entry matches its data, commitment matches the table), so a
-/// decoded block is internally consistent; chain rules (parent, height, timestamp) are the
-/// chain's to check.
+/// Encoding: `version (1) || header || for each table entry, in order: validity (1 byte: 0 =
+/// data follows, 1 = invalid encoding, nothing follows) || tx_count payloads, each length
+/// (varint) || bytes`. Decoding checks everything a block must satisfy on its own (limits, table
+/// sorted, each entry matches its data, payload commitment matches the table), so a decoded
+/// block is internally consistent; the namespace commitments are `cortado-coding`'s to check
+/// and chain rules (parent, height, timestamp) the chain's.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Block {
     header: Header,
@@ -99,8 +121,14 @@ pub struct BlockContext {
 
 impl Block {
     /// Builds a block from transactions: grouped by namespace (ascending), each namespace keeping
-    /// the order given. Checks the limits.
-    pub fn build(ctx: BlockContext, txs: Vec<Transaction>, limits: &Limits) -> Result<Self, Error> {
+    /// the order given. Checks the limits. `commit` computes each namespace's commitment (the
+    /// erasure-code commitment of `cortado-coding`).
+    pub fn build(
+        ctx: BlockContext,
+        txs: Vec<Transaction>,
+        limits: &Limits,
+        mut commit: impl FnMut(&NamespaceData) -> Hash,
+    ) -> Result<Self, Error> {
         let mut groups: BTreeMap<Namespace, Vec<Bytes>> = BTreeMap::new();
         for tx in txs {
             tx.check(limits.tx_bytes_max)?;
@@ -108,13 +136,15 @@ impl Block {
         }
         let namespaces: Vec<NamespaceData> = groups
             .into_iter()
-            .map(|(namespace, payloads)| NamespaceData {
-                namespace,
-                payloads,
-            })
+            .map(|(namespace, payloads)| NamespaceData::new(namespace, payloads))
             .collect();
         Self::check_limits(&namespaces, limits)?;
-        let table = NamespaceTable::new(namespaces.iter().map(NamespaceData::entry).collect())?;
+        let table = NamespaceTable::new(
+            namespaces
+                .iter()
+                .map(|data| data.entry(commit(data)))
+                .collect(),
+        )?;
         let header = Header {
             chain_id: ctx.chain_id,
             height: ctx.height,
@@ -135,7 +165,10 @@ impl Block {
         })
     }
 
-    /// Assembles a block from a header and data, checking that they agree.
+    /// Assembles a block from a header and data, checking that they agree: one data per table
+    /// entry, same namespace, transaction count and byte length (except namespaces marked
+    /// invalid, which are empty), and the payload commitment is the table's root. Whether each
+    /// namespace's data matches its commitment is the coding crate's check.
     pub fn from_parts(
         header: Header,
         namespaces: Vec<NamespaceData>,
@@ -152,10 +185,19 @@ impl Block {
             return Err(Error::EntryMismatch(ns));
         }
         for (entry, data) in entries.iter().zip(namespaces.iter()) {
-            if data.payloads.is_empty() {
+            if entry.namespace != data.namespace {
+                return Err(Error::EntryMismatch(entry.namespace));
+            }
+            if data.invalid_encoding {
+                if !data.payloads.is_empty() {
+                    return Err(Error::EntryMismatch(entry.namespace));
+                }
+                continue;
+            }
+            if entry.tx_count == 0 {
                 return Err(Error::EmptyNamespace(data.namespace));
             }
-            if *entry != data.entry() {
+            if *entry != data.entry(entry.commitment) {
                 return Err(Error::EntryMismatch(entry.namespace));
             }
         }
@@ -230,6 +272,14 @@ impl Block {
         &self.namespaces
     }
 
+    /// Namespaces whose committed encoding was invalid (treated as empty).
+    pub fn invalid_namespaces(&self) -> impl Iterator<Item = Namespace> + '_ {
+        self.namespaces
+            .iter()
+            .filter(|n| n.invalid_encoding)
+            .map(|n| n.namespace)
+    }
+
     /// One namespace's data, if present.
     pub fn namespace(&self, namespace: Namespace) -> Option<&NamespaceData> {
         self.header
@@ -261,6 +311,7 @@ impl Write for Block {
         FORMAT_VERSION.write(buf);
         self.header.write(buf);
         for ns in &self.namespaces {
+            ns.invalid_encoding.write(buf);
             for p in &ns.payloads {
                 p.write(buf);
             }
@@ -271,6 +322,7 @@ impl Write for Block {
 impl EncodeSize for Block {
     fn encode_size(&self) -> usize {
         1 + self.header.encode_size()
+            + self.namespaces.len()
             + self
                 .namespaces
                 .iter()
@@ -288,6 +340,10 @@ impl Read for Block {
         let mut namespaces = Vec::with_capacity(header.table.len());
         let (mut txs, mut bytes) = (0usize, 0usize);
         for entry in header.table.entries() {
+            if bool::read(buf)? {
+                namespaces.push(NamespaceData::invalid(entry.namespace));
+                continue;
+            }
             let count = entry.tx_count as usize;
             txs = txs.saturating_add(count);
             if txs > limits.txs_per_block_max {
@@ -305,10 +361,7 @@ impl Read for Block {
                 }
                 payloads.push(p);
             }
-            namespaces.push(NamespaceData {
-                namespace: entry.namespace,
-                payloads,
-            });
+            namespaces.push(NamespaceData::new(entry.namespace, payloads));
         }
         Self::from_parts(header, namespaces, limits)
             .map_err(|_| CodecError::Invalid("Block", "table does not match data"))

@@ -8,8 +8,6 @@ use std::{fmt, str::FromStr};
 pub const DOMAIN_TRANSACTION: &[u8] = b"_CORTADO_TX";
 /// Domain prefix of a header hash (which is also the block's id).
 pub const DOMAIN_HEADER: &[u8] = b"_CORTADO_HEADER";
-/// Domain prefix of a namespace's data commitment.
-pub const DOMAIN_NAMESPACE: &[u8] = b"_CORTADO_NAMESPACE";
 
 /// A 32-byte SHA-256 hash.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -6,10 +6,15 @@
 
 use bytes::Bytes;
 use commonware_codec::{Decode, Encode};
-use cortado_types::{
+use cortado_types::{NamespaceData, 
     Block, BlockContext, ChainId, FinalityCertificate, Hash, Header, Limits, Transaction,
 };
 use std::path::PathBuf;
+
+/// A stand-in namespace commitment (the real one is the erasure code's, in cortado-coding).
+fn commit(data: &NamespaceData) -> Hash {
+    Hash::digest(b"test", &[&data.encode_payloads()])
+}
 
 fn check(name: &str, encoded: &[u8]) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/{name}.hex"));
@@ -39,7 +44,7 @@ fn sample_block() -> Block {
         timestamp_ms: 1_700_000_000_000,
         parent: Hash([1u8; 32]),
     };
-    Block::build(ctx, txs, &Limits::default()).unwrap()
+    Block::build(ctx, txs, &Limits::default(), commit).unwrap()
 }
 
 #[test]
