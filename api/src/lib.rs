@@ -7,11 +7,11 @@
 //! | `POST /v1/transactions` | 202 `{"hash"}` (plus `"duplicate": true` if the mempool had it) |
 //! | `GET /v1/transactions/{hash}` | `{"hash","status":"finalized","height","index","namespace","block_hash"}` or `{"hash","status":"pending"}` |
 //! | `GET /v1/status` | `{"chain_id","height","view","validators","peers","last_finality_latency_ms","mempool":{"txs","bytes"}}` |
-//! | `GET /v1/headers/{height\|latest}` | the header, its hex encoding, the certificate and its hex encoding |
-//! | `GET /v1/blocks/{height\|latest}` | the same plus every transaction |
-//! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same plus the namespace and its transactions, in block order |
+//! | `GET /v1/headers/{height\|latest}` | `{"height","hash","header","header_bytes","certificate","certificate_bytes"}`: the header, its hex encoding, the certificate and its hex encoding |
+//! | `GET /v1/blocks/{height\|latest}` | the same plus `"invalid_namespaces": [ns…]` and every transaction |
+//! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same as a header plus `"namespace","status","proof","evidence","transactions"` (below) |
 //! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
-//! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` |
+//! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}` |
 //!
 //! A submission is either JSON, `{"namespace": 42, "payload": "<base64>"}` with
 //! `Content-Type: application/json`, or the raw payload as the body (any other content type)
@@ -19,9 +19,35 @@
 //! [`ApiConfig::body_envelope_bytes`]; the decoded payload at most `tx_bytes_max`.
 //!
 //! Hashes are lowercase hex (a `0x` prefix and upper case are accepted on input), payloads
-//! standard base64, `header_bytes` and `certificate_bytes` hex of the canonical encodings.
-//! Transaction indices are positions in the block's transaction order (namespaces ascending,
-//! each in block order), from 0.
+//! standard base64, `header_bytes`, `certificate_bytes` and every `"bytes"` hex of the
+//! canonical commonware-codec encodings. Transaction indices are positions in the block's
+//! transaction order (namespaces ascending, each in block order), from 0.
+//!
+//! # Namespace reads and their proofs
+//!
+//! A namespace read (and each `namespace_block` event) says what the block holds of the
+//! namespace and proves it against the header (design: *Namespace proofs*, invariant 5):
+//!
+//! - `"status"`: `"valid"` (the namespace is in the header's table and `"transactions"` are its
+//!   whole content, in block order), `"invalid_encoding"` (it is in the table but its committed
+//!   encoding is invalid, so it counts as empty: `"transactions"` is `[]`), or `"absent"` (not in
+//!   the table; `"transactions"` is `[]`). The stream sends no event for an absent namespace.
+//! - `"proof"`, computed from the header with `cortado_coding::prove_namespace`: for a namespace
+//!   in the table, `{"kind":"inclusion","position","table_len","entry":{"namespace","tx_count",
+//!   "byte_len","commitment"},"path":[hash…],"bytes"}` with `bytes` the encoded
+//!   `cortado_coding::NamespaceProof`; for an absent one, `{"kind":"absence","below","above",
+//!   "table_len","bytes"}` with the neighbouring entries as inclusion objects (or null) and
+//!   `bytes` the encoded `cortado_coding::AbsenceProof`.
+//! - `"evidence"`: null, except for `"invalid_encoding"`: `{"bytes","chunks"}`, `bytes` the
+//!   encoded `cortado_coding::InvalidEncodingEvidence` (`k` chunks with their paths) and
+//!   `chunks` how many it holds.
+//!
+//! A client trusts none of it: it decodes `header_bytes`, checks `certificate_bytes` against
+//! the chain's group key and the header hash, decodes `proof.bytes`, and then checks
+//! `cortado_coding::verify_namespace` on the payloads in the order given (any altered, missing,
+//! extra or reordered transaction fails), `verify_absence`, or, for an invalid encoding, that the
+//! decoded evidence's entry is the proof's entry and `verify_invalid_encoding` accepts it; the
+//! coding parameters come from the genesis validator count, the limits from genesis too.
 //!
 //! # Errors
 //!

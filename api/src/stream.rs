@@ -137,10 +137,12 @@ impl<R: Reader> Follow<R> {
                 Ok(Some(json_event("header", header.height, &view)))
             }
             (Pending::Height(height), Kind::Namespace(namespace)) => {
+                // `namespace_heights` lists only blocks holding the namespace; skip any other.
                 let nb = self.reader.namespace_block(namespace, height).await?;
-                Ok(nb.map(|nb| {
-                    json_event("namespace_block", height, &NamespaceEventView::from(&nb))
-                }))
+                Ok(nb
+                    .as_ref()
+                    .and_then(NamespaceEventView::new)
+                    .map(|view| json_event("namespace_block", height, &view)))
             }
             (Pending::Height(_), Kind::Headers) => Ok(None),
         }

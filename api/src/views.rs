@@ -1,10 +1,11 @@
 //! JSON views of finalized data. Hashes and keys are lowercase hex; payloads are standard
-//! base64; encoded headers and certificates are hex of their canonical codec bytes, so a client
-//! can verify exactly what the node verified.
+//! base64; encoded headers, certificates, proofs and evidence are hex of their canonical codec
+//! bytes, so a client can verify exactly what the node verified.
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use commonware_codec::Encode;
-use cortado_storage::{IndexedTx, NamespaceBlock};
+use cortado_coding::{AbsenceProof, NamespaceProof, prove_namespace};
+use cortado_storage::{EncodedEvidence, IndexedTx, NamespaceBlock};
 use cortado_types::{Block, FinalityCertificate, Header, NamespaceEntry};
 use serde::Serialize;
 
@@ -106,11 +107,13 @@ pub(crate) struct BlockTxView {
     payload: String,
 }
 
-/// `/v1/blocks/{height}`: the header view plus every transaction.
+/// `/v1/blocks/{height}`: the header view, the namespaces whose encoding was invalid, and every
+/// transaction.
 #[derive(Serialize, Debug)]
 pub(crate) struct BlockView {
     #[serde(flatten)]
     header: HeaderView,
+    invalid_namespaces: Vec<u64>,
     transactions: Vec<BlockTxView>,
 }
 
@@ -130,6 +133,7 @@ impl BlockView {
             .collect();
         Self {
             header: HeaderView::new(block.header(), certificate),
+            invalid_namespaces: block.invalid_namespaces().map(|ns| ns.get()).collect(),
             transactions,
         }
     }
@@ -153,41 +157,177 @@ impl From<&IndexedTx> for NamespaceTxView {
     }
 }
 
-/// `/v1/namespaces/{ns}/blocks/{height}`: the header view, the namespace and its transactions.
+/// What a namespace read found: `"valid"`, `"invalid_encoding"` or `"absent"`.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Status {
+    /// In the table, validly encoded: the transactions are its whole content.
+    Valid,
+    /// In the table with an invalid encoding: it counts as empty; see the evidence.
+    InvalidEncoding,
+    /// Not in the table.
+    Absent,
+}
+
+/// A namespace's table entry with its Merkle path to the payload commitment:
+/// `{"kind":"inclusion","position","table_len","entry","path","bytes"}`, `bytes` the hex of the
+/// encoded `cortado_coding::NamespaceProof`.
+#[derive(Serialize, Debug)]
+pub(crate) struct InclusionView {
+    kind: &'static str,
+    position: u32,
+    table_len: u32,
+    entry: EntryView,
+    path: Vec<String>,
+    bytes: String,
+}
+
+impl From<&NamespaceProof> for InclusionView {
+    fn from(p: &NamespaceProof) -> Self {
+        Self {
+            kind: "inclusion",
+            position: p.position,
+            table_len: p.table_len,
+            entry: EntryView::from(&p.entry),
+            path: p.path.iter().map(|h| h.to_hex()).collect(),
+            bytes: hex::encode(p.encode()),
+        }
+    }
+}
+
+/// Proof of a namespace's absence from its neighbours in the sorted table:
+/// `{"kind":"absence","below","above","table_len","bytes"}`, each neighbour an inclusion proof
+/// or null, `bytes` the hex of the encoded `cortado_coding::AbsenceProof`.
+#[derive(Serialize, Debug)]
+pub(crate) struct AbsenceView {
+    kind: &'static str,
+    below: Option<InclusionView>,
+    above: Option<InclusionView>,
+    table_len: u32,
+    bytes: String,
+}
+
+impl From<&AbsenceProof> for AbsenceView {
+    fn from(p: &AbsenceProof) -> Self {
+        Self {
+            kind: "absence",
+            below: p.below.as_ref().map(InclusionView::from),
+            above: p.above.as_ref().map(InclusionView::from),
+            table_len: p.table_len,
+            bytes: hex::encode(p.encode()),
+        }
+    }
+}
+
+/// The proof of a namespace read, told apart by `kind`.
+#[derive(Serialize, Debug)]
+#[serde(untagged)]
+pub(crate) enum ProofView {
+    Inclusion(InclusionView),
+    Absence(AbsenceView),
+}
+
+/// Evidence of an invalid encoding: `{"bytes","chunks"}`, `bytes` the hex of the encoded
+/// `cortado_coding::InvalidEncodingEvidence`.
+#[derive(Serialize, Debug)]
+pub(crate) struct EvidenceView {
+    bytes: String,
+    chunks: usize,
+}
+
+impl From<&EncodedEvidence> for EvidenceView {
+    fn from(e: &EncodedEvidence) -> Self {
+        Self {
+            bytes: hex::encode(&e.bytes),
+            chunks: e.chunks,
+        }
+    }
+}
+
+/// What a namespace read answers besides the header: the namespace, its status, the proof
+/// (computed from the header), the evidence of an invalid encoding and the transactions.
+#[derive(Serialize, Debug)]
+pub(crate) struct NamespaceFields {
+    namespace: u64,
+    status: Status,
+    proof: ProofView,
+    evidence: Option<EvidenceView>,
+    transactions: Vec<NamespaceTxView>,
+}
+
+impl From<&NamespaceBlock> for NamespaceFields {
+    fn from(nb: &NamespaceBlock) -> Self {
+        let (status, proof) = match prove_namespace(&nb.header, nb.namespace) {
+            Ok(proof) if nb.invalid_encoding => (
+                Status::InvalidEncoding,
+                ProofView::Inclusion((&proof).into()),
+            ),
+            Ok(proof) => (Status::Valid, ProofView::Inclusion((&proof).into())),
+            Err(absence) => (Status::Absent, ProofView::Absence((&absence).into())),
+        };
+        // The index serves no transactions for an absent or invalid namespace; the status
+        // rules here, so that the answer is consistent with its proof whatever a reader gives.
+        let transactions = match status {
+            Status::Valid => nb.transactions.iter().map(NamespaceTxView::from).collect(),
+            Status::InvalidEncoding | Status::Absent => Vec::new(),
+        };
+        Self {
+            namespace: nb.namespace.get(),
+            status,
+            proof,
+            evidence: nb.evidence.as_ref().map(EvidenceView::from),
+            transactions,
+        }
+    }
+}
+
+impl NamespaceFields {
+    /// Whether the block holds the namespace (valid or not).
+    pub(crate) fn present(&self) -> bool {
+        self.status != Status::Absent
+    }
+}
+
+/// `/v1/namespaces/{ns}/blocks/{height}`: the header view and the namespace's fields.
 #[derive(Serialize, Debug)]
 pub(crate) struct NamespaceBlockView {
     #[serde(flatten)]
     header: HeaderView,
-    namespace: u64,
-    transactions: Vec<NamespaceTxView>,
+    #[serde(flatten)]
+    fields: NamespaceFields,
 }
 
 impl From<&NamespaceBlock> for NamespaceBlockView {
     fn from(nb: &NamespaceBlock) -> Self {
         Self {
             header: HeaderView::new(&nb.header, &nb.certificate),
-            namespace: nb.namespace.get(),
-            transactions: nb.transactions.iter().map(NamespaceTxView::from).collect(),
+            fields: NamespaceFields::from(nb),
         }
     }
 }
 
-/// The `namespace_block` SSE event: one namespace's transactions of one block.
+/// The `namespace_block` SSE event: the block's height and hash, the encoded header and
+/// certificate (what the proof verifies against), and the namespace's fields.
 #[derive(Serialize, Debug)]
 pub(crate) struct NamespaceEventView {
     height: u64,
     block_hash: String,
-    namespace: u64,
-    transactions: Vec<NamespaceTxView>,
+    header_bytes: String,
+    certificate_bytes: String,
+    #[serde(flatten)]
+    fields: NamespaceFields,
 }
 
-impl From<&NamespaceBlock> for NamespaceEventView {
-    fn from(nb: &NamespaceBlock) -> Self {
-        Self {
+impl NamespaceEventView {
+    /// The event of a namespace read; `None` if the block does not hold the namespace.
+    pub(crate) fn new(nb: &NamespaceBlock) -> Option<Self> {
+        let fields = NamespaceFields::from(nb);
+        fields.present().then(|| Self {
             height: nb.header.height,
             block_hash: nb.header.hash().to_hex(),
-            namespace: nb.namespace.get(),
-            transactions: nb.transactions.iter().map(NamespaceTxView::from).collect(),
-        }
+            header_bytes: hex::encode(nb.header.encode()),
+            certificate_bytes: hex::encode(nb.certificate.encode()),
+            fields,
+        })
     }
 }

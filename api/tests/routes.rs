@@ -477,6 +477,7 @@ async fn whole_blocks() {
         })
         .collect();
     assert_eq!(json["transactions"], Value::Array(want));
+    assert_eq!(json["invalid_namespaces"], json!([]));
     let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
     fx.expect_error(
         get("/v1/blocks/9"),
@@ -509,11 +510,23 @@ async fn namespace_blocks() {
                "payload": STANDARD.encode(p)})
     };
     assert_eq!(json["transactions"], json!([tx(b"b", 1), tx(b"c", 2)]));
+    assert_eq!(json["status"], "valid");
+    assert_eq!(json["proof"]["kind"], "inclusion");
+    assert_eq!(json["evidence"], Value::Null);
+    assert_eq!(
+        json["header_bytes"],
+        hex::encode(fx.blocks[0].header().encode())
+    );
+    // A block without the namespace: the header, no transactions and the proof of absence.
     let (status, _, json) = fx.get("/v1/namespaces/5/blocks/1").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(json["transactions"], json!([]));
+    assert_eq!(json["status"], "absent");
+    assert_eq!(json["proof"]["kind"], "absence");
+    assert_eq!(json["hash"], fx.blocks[1].hash().to_hex());
     let (_, _, json) = fx.get("/v1/namespaces/5/blocks/latest").await;
     assert_eq!(json["transactions"], json!([tx(b"e", 0)]));
+    assert_eq!(json["status"], "valid");
 
     let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
     fx.expect_error(

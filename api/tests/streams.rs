@@ -9,7 +9,7 @@ use axum::{
     http::{Request, StatusCode},
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use common::{Fixture, SseEvent, open_stream};
+use common::{Fixture, SseEvent, open_stream, verify_answer};
 use cortado_types::Transaction;
 use serde_json::json;
 
@@ -101,10 +101,30 @@ async fn namespace_stream_skips_blocks_without_it() {
                "payload": STANDARD.encode(p)})
     };
     assert_eq!(events[0].event, "namespace_block");
+    // The event is the namespace read of that height, with the header and certificate only
+    // in their encoded form.
+    for e in &events {
+        let (_, _, read) = fx.get(&format!("/v1/namespaces/5/blocks/{}", e.id)).await;
+        let mut want = json!({"height": read["height"], "block_hash": read["hash"]});
+        for key in [
+            "header_bytes",
+            "certificate_bytes",
+            "namespace",
+            "status",
+            "proof",
+            "evidence",
+            "transactions",
+        ] {
+            want[key] = read[key].clone();
+        }
+        assert_eq!(e.data, want);
+        assert_eq!(e.data["status"], "valid");
+        verify_answer(&e.data);
+    }
+    assert_eq!(events[0].data["block_hash"], fx.blocks[0].hash().to_hex());
     assert_eq!(
-        events[0].data,
-        json!({"height": 0, "block_hash": fx.blocks[0].hash().to_hex(), "namespace": 5,
-               "transactions": [tx(b"b", 1), tx(b"c", 2)]})
+        events[0].data["transactions"],
+        json!([tx(b"b", 1), tx(b"c", 2)])
     );
     assert_eq!(events[1].data["transactions"], json!([tx(b"e", 0)]));
     // Blocks 3 and 4 lack namespace 5; block 5 has it and is the next event.
@@ -115,6 +135,38 @@ async fn namespace_stream_skips_blocks_without_it() {
     assert_eq!(heights(&events), ["5"]);
     assert_eq!(events[0].data["transactions"], json!([tx(b"g", 0)]));
     assert_eq!(events[0].data["block_hash"], fx.blocks[5].hash().to_hex());
+}
+
+#[tokio::test]
+async fn namespace_stream_serves_invalid_encodings_with_evidence() {
+    let mut fx = Fixture::new(1).await;
+    let mut stream = open_stream(&fx, "/v1/stream/namespaces/5?from=1", None).await;
+    assert_eq!(heights(&take(&mut stream, 1).await), ["2"]);
+    let (_, evidence) = fx.finalize_invalid(&[(5, b"bad"), (6, b"fine")], 5).await;
+    fx.finalize(&[(4, b"absent")]).await;
+    fx.finalize(&[(5, b"good again")]).await;
+    // Height 4 lacks namespace 5: no event. Every event verifies offline.
+    let events = take(&mut stream, 2).await;
+    assert_eq!(heights(&events), ["3", "5"]);
+    for e in &events {
+        verify_answer(&e.data);
+    }
+    let invalid = &events[0].data;
+    assert_eq!(invalid["status"], "invalid_encoding");
+    assert_eq!(invalid["transactions"], json!([]));
+    assert_eq!(invalid["proof"]["kind"], "inclusion");
+    assert_eq!(common::evidence_of(invalid), evidence);
+    assert_eq!(events[1].data["status"], "valid");
+    assert_eq!(
+        events[1].data["transactions"][0]["payload"],
+        STANDARD.encode(b"good again")
+    );
+    // The other namespace of the invalid block is valid.
+    let mut stream = open_stream(&fx, "/v1/stream/namespaces/6?from=0", None).await;
+    let events = take(&mut stream, 1).await;
+    assert_eq!(heights(&events), ["3"]);
+    assert_eq!(events[0].data["status"], "valid");
+    verify_answer(&events[0].data);
 }
 
 #[tokio::test]

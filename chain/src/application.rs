@@ -1,14 +1,28 @@
 //! Block building and verification: the part of consensus that knows what a Cortado block is.
 //!
-//! Marshal's `Deferred` wrapper calls [`Application::propose`] when this validator leads a view
-//! and [`Application::verify`] for every proposal; it has already checked that the block's parent
-//! is the one consensus names and that the height is the parent's plus one.
+//! Marshal's `Inline` wrapper calls [`Application::propose`] when this validator leads a view and
+//! [`Application::verify`] before it votes for a proposal; it has already checked that the
+//! header's parent is the one consensus names and that the height is the parent's plus one.
+//!
+//! - **Propose**: take transactions from the mempool (waiting up to `empty_block_delay` for one
+//!   before settling for an empty block), group and erasure-code them (`cortado-coding`), tell the
+//!   mempool which transactions are now in flight (so the next leaders skip them), hand the
+//!   shares to dispersal (own share stored durably, share `i` sent to validator `i`), and give
+//!   consensus the header.
+//! - **Verify**: same chain id; the embedded context is consensus's; the timestamp advances and
+//!   is not more than `max_future` ahead (a block from the future is held, not rejected); and this
+//!   validator's own share arrived from the leader, verifies against the header's namespace
+//!   commitments and is stored durably. Only then does the vote go out.
 
 use crate::{ChainBlock, Context, Scheme, block::from_digest};
-use commonware_consensus::{CertifiableBlock, Heightable, marshal::ancestry::Ancestry};
+use commonware_consensus::{CertifiableBlock, marshal::ancestry::Ancestry};
 use commonware_cryptography::Digested;
 use commonware_runtime::{Clock, Metrics, Spawner};
-use cortado_types::{Block, BlockContext, ChainId, Hash, Limits, Transaction};
+use cortado_coding::{
+    Chunk, Params, Share, build_block, encode_namespace, encode_namespace_invalid,
+};
+use cortado_dispersal::Mailbox as Dispersal;
+use cortado_types::{Block, BlockContext, ChainId, Hash, Header, Limits, Transaction};
 use futures::StreamExt;
 use std::{
     collections::HashSet,
@@ -21,20 +35,35 @@ use std::{
 };
 use tracing::{debug, warn};
 
-/// Most unfinalized ancestors a proposer walks to collect transactions to exclude.
-const EXCLUDE_DEPTH_MAX: usize = 64;
+/// How often a leader with nothing to propose looks at the mempool again.
+const EMPTY_POLL: Duration = Duration::from_millis(5);
 
 /// Where a proposer takes transactions from (the mempool).
 pub trait TxSource: Clone + Send + Sync + 'static {
-    /// Transactions in arrival order that fit `limits`, skipping hashes in `exclude`.
+    /// Transactions in arrival order that fit `limits`, skipping hashes in `exclude` and those
+    /// in flight in other proposals.
     fn select(
         &self,
         limits: Limits,
         exclude: HashSet<Hash>,
     ) -> impl Future<Output = Vec<Transaction>> + Send;
+
+    /// These transactions were just proposed: skip them (here and at the other validators)
+    /// until they are finalized or the proposal is abandoned.
+    fn proposed(&self, hashes: Vec<Hash>) -> impl Future<Output = ()> + Send;
 }
 
-/// The chain's genesis block: height 0, empty, proposed "by" the first validator at view 0.
+impl TxSource for cortado_mempool::Mailbox {
+    async fn select(&self, limits: Limits, exclude: HashSet<Hash>) -> Vec<Transaction> {
+        cortado_mempool::Mailbox::select(self, limits, exclude).await
+    }
+
+    async fn proposed(&self, hashes: Vec<Hash>) {
+        cortado_mempool::Mailbox::proposed(self, hashes).await
+    }
+}
+
+/// The chain's genesis block header: height 0, empty, proposed "by" the first validator at view 0.
 pub fn genesis_block(
     chain_id: ChainId,
     first_validator: &crate::PublicKey,
@@ -56,9 +85,10 @@ pub fn genesis_block(
         },
         Vec::new(),
         &Limits::default(),
+        |_| unreachable!("the genesis block has no namespaces"),
     )
     .expect("the empty block is within any limits");
-    ChainBlock::new(block).expect("a validator key is a valid leader")
+    ChainBlock::new(block.header().clone()).expect("a validator key is a valid leader")
 }
 
 fn millis(t: SystemTime) -> u64 {
@@ -72,57 +102,101 @@ fn millis(t: SystemTime) -> u64 {
 pub struct Application<T: TxSource> {
     chain_id: ChainId,
     limits: Limits,
+    params: Params,
     source: T,
-    finalized_height: Arc<AtomicU64>,
+    dispersal: Dispersal,
     max_future: Duration,
     empty_block_delay: Duration,
+    invalid_encoding: bool,
+    progress: Progress,
 }
 
-/// How often a leader with nothing to propose looks at the mempool again.
-const EMPTY_POLL: Duration = Duration::from_millis(5);
+/// How far this node has processed the finalized chain.
+#[derive(Clone, Default)]
+pub struct Progress {
+    /// Highest finalized height processed (stored, mempool told).
+    pub processed: Arc<AtomicU64>,
+    /// Highest finalized height known.
+    pub tip: Arc<AtomicU64>,
+}
+
+impl Progress {
+    /// Whether finalized blocks are known that this node has not processed yet (it is catching
+    /// up, so its mempool may still hold transactions that are already final).
+    pub fn behind(&self) -> bool {
+        self.tip.load(Ordering::Relaxed) > self.processed.load(Ordering::Relaxed) + 1
+    }
+}
 
 impl<T: TxSource> Application<T> {
-    /// Creates the application. `finalized_height` is advanced by the finalizer once a block is
-    /// durably processed; proposers exclude transactions of ancestors above it.
+    /// Creates the application. `invalid_encoding` makes this validator, as leader, commit to an
+    /// invalid encoding of its first namespace (fault injection for simulations only).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         chain_id: ChainId,
         limits: Limits,
+        params: Params,
         source: T,
-        finalized_height: Arc<AtomicU64>,
+        dispersal: Dispersal,
         max_future: Duration,
         empty_block_delay: Duration,
+        invalid_encoding: bool,
+        progress: Progress,
     ) -> Self {
         Self {
+            progress,
             chain_id,
             limits,
+            params,
             source,
-            finalized_height,
+            dispersal,
             max_future,
             empty_block_delay,
+            invalid_encoding,
         }
     }
 
-    /// Hashes of transactions in unfinalized ancestors, starting from the parent.
-    async fn pending_in_ancestors(
-        &self,
-        parent: &Digested<ChainBlock>,
-        ancestry: &mut impl Ancestry<ChainBlock>,
-    ) -> HashSet<Hash> {
-        let finalized = self.finalized_height.load(Ordering::Acquire);
-        let mut exclude = HashSet::new();
-        let mut current = parent.clone();
-        for _ in 0..EXCLUDE_DEPTH_MAX {
-            if current.height().get() <= finalized {
-                break;
-            }
-            exclude.extend(current.inner().block().transactions().map(|tx| tx.hash()));
-            match ancestry.next().await {
-                Some(next) => current = next,
-                None => break,
+    fn build(&self, ctx: BlockContext, txs: Vec<Transaction>) -> Option<(Block, Vec<Share>)> {
+        let built = if self.invalid_encoding {
+            build_invalid(self.params, ctx, txs, &self.limits)
+        } else {
+            build_block(self.params, ctx, txs, &self.limits)
+        };
+        match built {
+            Ok(built) => Some(built),
+            Err(err) => {
+                // The mempool only hands out transactions within the limits.
+                warn!(%err, "could not build a block from the mempool's selection");
+                None
             }
         }
-        exclude
     }
+}
+
+/// Like `build_block`, but the first namespace's chunks are not a codeword (a Byzantine leader).
+fn build_invalid(
+    params: Params,
+    ctx: BlockContext,
+    txs: Vec<Transaction>,
+    limits: &Limits,
+) -> Result<(Block, Vec<Share>), cortado_types::Error> {
+    let mut chunks: Vec<Vec<Chunk>> = Vec::new();
+    let block = Block::build(ctx, txs, limits, |data| {
+        let (entry, c) = if chunks.is_empty() {
+            encode_namespace_invalid(params, data, params.n - 1)
+        } else {
+            encode_namespace(params, data)
+        };
+        chunks.push(c);
+        entry.commitment
+    })?;
+    let shares = (0..params.n)
+        .map(|i| Share {
+            index: i,
+            chunks: chunks.iter().map(|c| c[i as usize].clone()).collect(),
+        })
+        .collect();
+    Ok((block, shares))
 }
 
 impl<E, T> commonware_consensus::Application<E> for Application<T>
@@ -142,19 +216,24 @@ where
         _input: (),
     ) -> Option<Digested<ChainBlock>> {
         let parent = ancestry.next().await?;
-        let exclude = self.pending_in_ancestors(&parent, &mut ancestry).await;
+        // A node catching up may still pool transactions that are already final: it proposes an
+        // empty block rather than repeat them.
+        let behind = self.progress.behind();
         // An idle chain still makes progress, but at most one empty block per delay: wait for a
         // transaction (proposing the moment one is there) before settling for an empty block.
         let mut waited = Duration::ZERO;
         let txs = loop {
-            let txs = self.source.select(self.limits, exclude.clone()).await;
+            if behind {
+                break Vec::new();
+            }
+            let txs = self.source.select(self.limits, HashSet::new()).await;
             if !txs.is_empty() || waited >= self.empty_block_delay {
                 break txs;
             }
             runtime.sleep(EMPTY_POLL).await;
             waited += EMPTY_POLL;
         };
-        let parent_header = parent.inner().block().header();
+        let parent_header = parent.inner().header();
         let timestamp_ms = millis(runtime.current()).max(parent_header.timestamp_ms + 1);
         let mut leader = [0u8; 32];
         leader.copy_from_slice(commonware_codec::Encode::encode(&context.leader).as_ref());
@@ -168,18 +247,17 @@ where
             timestamp_ms,
             parent: from_digest(&context.parent.1),
         };
-        let block = match Block::build(ctx, txs, &self.limits) {
-            Ok(block) => block,
-            Err(err) => {
-                // The mempool only hands out transactions within the limits.
-                warn!(%err, "could not build a block from the mempool's selection");
-                return None;
-            }
-        };
-        debug!(height = block.height(), txs = block.tx_count(), "proposing");
-        let hash = block.hash();
-        let block = ChainBlock::new(block).ok()?;
-        Some(Digested::precomputed(block, crate::block::to_digest(hash)))
+        let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
+        let (block, shares) = self.build(ctx, txs)?;
+        if !hashes.is_empty() {
+            self.source.proposed(hashes).await;
+        }
+        let header = block.header().clone();
+        debug!(height = header.height, txs = block.tx_count(), "proposing");
+        self.dispersal.disperse(header.clone(), shares).await;
+        let block = ChainBlock::new(header).ok()?;
+        let digest = crate::block::to_digest(block.hash());
+        Some(Digested::precomputed(block, digest))
     }
 
     async fn verify(
@@ -190,14 +268,18 @@ where
         let (Some(block), Some(parent)) = (ancestry.next().await, ancestry.next().await) else {
             return false;
         };
-        let header = block.inner().block().header();
-        let parent_header = parent.inner().block().header();
+        let header: &Header = block.inner().header();
+        let parent_header = parent.inner().header();
         if header.chain_id != self.chain_id {
             debug!(chain_id = %header.chain_id, "rejecting block of another chain");
             return false;
         }
         if block.inner().context() != context {
             debug!("rejecting block whose embedded context differs from consensus");
+            return false;
+        }
+        if let Err(err) = cortado_coding::check_header(header, &self.limits) {
+            debug!(%err, "rejecting a header no block could match");
             return false;
         }
         if header.timestamp_ms <= parent_header.timestamp_ms {
@@ -213,6 +295,10 @@ where
         if ahead > 0 {
             runtime.sleep(Duration::from_millis(ahead)).await;
         }
-        true
+        match self.dispersal.verify(header.clone()).await {
+            Some(verdict) => verdict,
+            // Dispersal stopped (shutting down): never vote.
+            None => futures::future::pending().await,
+        }
     }
 }

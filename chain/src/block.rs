@@ -1,10 +1,10 @@
-//! The block as consensus and marshal see it.
+//! The block as consensus and marshal see it: the header only.
 //!
-//! [`ChainBlock`] wraps a [`cortado_types::Block`] and implements the commonware traits
-//! (`Digestible`, `Heightable`, `Block`, `CertifiableBlock`, `BoundedBlock`, codec). The
-//! block's digest is its header hash, and the header embeds the consensus context it was
-//! proposed in (epoch, view, leader, parent view and parent hash), so the digest commits to
-//! that context as `CertifiableBlock` requires.
+//! Consensus, marshal's ordering, storage and backfill move headers; the transactions travel as
+//! erasure-coded shares (`cortado-dispersal`). [`ChainBlock`] wraps a [`cortado_types::Header`]
+//! and implements the commonware traits. Its digest is the header hash; the header embeds the
+//! consensus context it was proposed in (epoch, view, leader, parent view and parent hash), and
+//! its namespace table commits to every namespace's coded data.
 
 use crate::{Context, Digest, PublicKey};
 use bytes::BufMut;
@@ -14,34 +14,44 @@ use commonware_consensus::{
     types::{Epoch, Height, Round, View},
 };
 use commonware_cryptography::Digestible;
-use cortado_types::{Block, Hash, Limits};
+use cortado_types::{Hash, Header, Limits, NamespaceEntry};
 use std::sync::Arc;
 
-/// A Cortado block, with its proposer key decoded.
+/// A Cortado header, with its hash and proposer key decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainBlock {
-    block: Arc<Block>,
+    header: Arc<Header>,
+    hash: Hash,
     leader: PublicKey,
 }
 
 impl ChainBlock {
-    /// Wraps a block; fails if its leader field is not a valid ed25519 public key.
-    pub fn new(block: Block) -> Result<Self, CodecError> {
-        let leader = PublicKey::decode(block.header().leader.to_vec())?;
+    /// Wraps a header; fails if its leader is not a valid ed25519 key or its payload commitment
+    /// is not its table's root.
+    pub fn new(header: Header) -> Result<Self, CodecError> {
+        let leader = PublicKey::decode(header.leader.to_vec())?;
+        if header.table.root() != header.payload_commitment {
+            return Err(CodecError::Invalid(
+                "Header",
+                "payload commitment is not the namespace table root",
+            ));
+        }
+        let hash = header.hash();
         Ok(Self {
-            block: Arc::new(block),
+            header: Arc::new(header),
+            hash,
             leader,
         })
     }
 
-    /// The Cortado block.
-    pub fn block(&self) -> &Block {
-        &self.block
+    /// The header.
+    pub fn header(&self) -> &Header {
+        &self.header
     }
 
-    /// A shared handle to the Cortado block.
-    pub fn shared(&self) -> Arc<Block> {
-        self.block.clone()
+    /// The header hash (block id).
+    pub fn hash(&self) -> Hash {
+        self.hash
     }
 }
 
@@ -58,26 +68,26 @@ pub fn from_digest(digest: &Digest) -> Hash {
 impl Digestible for ChainBlock {
     type Digest = Digest;
     fn digest(&self) -> Digest {
-        to_digest(self.block.hash())
+        to_digest(self.hash)
     }
 }
 
 impl Heightable for ChainBlock {
     fn height(&self) -> Height {
-        Height::new(self.block.height())
+        Height::new(self.header.height)
     }
 }
 
 impl commonware_consensus::Block for ChainBlock {
     fn parent(&self) -> Digest {
-        to_digest(self.block.header().parent)
+        to_digest(self.header.parent)
     }
 }
 
 impl CertifiableBlock for ChainBlock {
     type Context = Context;
     fn context(&self) -> Context {
-        let h = self.block.header();
+        let h = &self.header;
         Context {
             round: Round::new(Epoch::new(h.epoch), View::new(h.view)),
             leader: self.leader.clone(),
@@ -88,25 +98,27 @@ impl CertifiableBlock for ChainBlock {
 
 impl Write for ChainBlock {
     fn write(&self, buf: &mut impl BufMut) {
-        self.block.write(buf);
+        self.header.write(buf);
     }
 }
 
 impl EncodeSize for ChainBlock {
     fn encode_size(&self) -> usize {
-        self.block.encode_size()
+        self.header.encode_size()
     }
 }
 
 impl Read for ChainBlock {
     type Cfg = Limits;
     fn read_cfg(buf: &mut impl Buf, limits: &Limits) -> Result<Self, CodecError> {
-        Self::new(Block::read_cfg(buf, limits)?)
+        Self::new(Header::read_cfg(buf, &limits.namespaces_per_block_max)?)
     }
 }
 
 impl BoundedBlock for ChainBlock {
     fn max_encode_size(limits: &Limits) -> usize {
-        limits.block_encode_size_max()
+        Header::FIXED_SIZE_MAX
+            + limits.namespaces_per_block_max
+                * <NamespaceEntry as commonware_codec::FixedSize>::SIZE
     }
 }

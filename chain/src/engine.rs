@@ -1,10 +1,11 @@
-//! Assembles one validator's consensus stack: buffered broadcast (full blocks), marshal
-//! (ordering, storage, backfill), the application behind marshal's `Deferred` wrapper, the
-//! simplex engine, and the finalizer that feeds the node's sink.
+//! Assembles one validator's consensus stack: dispersal (erasure-coded shares), buffered
+//! broadcast (headers), marshal (ordering, storage, backfill), the application behind marshal's
+//! `Inline` wrapper, the simplex engine, and the finalizer that reconstructs finalized blocks for
+//! the node's sink.
 
 use crate::{
     ChainBlock, Digest, PrivateKey, PublicKey, Scheme, Share, Sharing, Status,
-    application::{Application, TxSource, genesis_block},
+    application::{Application, Progress, TxSource, genesis_block},
     finalizer::{FinalizedSink, Finalizer},
     verify::{certificate_of, consensus_namespace},
 };
@@ -15,7 +16,7 @@ use commonware_consensus::{
         self, Identifier, Start,
         core::{Actor as Marshal, Mailbox as MarshalMailbox},
         resolver::p2p as marshal_resolver,
-        standard::{Deferred, Standard},
+        standard::{Inline, Standard},
     },
     simplex::{
         self,
@@ -32,6 +33,7 @@ use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
+use cortado_coding::Params;
 use cortado_types::{ChainId, FinalityCertificate, Limits};
 use rand_core::CryptoRng;
 use std::{
@@ -142,20 +144,37 @@ pub struct Config<B, P, T, S> {
     pub source: T,
     /// Where finalized blocks go.
     pub sink: S,
+    /// Peers that serve an API and want every share pushed (normally every validator).
+    pub push_to: Vec<PublicKey>,
+    /// Keep stored shares of this many recent views (None: keep all).
+    pub share_retention_views: Option<u64>,
+    /// Deliberate misbehaviour (simulations only; default: none).
+    pub faults: Faults,
+}
+
+/// Deliberate misbehaviour of a validator, for simulations of Byzantine behaviour.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Share-level faults (omit, corrupt, refuse to serve).
+    pub dispersal: cortado_dispersal::Faults,
+    /// As leader, commit to an invalid encoding of the first namespace.
+    pub invalid_encoding: bool,
 }
 
 /// The p2p channels the engine uses, each a (sender, receiver) pair.
-pub struct Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5> {
+pub struct Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6> {
     /// Simplex votes.
     pub votes: (S1, R1),
     /// Simplex certificates.
     pub certificates: (S2, R2),
     /// Simplex fetches of missing certificates.
     pub resolver: (S3, R3),
-    /// Full blocks from proposers (buffered broadcast).
+    /// Headers from proposers (buffered broadcast).
     pub blocks: (S4, R4),
-    /// Marshal's backfill of finalized blocks.
+    /// Marshal's backfill of finalized headers.
     pub backfill: (S5, R5),
+    /// Erasure-coded shares (dispersal).
+    pub shares: (S6, R6),
 }
 
 /// A running validator's handles.
@@ -164,6 +183,8 @@ pub struct Engine {
     pub status: Status,
     /// Reads of the finalized chain this validator stores.
     pub reader: Reader,
+    /// This validator's dispersal actor (its stored shares).
+    pub dispersal: cortado_dispersal::Mailbox,
     /// Task handles (consensus, marshal, broadcast, finalizer).
     pub handles: Vec<Handle<()>>,
 }
@@ -177,19 +198,19 @@ impl Engine {
     }
 }
 
-/// Reads of the finalized blocks and certificates marshal stores.
+/// Reads of the finalized headers and certificates marshal stores.
 #[derive(Clone)]
 pub struct Reader {
     marshal: MarshalMailbox<Scheme, Standard<ChainBlock>>,
 }
 
 impl Reader {
-    /// The finalized block at `height`, if stored here.
-    pub async fn block(&self, height: u64) -> Option<Arc<cortado_types::Block>> {
+    /// The finalized header at `height`, if stored here.
+    pub async fn header(&self, height: u64) -> Option<cortado_types::Header> {
         self.marshal
             .get_block(Identifier::Height(Height::new(height)))
             .await
-            .map(|b| b.inner().shared())
+            .map(|b| b.inner().header().clone())
     }
 
     /// The finalization certificate stored for `height` (none for a height finalized only
@@ -209,18 +230,19 @@ impl Reader {
 
 /// Largest p2p message the engine's channels must admit for `limits` and `n` validators.
 pub fn max_message_size(limits: &Limits, n: u32) -> u32 {
-    let block = marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(n, limits);
+    let headers = marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(n, limits);
     let consensus = simplex::max_payload_size::<Scheme, Digest>(n);
-    u32::try_from(block.max(consensus) + 1024).expect("message bound fits u32")
+    let shares = cortado_dispersal::message_bytes_max(Params::for_validators(n as usize), limits);
+    u32::try_from(headers.max(consensus).max(shares) + 1024).expect("message bound fits u32")
 }
 
 impl Engine {
     /// Builds and starts every actor.
     #[allow(clippy::too_many_arguments)]
-    pub async fn start<E, B, P, T, S, S1, R1, S2, R2, S3, R3, S4, R4, S5, R5>(
+    pub async fn start<E, B, P, T, S, S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6>(
         context: E,
         cfg: Config<B, P, T, S>,
-        channels: Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5>,
+        channels: Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6>,
     ) -> Self
     where
         E: Clock + CryptoRng + Spawner + Storage + Metrics,
@@ -238,6 +260,8 @@ impl Engine {
         R4: Receiver<PublicKey = PublicKey>,
         S5: Sender<PublicKey = PublicKey>,
         R5: Receiver<PublicKey = PublicKey>,
+        S6: Sender<PublicKey = PublicKey>,
+        R6: Receiver<PublicKey = PublicKey>,
     {
         cfg.timeouts.check().expect("invalid consensus timeouts");
         let me = cfg.signer.public_key();
@@ -252,6 +276,34 @@ impl Engine {
             cfg.genesis_timestamp_ms,
         );
         let genesis_digest = genesis.digest();
+        let params = Params::for_validators(cfg.participants.len());
+
+        // Erasure-coded shares: leader → validator i, validators → API nodes.
+        let participants: Vec<PublicKey> = cfg.participants.iter().cloned().collect();
+        let me_index = participants
+            .iter()
+            .position(|p| *p == me)
+            .expect("this validator is in the genesis set") as u16;
+        let (dispersal, dispersal_mailbox) = cortado_dispersal::Actor::init(
+            context.child("dispersal"),
+            cortado_dispersal::Config {
+                participants,
+                me: me_index,
+                params,
+                limits: cfg.limits,
+                push_to: cfg.push_to.clone(),
+                fetch_timeout: cfg.timeouts.fetch,
+                buffered_bytes_max: 256 << 20,
+                buffered_blocks_max: 256,
+                mailbox_size: cfg.mailbox_size,
+                partition: format!("{prefix}-shares"),
+                retention_views: cfg.share_retention_views,
+                faults: cfg.faults.dispersal.clone(),
+            },
+        )
+        .await;
+        let dispersal_handle = dispersal.start(channels.shares);
+        let dispersal_mailbox_handle = dispersal_mailbox.clone();
 
         // Full-block dissemination (replaced by erasure-coded shares later).
         let (broadcast, buffer) = buffered::Engine::new(
@@ -313,11 +365,13 @@ impl Engine {
         let finalized_height = Arc::new(AtomicU64::new(0));
         let (finalizer, finalized_reporter) = Finalizer::new(
             context.child("finalizer"),
+            dispersal_mailbox.clone(),
             marshal_mailbox.clone(),
             cfg.sink,
             finalized_height.clone(),
             status.clone(),
         );
+        let finalizer_tip = finalizer.tip();
         let finalizer_handle = finalizer.start();
 
         let resolver = marshal_resolver::init(
@@ -339,29 +393,36 @@ impl Engine {
         let application = Application::new(
             cfg.chain_id,
             cfg.limits,
+            params,
             cfg.source,
-            finalized_height,
+            dispersal_mailbox,
             cfg.timeouts.max_future,
             cfg.timeouts.empty_block_delay,
+            cfg.faults.invalid_encoding,
+            Progress {
+                processed: finalized_height,
+                tip: finalizer_tip,
+            },
         );
         let reader = Reader {
             marshal: marshal_mailbox.clone(),
         };
-        let deferred = Deferred::new(
-            context.child("deferred"),
+        // Inline: a validator votes only after its own share verified and is durable.
+        let inline = Inline::new(
+            context.child("inline"),
             application,
             marshal_mailbox,
             FixedEpocher::new(EPOCH_LENGTH),
         );
-        let reporter = Reporters::from((deferred.clone(), status.clone()));
+        let reporter = Reporters::from((inline.clone(), status.clone()));
         let consensus = simplex::Engine::new(
             context.child("consensus"),
             simplex::config::Config {
                 scheme,
                 elector: RoundRobin::<Sha256>::default(),
                 blocker: cfg.blocker,
-                automaton: deferred.clone(),
-                relay: deferred,
+                automaton: inline.clone(),
+                relay: inline,
                 reporter,
                 strategy: Sequential,
                 partition: format!("{prefix}-consensus"),
@@ -391,11 +452,13 @@ impl Engine {
         Self {
             status,
             reader,
+            dispersal: dispersal_mailbox_handle,
             handles: vec![
                 consensus_handle,
                 marshal_handle,
                 broadcast_handle,
                 finalizer_handle,
+                dispersal_handle,
             ],
         }
     }

@@ -1,4 +1,9 @@
-//! Hands finalized blocks, in height order and with a certificate, to the node's sink.
+//! Hands finalized blocks, in height order, reconstructed from shares and with a certificate, to
+//! the node's sink.
+//!
+//! Marshal delivers finalized *headers*; the finalizer asks dispersal to gather ≥ k shares and
+//! reconstruct the block (every namespace re-encoded and checked against its commitment, an
+//! invalidly encoded namespace marked and empty) before the sink sees a byte.
 //!
 //! Marshal reports each finalized block with an acknowledgement and waits for it before it
 //! counts the block as processed (and, after a restart, redelivers anything unacknowledged).
@@ -20,6 +25,7 @@ use commonware_consensus::{
 use commonware_cryptography::Digested;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner};
 use commonware_utils::{Acknowledgement, acknowledgement::Exact};
+use cortado_coding::InvalidEncodingEvidence;
 use cortado_types::{Block, FinalityCertificate};
 use futures::{StreamExt, channel::mpsc};
 use std::{
@@ -43,6 +49,7 @@ pub trait FinalizedSink: Clone + Send + 'static {
         &mut self,
         block: Arc<Block>,
         certificate: FinalityCertificate,
+        evidence: Vec<InvalidEncodingEvidence>,
     ) -> impl Future<Output = ()> + Send;
 }
 
@@ -79,6 +86,7 @@ impl commonware_consensus::Reporter for Reporter {
 pub struct Finalizer<E, S> {
     context: E,
     receiver: mpsc::UnboundedReceiver<Item>,
+    dispersal: cortado_dispersal::Mailbox,
     marshal: Mailbox<Scheme, Standard<ChainBlock>>,
     sink: S,
     finalized_height: Arc<AtomicU64>,
@@ -90,6 +98,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
     /// Creates the finalizer and its reporter (to give to marshal).
     pub fn new(
         context: E,
+        dispersal: cortado_dispersal::Mailbox,
         marshal: Mailbox<Scheme, Standard<ChainBlock>>,
         sink: S,
         finalized_height: Arc<AtomicU64>,
@@ -101,6 +110,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
             Self {
                 context,
                 receiver,
+                dispersal,
                 marshal,
                 sink,
                 finalized_height,
@@ -109,6 +119,11 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
             },
             Reporter { sender, tip },
         )
+    }
+
+    /// The highest finalized height marshal has seen (possibly not processed yet).
+    pub fn tip(&self) -> Arc<AtomicU64> {
+        self.tip.clone()
     }
 
     /// Runs until marshal drops the reporter.
@@ -125,9 +140,15 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
         while let Some((block, ack)) = self.receiver.next().await {
             let height = block.height().get();
             let certificate = self.certificate_for(height).await;
-            let shared = block.inner().shared();
-            let timestamp_ms = shared.header().timestamp_ms;
-            self.sink.finalized(shared, certificate).await;
+            let header = block.inner().header().clone();
+            let timestamp_ms = header.timestamp_ms;
+            let Some(retrieved) = self.dispersal.retrieve(header).await else {
+                // Dispersal stopped: the node is shutting down; marshal redelivers on restart.
+                return;
+            };
+            self.sink
+                .finalized(Arc::new(retrieved.block), certificate, retrieved.evidence)
+                .await;
             self.finalized_height.fetch_max(height, Ordering::Release);
             let now = self
                 .context

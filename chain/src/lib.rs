@@ -3,27 +3,32 @@
 //! # Shape
 //!
 //! ```text
-//! mempool ──TxSource──▶ Application (propose / verify)      ◀── wrapped by marshal's Deferred
-//!                          │                                   (Automaton + Relay + Reporter)
-//!  simplex engine ◀────────┘ digests only ──▶ votes, certificates (p2p channels)
-//!  buffered broadcast: full blocks to all validators (the one dissemination interface,
-//!                      replaced by erasure-coded shares later)
-//!  marshal: orders finalized blocks, stores them and their certificates (commonware-storage
-//!           archives), backfills missing ones from peers ──Update──▶ Finalizer ──▶ FinalizedSink
+//! mempool ──TxSource──▶ Application (propose / verify)      ◀── wrapped by marshal's Inline
+//!                          │  ▲                                (Automaton + Relay + Reporter)
+//!                          ▼  │ own share verified + durable
+//!                       dispersal: share i ──▶ validator i; validators ──push──▶ API nodes
+//!  simplex engine ◀── digests only ──▶ votes, certificates (p2p channels)
+//!  buffered broadcast: headers (namespace table + commitments) to all validators
+//!  marshal: orders finalized headers, stores them and their certificates (commonware-storage
+//!           archives), backfills missing ones ──Update──▶ Finalizer ──retrieve (≥ k shares,
+//!           decode, re-encode check)──▶ FinalizedSink
 //! ```
 //!
 //! # Rules
 //!
 //! - The block digest is the header hash; the header embeds the consensus context (epoch, view,
 //!   leader, parent view, parent), so a node that missed the proposal can still check it.
-//! - Verification (in [`application`]): same chain id; the block decoded (so the namespace table
-//!   matches the data and the payload commitment matches the table, and the limits hold);
-//!   the timestamp strictly increases along the chain and is not more than
-//!   `max_future` ahead of the verifier's clock (a block from the future is held, not rejected,
-//!   so honest nodes with slightly skewed clocks agree). Parent and height contiguity are checked
-//!   by marshal's `Deferred` wrapper.
-//! - A proposer excludes transactions already in its not-yet-finalized ancestors, so a
-//!   transaction is not included twice while it waits for finality.
+//! - Validators never receive the payload: consensus and marshal move headers, dispersal moves
+//!   shares (`cortado-dispersal`, `cortado-coding`).
+//! - Verification (in [`application`]): same chain id; the header decoded (payload commitment =
+//!   table root, limits hold); the timestamp strictly increases along the chain and is not more
+//!   than `max_future` ahead of the verifier's clock (a block from the future is held, not
+//!   rejected, so honest nodes with slightly skewed clocks agree); this validator's own share
+//!   verifies and is stored durably. Parent and height contiguity are checked by marshal's
+//!   `Inline` wrapper, which votes only after verification: a notarized block has ≥ 2f+1 stored
+//!   shares.
+//! - A proposer marks the transactions it proposed as in flight in every mempool (a hint), so
+//!   the next leaders do not include them a second time while they wait for finality.
 //! - Every finalized block reaches the [`FinalizedSink`] exactly in height order, at least once
 //!   (again after a restart), with a certificate; marshal is told the block is processed only
 //!   after the sink returns, so nothing is acknowledged before it is durable.
@@ -41,7 +46,7 @@ pub mod verify;
 
 pub use application::{Application, TxSource, genesis_block};
 pub use block::ChainBlock;
-pub use engine::{Channels, Config, Engine, Reader, Timeouts, max_message_size};
+pub use engine::{Channels, Config, Engine, Faults, Reader, Timeouts, max_message_size};
 pub use finalizer::FinalizedSink;
 pub use status::Status;
 pub use verify::{CertificateVerifier, consensus_namespace};

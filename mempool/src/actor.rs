@@ -12,7 +12,8 @@
 
 use crate::{
     Config, Error, Stats, Submitted,
-    gossip::{self, Outbox},
+    gossip::{self, Gossip, Outbox},
+    inflight::InFlight,
     ingress::{Mailbox, Message},
     journal::Wal,
     metrics::Metrics as MempoolMetrics,
@@ -54,6 +55,7 @@ enum Reply {
     Finalized(oneshot::Sender<()>),
     Contains(oneshot::Sender<bool>, bool),
     Stats(oneshot::Sender<Stats>, Stats),
+    Proposed(oneshot::Sender<()>),
 }
 
 impl Reply {
@@ -65,6 +67,7 @@ impl Reply {
             Reply::Finalized(response) => drop(response.send(())),
             Reply::Contains(response, value) => drop(response.send(value)),
             Reply::Stats(response, value) => drop(response.send(value)),
+            Reply::Proposed(response) => drop(response.send(())),
         }
     }
 }
@@ -77,6 +80,8 @@ struct Batch {
     gossip: Vec<Transaction>,
     /// Whether anything was appended to the journal.
     dirty: bool,
+    /// Proposed hashes to hint to the other validators.
+    hints: Vec<Hash>,
 }
 
 /// The mempool actor. Create it with [`Actor::init`], run it with [`Actor::start`].
@@ -88,6 +93,7 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics> {
     mailbox: mpsc::Receiver<Message>,
     outbox: Outbox,
     metrics: MempoolMetrics,
+    in_flight: InFlight,
 }
 
 impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
@@ -98,6 +104,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             panic!("invalid mempool configuration: {err}");
         }
         let mut pool = Pool::new(Bounds::from(&cfg));
+        let cfg_proposed_max = cfg.proposed_max;
         let wal = Wal::init(context.child("journal"), &cfg, &mut pool).await;
         let metrics = MempoolMetrics::init(&context);
         metrics.set(pool.stats(), wal.bytes());
@@ -110,6 +117,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             pool,
             wal,
             mailbox: receiver,
+            in_flight: InFlight::new(cfg_proposed_max),
             outbox,
             metrics,
         };
@@ -215,6 +223,13 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         for reply in batch.replies {
             reply.send();
         }
+        if !batch.hints.is_empty() {
+            for message in gossip::encode_hints(&batch.hints, self.cfg.max_message_size) {
+                sender.send(Recipients::All, message, true);
+                self.metrics.hints_sent.inc();
+            }
+        }
+        self.metrics.in_flight.set(self.in_flight.len() as i64);
         let now = self.context.current();
         for tx in batch.gossip {
             if let Some(full) = self.outbox.push(tx, now) {
@@ -250,8 +265,27 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 limits,
                 exclude,
                 response,
-            } => Reply::Select(response, self.pool.select(&limits, &exclude)),
+            } => {
+                let now = self.context.current();
+                self.in_flight.expire(now);
+                let in_flight = &self.in_flight;
+                let selected = self
+                    .pool
+                    .select_skipping(&limits, &exclude, |h| in_flight.contains(h, now));
+                Reply::Select(response, selected)
+            }
+            Message::Proposed { hashes, response } => {
+                let until = self.context.current() + self.cfg.proposed_ttl;
+                for hash in &hashes {
+                    self.in_flight.mark(*hash, until);
+                }
+                batch.hints.extend(hashes);
+                Reply::Proposed(response)
+            }
             Message::Finalized { hashes, response } => {
+                for hash in &hashes {
+                    self.in_flight.remove(hash);
+                }
                 let removed = self.pool.finalize(&hashes);
                 if !removed.is_empty() {
                     self.wal.append_finalized(&removed).await;
@@ -271,7 +305,15 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
     async fn handle_gossip<P: PublicKey>(&mut self, peer: P, message: IoBuf, batch: &mut Batch) {
         self.metrics.gossip_received.inc();
         let txs = match gossip::decode(message, self.cfg.tx_bytes_max, self.cfg.max_message_size) {
-            Ok(txs) => txs,
+            Ok(Gossip::Txs(txs)) => txs,
+            Ok(Gossip::Hint(hashes)) => {
+                self.metrics.hints_received.inc();
+                let until = self.context.current() + self.cfg.proposed_ttl;
+                for hash in hashes {
+                    self.in_flight.mark(hash, until);
+                }
+                return;
+            }
             Err(err) => {
                 debug!(?peer, ?err, "dropping malformed gossip message");
                 self.metrics.gossip_invalid.inc();

@@ -46,6 +46,11 @@ pub struct Config {
     pub journal_replay_buffer: NonZeroUsize,
     /// Pages in the journal's page cache (default 16).
     pub journal_page_cache_pages: NonZeroUsize,
+    /// How long a proposed transaction stays in flight (skipped by selection) unless finalized
+    /// first (default 3 s).
+    pub proposed_ttl: Duration,
+    /// Most in-flight marks held (default 2^20); the oldest are dropped first.
+    pub proposed_max: usize,
 }
 
 impl Default for Config {
@@ -66,6 +71,8 @@ impl Default for Config {
             journal_write_buffer: NZUsize!(1 << 20),
             journal_replay_buffer: NZUsize!(1 << 20),
             journal_page_cache_pages: NZUsize!(16),
+            proposed_ttl: Duration::from_secs(3),
+            proposed_max: 1 << 20,
         }
     }
 }

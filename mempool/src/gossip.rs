@@ -1,29 +1,45 @@
 //! Gossip wire format and the outgoing batch.
 //!
-//! A gossip message is a `Vec<Transaction>` in commonware-codec: a varint count, then each
-//! transaction in its canonical encoding. It is decoded with the count bounded by how many of the
-//! smallest transactions fit in `max_message_size` and each payload bounded by `tx_bytes_max`,
-//! so a peer cannot make this node allocate more than the message it already received.
+//! A gossip message starts with a tag byte. Tag 0: a transaction batch, a `Vec<Transaction>` in
+//! commonware-codec (a varint count, then each transaction in its canonical encoding). Tag 1: a
+//! proposal hint, a `Vec<Hash>` (varint count, 32 bytes each). Batches are decoded with the count
+//! bounded by how many of the smallest transactions fit in `max_message_size` and each payload
+//! bounded by `tx_bytes_max`, hints with the count bounded by `max_message_size / 32`, so a peer
+//! cannot make this node allocate more than the message it already received. Unknown tags are
+//! errors.
 
 use bytes::Bytes;
-use commonware_codec::{Decode, EncodeSize, Error as CodecError, Input, RangeCfg, Write};
-use cortado_types::Transaction;
+use commonware_codec::{Decode, EncodeSize, Error as CodecError, Input, RangeCfg, ReadExt, Write};
+use cortado_types::{Hash, Transaction};
 use std::time::{Duration, SystemTime};
 
-/// Bytes a gossip message adds around one transaction payload: the count prefix (5), and the
-/// transaction's version (1), namespace (8) and payload length prefix (5).
+/// Bytes a gossip message adds around one transaction payload: the tag (1), the count prefix
+/// (5), and the transaction's version (1), namespace (8) and payload length prefix (5).
 pub const GOSSIP_OVERHEAD: usize = COUNT_PREFIX_MAX + 1 + 8 + 5;
 
-/// Largest varint prefix of a `usize` count.
-const COUNT_PREFIX_MAX: usize = 5;
+/// Tag and largest varint prefix of a `usize` count.
+const COUNT_PREFIX_MAX: usize = 1 + 5;
+
+const TAG_TXS: u8 = 0;
+const TAG_HINT: u8 = 1;
+
+/// A decoded gossip message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Gossip {
+    /// Transactions to admit.
+    Txs(Vec<Transaction>),
+    /// Hashes proposed in a block (in flight).
+    Hint(Vec<Hash>),
+}
 
 /// Smallest encoded transaction: version, namespace, a one-byte length of an empty payload.
 const TX_ENCODED_MIN: usize = 1 + 8 + 1;
 
 /// Encodes a batch.
 pub(crate) fn encode(txs: &[Transaction]) -> Bytes {
-    let size = txs.len().encode_size() + txs.iter().map(EncodeSize::encode_size).sum::<usize>();
+    let size = 1 + txs.len().encode_size() + txs.iter().map(EncodeSize::encode_size).sum::<usize>();
     let mut buf = Vec::with_capacity(size);
+    TAG_TXS.write(&mut buf);
     txs.len().write(&mut buf);
     for tx in txs {
         tx.write(&mut buf);
@@ -32,14 +48,41 @@ pub(crate) fn encode(txs: &[Transaction]) -> Bytes {
     Bytes::from(buf)
 }
 
-/// Decodes a batch received from a peer.
-pub(crate) fn decode(
-    message: impl Input,
+/// Encodes hints, split so that no message exceeds `max_message_size`.
+pub(crate) fn encode_hints(hashes: &[Hash], max_message_size: usize) -> Vec<Bytes> {
+    let per_message = (max_message_size.saturating_sub(COUNT_PREFIX_MAX) / Hash::LENGTH).max(1);
+    hashes
+        .chunks(per_message)
+        .map(|chunk| {
+            let mut buf = Vec::with_capacity(COUNT_PREFIX_MAX + chunk.len() * Hash::LENGTH);
+            TAG_HINT.write(&mut buf);
+            chunk.len().write(&mut buf);
+            for h in chunk {
+                h.write(&mut buf);
+            }
+            Bytes::from(buf)
+        })
+        .collect()
+}
+
+/// Decodes a message received from a peer.
+pub(crate) fn decode<I: Input>(
+    message: I,
     tx_bytes_max: usize,
     max_message_size: usize,
-) -> Result<Vec<Transaction>, CodecError> {
-    let count = RangeCfg::new(1..=max_message_size / TX_ENCODED_MIN);
-    Vec::<Transaction>::decode_cfg(message, &(count, tx_bytes_max))
+) -> Result<Gossip, CodecError> {
+    let mut buf: I::Buf = message.into();
+    match u8::read(&mut buf)? {
+        TAG_TXS => {
+            let count = RangeCfg::new(1..=max_message_size / TX_ENCODED_MIN);
+            Vec::<Transaction>::decode_cfg(buf, &(count, tx_bytes_max)).map(Gossip::Txs)
+        }
+        TAG_HINT => {
+            let count = RangeCfg::new(1..=max_message_size / Hash::LENGTH);
+            Vec::<Hash>::decode_cfg(buf, &(count, ())).map(Gossip::Hint)
+        }
+        _ => Err(CodecError::Invalid("gossip message", "unknown tag")),
+    }
 }
 
 /// Local transactions waiting to be gossiped together.
@@ -114,8 +157,24 @@ mod tests {
             Transaction::new(2, Vec::<u8>::new()),
         ];
         let encoded = encode(&txs);
-        assert_eq!(encoded, txs.encode());
-        assert_eq!(decode(encoded, 10, MIB).unwrap(), txs);
+        assert_eq!(encoded[0], TAG_TXS);
+        assert_eq!(encoded[1..], txs.encode()[..]);
+        assert_eq!(decode(encoded, 10, MIB).unwrap(), Gossip::Txs(txs));
+        let hashes = vec![Hash([1; 32]), Hash([2; 32]), Hash([3; 32])];
+        let hints = encode_hints(&hashes, 1 + 5 + 2 * 32);
+        assert_eq!(hints.len(), 2, "split to fit the message size");
+        assert_eq!(
+            decode(hints[0].clone(), 10, MIB).unwrap(),
+            Gossip::Hint(hashes[..2].to_vec())
+        );
+        assert!(
+            decode(Bytes::from_static(&[9, 0]), 10, MIB).is_err(),
+            "unknown tag"
+        );
+        assert!(
+            decode(Bytes::from_static(&[TAG_HINT, 1, 0]), 10, MIB).is_err(),
+            "truncated"
+        );
     }
 
     #[test]

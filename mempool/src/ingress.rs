@@ -31,6 +31,11 @@ pub(crate) enum Message {
     },
     /// Occupancy.
     Stats { response: oneshot::Sender<Stats> },
+    /// Mark proposed transactions in flight, here and at the other validators.
+    Proposed {
+        hashes: Vec<Hash>,
+        response: oneshot::Sender<()>,
+    },
 }
 
 /// The handle to the mempool actor. Cheap to clone; bounded (`mailbox_size`), so callers wait
@@ -70,8 +75,9 @@ impl Mailbox {
         receiver.await.unwrap_or(Err(Error::Closed))
     }
 
-    /// Transactions in arrival order that fit `limits`, skipping `exclude` (the transactions of
-    /// not-yet-finalized ancestor blocks). Removes nothing. Empty if the actor has stopped.
+    /// Transactions in arrival order that fit `limits`, skipping `exclude` and every transaction
+    /// in flight (proposed in a block not finalized yet, see [`Self::proposed`]). Removes
+    /// nothing. Empty if the actor has stopped.
     pub async fn select(&self, limits: Limits, exclude: HashSet<Hash>) -> Vec<Transaction> {
         let (response, receiver) = oneshot::channel();
         let message = Message::Select {
@@ -92,6 +98,21 @@ impl Mailbox {
         if self
             .sender
             .send(Message::Finalized { hashes, response })
+            .await
+            .is_ok()
+        {
+            let _ = receiver.await;
+        }
+    }
+
+    /// The proposer just put these transactions in a block: mark them in flight here and tell
+    /// the other validators (a hint), so the next leaders skip them until they are finalized or
+    /// `proposed_ttl` passes. Resolves once marked locally.
+    pub async fn proposed(&self, hashes: Vec<Hash>) {
+        let (response, receiver) = oneshot::channel();
+        if self
+            .sender
+            .send(Message::Proposed { hashes, response })
             .await
             .is_ok()
         {

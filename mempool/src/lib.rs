@@ -55,6 +55,15 @@
 //!   Transactions received by gossip are admitted and journaled under the same rules but not
 //!   re-gossiped. Gossip is best effort: a peer that is rate-limited or offline misses the batch,
 //!   and the transaction still reaches a block when this node leads.
+//! - **In flight.** Validators see only shares of blocks, not their transactions, so a leader
+//!   cannot exclude the transactions of not-yet-finalized ancestors itself. Instead the
+//!   proposer calls [`Mailbox::proposed`]: the pool marks those transactions in flight and
+//!   gossips a hint with their hashes to every validator, whose pools mark them too (even before
+//!   the transaction itself arrives). Selection skips in-flight transactions. A mark ends when
+//!   the transaction is finalized or after [`Config::proposed_ttl`] (its block was abandoned:
+//!   the transaction becomes selectable again). Marks are soft state (not journaled) and bounded
+//!   by [`Config::proposed_max`]. A Byzantine validator can delay transactions by at most
+//!   `proposed_ttl` per hint; a per-peer hint budget is future work.
 //! - **Peer input.** A gossip message is decoded with bounded codec configuration (count bounded
 //!   by the message size, each payload by `tx_bytes_max`); a malformed or oversize message is
 //!   dropped with a debug log, never a panic. A transaction refused by the bounds is dropped the
@@ -65,6 +74,7 @@
 mod actor;
 mod config;
 mod gossip;
+mod inflight;
 mod ingress;
 mod journal;
 mod metrics;

@@ -26,6 +26,12 @@ pub(crate) struct Metrics {
     pub finalized: Counter,
     /// Gossip messages sent.
     pub gossip_sent: Counter,
+    /// Proposal hint messages sent.
+    pub hints_sent: Counter,
+    /// Proposal hint messages received.
+    pub hints_received: Counter,
+    /// Transactions marked in flight.
+    pub in_flight: Gauge,
     /// Gossip messages that reached no peer (none connected, or all rate-limited).
     pub gossip_unsent: Counter,
     /// Gossip messages received.
@@ -42,6 +48,9 @@ impl Metrics {
             bytes: context.gauge("bytes", "Payload bytes in the pool"),
             journal_bytes: context.gauge("journal_bytes", "Bytes in the journal"),
             admitted_local: context.counter("admitted_local", "Transactions admitted locally"),
+            hints_sent: context.counter("hints_sent", "Proposal hint messages sent"),
+            hints_received: context.counter("hints_received", "Proposal hint messages received"),
+            in_flight: context.gauge("in_flight", "Transactions marked in flight"),
             admitted_gossip: context.counter("admitted_gossip", "Transactions admitted by gossip"),
             duplicates: context.counter("duplicates", "Duplicate transactions"),
             refused: context.counter("refused", "Transactions refused by a bound"),

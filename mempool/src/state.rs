@@ -228,7 +228,18 @@ impl Pool {
     /// A transaction that would break a limit is skipped, not a stop: a later, smaller one may
     /// still fit. The walk ends when the block holds `txs_per_block_max` transactions or the
     /// pool is exhausted, so it costs O(pool) in the worst case.
+    #[cfg(test)]
     pub fn select(&self, limits: &Limits, exclude: &HashSet<Hash>) -> Vec<Transaction> {
+        self.select_skipping(limits, exclude, |_| false)
+    }
+
+    /// [`Self::select`], also skipping every hash for which `skip` is true (in flight).
+    pub fn select_skipping(
+        &self,
+        limits: &Limits,
+        exclude: &HashSet<Hash>,
+        skip: impl Fn(&Hash) -> bool,
+    ) -> Vec<Transaction> {
         let mut selected = Vec::new();
         let mut bytes = 0usize;
         let mut namespaces = HashSet::new();
@@ -236,7 +247,7 @@ impl Pool {
             if selected.len() >= limits.txs_per_block_max {
                 break;
             }
-            if exclude.contains(hash) {
+            if exclude.contains(hash) || skip(hash) {
                 continue;
             }
             let tx = &self.entries[hash].tx;

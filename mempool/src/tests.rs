@@ -226,7 +226,10 @@ fn gossiped_transactions_are_not_regossiped() {
         let mut received = Vec::new();
         while let Some(Ok((from, message))) = observer.recv().now_or_never() {
             assert_eq!(from, peers[0], "a gossiped transaction was re-gossiped");
-            received.extend(gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap());
+            match gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap() {
+                gossip::Gossip::Txs(txs) => received.extend(txs),
+                gossip::Gossip::Hint(_) => {}
+            }
         }
         assert_eq!(received, txs);
     });
@@ -259,7 +262,10 @@ fn burst_is_gossiped_in_bounded_batches() {
         while let Some(Ok((from, message))) = observer.recv().now_or_never() {
             assert_eq!(from, peers[0]);
             assert!(message.len() <= MESSAGE_MAX);
-            received.extend(gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap());
+            match gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap() {
+                gossip::Gossip::Txs(txs) => received.extend(txs),
+                gossip::Gossip::Hint(_) => {}
+            }
             messages += 1;
         }
         assert_eq!(received, txs);
@@ -531,5 +537,91 @@ fn stopped_actor_reports_closed() {
         );
         assert!(!mailbox.contains(tx(1, 1, 1).hash()).await);
         assert_eq!(mailbox.stats().await, Stats::default());
+    });
+}
+
+/// Polls until `select` on `mailbox` yields exactly `expected` (as a set), bounded.
+async fn eventually_selects(
+    context: &deterministic::Context,
+    mailbox: &Mailbox,
+    expected: &[Hash],
+) -> bool {
+    let expected: HashSet<Hash> = expected.iter().copied().collect();
+    for _ in 0..POLLS_MAX {
+        let got: HashSet<Hash> = mailbox
+            .select(block_limits(), HashSet::new())
+            .await
+            .iter()
+            .map(Transaction::hash)
+            .collect();
+        if got == expected {
+            return true;
+        }
+        context.sleep(POLL).await;
+    }
+    false
+}
+
+#[test]
+fn proposed_transactions_are_skipped_everywhere_until_finalized_or_expired() {
+    runner(9).start(|context| async move {
+        let (_oracle, _peers, channels) = network(&context, 3).await;
+        let mut mailboxes = Vec::new();
+        for (index, channel) in channels.into_iter().enumerate() {
+            mailboxes.push(start(&context, index, config(index), channel).await);
+        }
+        settle(&context).await;
+        let txs: Vec<Transaction> = (0..4).map(|i| tx(1, 20, i)).collect();
+        for t in &txs {
+            mailboxes[0].submit(t.clone()).await.unwrap();
+        }
+        let all: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
+        assert!(eventually_selects(&context, &mailboxes[1], &all).await);
+
+        // Node 0 proposes the first two: skipped at node 0 at once, at nodes 1 and 2 after the
+        // hint arrives; the others are still selected.
+        mailboxes[0].proposed(all[..2].to_vec()).await;
+        assert!(eventually_selects(&context, &mailboxes[0], &all[2..]).await);
+        assert!(eventually_selects(&context, &mailboxes[1], &all[2..]).await);
+        assert!(eventually_selects(&context, &mailboxes[2], &all[2..]).await);
+
+        // Finalized: gone. Not finalized: selectable again after proposed_ttl.
+        for m in &mailboxes {
+            m.finalized(vec![all[0]]).await;
+        }
+        context.sleep(Config::default().proposed_ttl).await;
+        for m in &mailboxes {
+            assert!(eventually_selects(&context, m, &all[1..]).await);
+        }
+    });
+}
+
+#[test]
+fn a_hint_before_the_transaction_still_suppresses_it() {
+    runner(10).start(|context| async move {
+        let (_oracle, peers, mut channels) = network(&context, 3).await;
+        let (mut outsider, _) = channels.pop().unwrap();
+        let mut mailboxes = Vec::new();
+        for (index, channel) in channels.into_iter().enumerate() {
+            mailboxes.push(start(&context, index, config(index), channel).await);
+        }
+        settle(&context).await;
+        let late = tx(3, 30, 77);
+        let other = tx(3, 30, 78);
+        // The hint reaches node 0 before the transaction does.
+        for message in gossip::encode_hints(&[late.hash()], MESSAGE_MAX) {
+            outsider.send(Recipients::One(peers[0].clone()), message, false);
+        }
+        settle(&context).await;
+        // Malformed hints are ignored (the actor keeps working).
+        outsider.send(Recipients::One(peers[0].clone()), vec![1u8, 0xff], false);
+        outsider.send(Recipients::One(peers[0].clone()), vec![1u8, 2, 0], false);
+        mailboxes[0].submit(late.clone()).await.unwrap();
+        mailboxes[0].submit(other.clone()).await.unwrap();
+        assert!(eventually_selects(&context, &mailboxes[0], &[other.hash()]).await);
+        assert!(
+            mailboxes[0].contains(late.hash()).await,
+            "held, only skipped"
+        );
     });
 }

@@ -264,6 +264,9 @@ pub struct NodeFile {
     /// Consensus timing.
     #[serde(default)]
     pub consensus: ConsensusFile,
+    /// Keep this validator's stored shares for this many recent views (absent: keep all).
+    #[serde(default)]
+    pub share_retention_views: Option<u64>,
 }
 
 fn default_log() -> String {

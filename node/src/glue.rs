@@ -1,13 +1,12 @@
-//! Adapters between the node's parts: the mempool as the chain's transaction source, the index
-//! as the chain's finalized sink, and both as what the API needs.
+//! Adapters between the node's parts: the index as the chain's finalized sink, and the mempool
+//! and consensus status as what the API needs.
 
 use cortado_api::{ConsensusStatus, SubmitError, Submitted};
-use cortado_chain::{FinalizedSink, Status, TxSource};
+use cortado_chain::{FinalizedSink, Status};
 use cortado_mempool::{Error as PoolError, Mailbox};
 use cortado_storage::Index;
-use cortado_types::{Block, FinalityCertificate, Hash, Limits, Transaction};
+use cortado_types::{Block, FinalityCertificate, Hash, Transaction};
 use std::{
-    collections::HashSet,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -16,16 +15,6 @@ use std::{
 };
 use tokio::sync::watch;
 use tracing::error;
-
-/// The mempool, as the proposer's source of transactions.
-#[derive(Clone)]
-pub struct Source(pub Mailbox);
-
-impl TxSource for Source {
-    async fn select(&self, limits: Limits, exclude: HashSet<Hash>) -> Vec<Transaction> {
-        self.0.select(limits, exclude).await
-    }
-}
 
 /// Where finalized blocks go: the index (durably), then the mempool (removal), then the API's
 /// watchers.
@@ -37,12 +26,21 @@ pub struct Sink {
 }
 
 impl FinalizedSink for Sink {
-    async fn finalized(&mut self, block: Arc<Block>, certificate: FinalityCertificate) {
+    async fn finalized(
+        &mut self,
+        block: Arc<Block>,
+        certificate: FinalityCertificate,
+        evidence: Vec<cortado_coding::InvalidEncodingEvidence>,
+    ) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        if let Err(err) = self.index.insert_finalized(&block, &certificate, now).await {
+        if let Err(err) = self
+            .index
+            .insert_finalized(&block, &certificate, &evidence, now)
+            .await
+        {
             // A finalized block we cannot store is fatal: acknowledging it would lose it.
             error!(%err, height = block.height(), "cannot store a finalized block");
             panic!("cannot store finalized block {}: {err}", block.height());

@@ -24,10 +24,12 @@ pub mod channels {
     pub const CERTIFICATES: u64 = 1;
     /// Simplex certificate fetches.
     pub const RESOLVER: u64 = 2;
-    /// Full blocks from proposers.
+    /// Headers from proposers.
     pub const BLOCKS: u64 = 3;
-    /// Marshal backfill of finalized blocks.
+    /// Marshal backfill of finalized headers.
     pub const BACKFILL: u64 = 4;
-    /// Mempool gossip.
+    /// Mempool gossip (transactions and proposal hints).
     pub const MEMPOOL: u64 = 5;
+    /// Erasure-coded shares.
+    pub const SHARES: u64 = 6;
 }

@@ -3,7 +3,7 @@
 use crate::{
     channels,
     config::NodeConfig,
-    glue::{ApiNode, Sink, Source},
+    glue::{ApiNode, Sink},
 };
 use commonware_cryptography::{ChaCha20Poly1305, Signer};
 use commonware_p2p::{Address, AddressableManager, authenticated::lookup};
@@ -146,6 +146,7 @@ async fn start(
     let blocks = network.register(channels::BLOCKS, quota(200));
     let backfill = network.register(channels::BACKFILL, quota(200));
     let gossip = network.register(channels::MEMPOOL, quota(2_000));
+    let shares = network.register(channels::SHARES, quota(2_000));
     let network_handle = network.start();
 
     // Query index.
@@ -192,12 +193,16 @@ async fn start(
             partition_prefix: "chain".into(),
             mailbox_size: NZUsize!(1024),
             timeouts: cfg.node.consensus.timeouts(),
-            source: Source(mempool.clone()),
+            source: mempool.clone(),
             sink: Sink {
                 index: index.clone(),
                 mempool: mempool.clone(),
                 finalized: finalized_tx.clone(),
             },
+            // Every validator serves the API, so every validator wants every share.
+            push_to: peers.iter().map(|(k, _)| k.clone()).collect(),
+            share_retention_views: cfg.node.share_retention_views,
+            faults: Default::default(),
         },
         Channels {
             votes,
@@ -205,6 +210,7 @@ async fn start(
             resolver,
             blocks,
             backfill,
+            shares,
         },
     )
     .await;

@@ -132,6 +132,7 @@ pub fn generate(out: &Path, opts: &Options) -> Result<Vec<PathBuf>, GenerateErro
             worker_threads: 2,
             mempool: MempoolFile::default(),
             consensus: opts.consensus.clone(),
+            share_retention_views: None,
         };
         let path = out.join(format!("node-{i}")).join("node.toml");
         let text = toml::to_string_pretty(&node).expect("node file serializes");

@@ -1,27 +1,28 @@
 //! Deterministic multi-node Cortado scenarios on the simulated network, with fault schedules and invariant checks.
 //!
-//! A [`Cluster`] runs `n` full validators (the real `cortado-chain` engine: simplex, marshal,
-//! buffered broadcast, storage) on commonware's seeded deterministic runtime, connected by
-//! `commonware_p2p::simulated` links whose latency, jitter and loss the scenario sets, and which it
-//! can cut (partitions) and restore. Validators can be stopped and restarted on the same
-//! simulated storage (crash and recover).
+//! A [`Cluster`] runs `n` full validators — the real `cortado-chain` engine (simplex, marshal,
+//! header broadcast, erasure-coded dispersal, storage) and the real `cortado-mempool` (journal,
+//! gossip) — on commonware's seeded deterministic runtime, connected by
+//! `commonware_p2p::simulated` links whose latency, jitter and loss the scenario sets, and which
+//! it can cut (partitions) and restore. Validators can be stopped and restarted on the same
+//! simulated storage (crash and recover), and can be made Byzantine ([`cortado_chain::Faults`]).
+//! Every validator is also an API node: it reconstructs every finalized block from shares.
 //!
 //! Invariants checked by [`Cluster::assert_consistent`]: every validator's finalized chain is a
-//! prefix-consistent copy of one chain (same hash at every height, contiguous parent links) and
-//! each transaction appears at most once.
+//! consistent copy of one chain (same hash at every height, contiguous parent links), and every
+//! validator reconstructed identical block contents. [`Cluster::duplicates`] counts
+//! transactions a later block repeated (scenarios without view changes or restarts expect none).
 
-mod pool;
 mod recorder;
 
-pub use pool::Pool;
 pub use recorder::Recorder;
 
 use commonware_cryptography::Signer;
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{Clock, Quota, Spawner, Supervisor, deterministic};
+use commonware_runtime::{Clock, Handle, Quota, Spawner, Supervisor, deterministic};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use cortado_chain::{
-    Channels, Config, Engine, PublicKey, Timeouts,
+    Channels, Config, Engine, Faults, PublicKey, Timeouts,
     keys::{self, Committee},
 };
 use cortado_types::{ChainId, Hash, Limits, Transaction};
@@ -49,7 +50,10 @@ pub struct Validator {
     pub public_key: PublicKey,
     /// What it has finalized (survives restarts, like the node's index).
     pub recorder: Recorder,
+    /// How it misbehaves (from its next start).
+    pub faults: Faults,
     engine: Option<Engine>,
+    mempool: Option<(cortado_mempool::Mailbox, Handle<()>)>,
     restarts: u32,
 }
 
@@ -63,12 +67,15 @@ impl Validator {
     pub fn engine(&self) -> Option<&Engine> {
         self.engine.as_ref()
     }
+
+    /// Its mempool (if running).
+    pub fn mempool(&self) -> Option<&cortado_mempool::Mailbox> {
+        self.mempool.as_ref().map(|(m, _)| m)
+    }
 }
 
 /// State kept across a whole-cluster restart.
 pub struct Shared {
-    /// The transaction pool.
-    pub pool: Pool,
     /// Each validator's recorder, in participant order.
     pub recorders: Vec<Recorder>,
 }
@@ -81,10 +88,17 @@ pub struct Cluster {
     participants: Set<PublicKey>,
     /// The validators, in participant order.
     pub validators: Vec<Validator>,
-    /// The shared transaction pool (perfect gossip).
-    pub pool: Pool,
     limits: Limits,
     timeouts: Timeouts,
+}
+
+/// Milliseconds since the Unix epoch on a runtime's clock.
+fn now_ms(clock: &impl Clock) -> u64 {
+    clock
+        .current()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Cluster {
@@ -92,12 +106,15 @@ impl Cluster {
     /// with `link`, and starts all validators.
     pub async fn start(mut context: deterministic::Context, n: u32, link: Link) -> Self {
         let mut rng = StdRng::seed_from_u64(context.random());
-        Self::start_with(context, &mut rng, n, link, None).await
+        let mut cluster = Self::prepare(context, &mut rng, n, link, None).await;
+        cluster.start_all().await;
+        cluster
     }
 
-    /// Like [`Self::start`] but with keys from `rng`, and the recorders and pool of a previous
-    /// run (to restart a whole cluster on the same storage after an unclean shutdown).
-    pub async fn start_with(
+    /// Like [`Self::start`] but validators are not started yet (set faults, then
+    /// [`Self::start_all`]), keys come from `rng`, and recorders may come from a previous run
+    /// (to restart a whole cluster on the same storage after an unclean shutdown).
+    pub async fn prepare(
         context: deterministic::Context,
         rng: &mut StdRng,
         n: u32,
@@ -125,37 +142,24 @@ impl Cluster {
         )
         .await;
         network.start();
-        let clock = || -> recorder::ClockFn {
-            let clock = context.child("clock");
-            Arc::new(move || {
-                clock
-                    .current()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_millis() as u64)
-                    .unwrap_or(0)
-            })
-        };
-        let (pool, recorders): (Pool, Vec<Recorder>) = match previous {
-            Some(Shared { pool, recorders }) => (
-                pool,
-                recorders.iter().map(|r| r.with_clock(clock())).collect(),
-            ),
-            None => {
-                let pool = Pool::default();
-                let recorders = (0..n)
-                    .map(|_| Recorder::with_pool(pool.clone(), clock()))
-                    .collect();
-                (pool, recorders)
-            }
+        let recorders: Vec<Recorder> = match previous {
+            Some(Shared { recorders }) => recorders,
+            None => (0..n).map(|_| Recorder::default()).collect(),
         };
         let validators = keys
             .iter()
             .zip(recorders)
-            .map(|(k, recorder)| Validator {
-                public_key: k.clone(),
-                recorder,
-                engine: None,
-                restarts: 0,
+            .map(|(k, recorder)| {
+                let clock = context.child("clock");
+                let recorder = recorder.with_clock(Arc::new(move || now_ms(&clock)));
+                Validator {
+                    public_key: k.clone(),
+                    recorder,
+                    faults: Faults::default(),
+                    engine: None,
+                    mempool: None,
+                    restarts: 0,
+                }
             })
             .collect();
         let mut cluster = Self {
@@ -164,7 +168,6 @@ impl Cluster {
             committee,
             participants,
             validators,
-            pool,
             limits,
             timeouts: Timeouts {
                 leader: Duration::from_millis(500),
@@ -177,10 +180,16 @@ impl Cluster {
             },
         };
         cluster.set_links(|_, _| Some(link.clone())).await;
-        for i in 0..n as usize {
-            cluster.start_validator(i).await;
-        }
         cluster
+    }
+
+    /// Starts every validator not running.
+    pub async fn start_all(&mut self) {
+        for i in 0..self.validators.len() {
+            if !self.validators[i].is_running() {
+                self.start_validator(i).await;
+            }
+        }
     }
 
     /// The runtime context.
@@ -193,10 +202,14 @@ impl Cluster {
         &self.committee.sharing
     }
 
-    /// What outlives the cluster's tasks: recorders and the pool.
+    /// Coding parameters of the cluster.
+    pub fn params(&self) -> cortado_coding::Params {
+        cortado_coding::Params::for_validators(self.validators.len())
+    }
+
+    /// What outlives the cluster's tasks: the recorders (without their clocks).
     pub fn shared(&self) -> Shared {
         Shared {
-            pool: self.pool.clone(),
             recorders: self
                 .validators
                 .iter()
@@ -230,6 +243,7 @@ impl Cluster {
             self.validators[i].engine.is_none(),
             "validator {i} already running"
         );
+        let push_to: Vec<PublicKey> = self.participants.iter().cloned().collect();
         let v = &mut self.validators[i];
         v.restarts += 1;
         let dealt = &self.committee.validators[i];
@@ -241,14 +255,32 @@ impl Cluster {
             resolver: register(2).await,
             blocks: register(3).await,
             backfill: register(4).await,
+            shares: register(5).await,
         };
+        let gossip = register(6).await;
         let context = self
             .context
             .child("validator")
             .with_attribute("index", i)
             .with_attribute("run", v.restarts);
+        let (pool, mempool) = cortado_mempool::Actor::init(
+            context.child("mempool"),
+            cortado_mempool::Config {
+                journal_partition: format!("validator-{i}-mempool"),
+                tx_bytes_max: self.limits.tx_bytes_max,
+                max_message_size: cortado_chain::max_message_size(
+                    &self.limits,
+                    self.validators_len(),
+                ) as usize,
+                ..Default::default()
+            },
+        )
+        .await;
+        let pool_handle = pool.start(gossip);
+        let v = &mut self.validators[i];
+        v.recorder.set_mempool(mempool.clone());
         let engine = Engine::start(
-            context,
+            context.child("chain"),
             Config {
                 chain_id: CHAIN_ID,
                 limits: self.limits,
@@ -262,19 +294,30 @@ impl Cluster {
                 partition_prefix: format!("validator-{i}"),
                 mailbox_size: NZUsize!(1024),
                 timeouts: self.timeouts,
-                source: self.pool.clone(),
+                source: mempool.clone(),
                 sink: v.recorder.clone(),
+                push_to,
+                share_retention_views: None,
+                faults: v.faults.clone(),
             },
             channels,
         )
         .await;
         v.engine = Some(engine);
+        v.mempool = Some((mempool, pool_handle));
+    }
+
+    fn validators_len(&self) -> u32 {
+        self.validators.len() as u32
     }
 
     /// Stops validator `i` abruptly (its tasks are aborted; only durable state survives).
     pub fn crash_validator(&mut self, i: usize) {
         if let Some(engine) = self.validators[i].engine.take() {
             engine.abort();
+        }
+        if let Some((_, handle)) = self.validators[i].mempool.take() {
+            handle.abort();
         }
     }
 
@@ -322,45 +365,74 @@ impl Cluster {
             .unwrap_or(0)
     }
 
-    /// Submits transactions to the shared pool.
-    pub fn submit(&self, txs: impl IntoIterator<Item = Transaction>) {
-        self.pool.push(txs);
+    /// Submits a transaction to validator `i`'s mempool (if running).
+    pub async fn submit(&self, i: usize, tx: Transaction) -> bool {
+        match self.validators[i].mempool() {
+            Some(m) => m.submit(tx).await.is_ok(),
+            None => false,
+        }
     }
 
     /// Checks the safety invariants across validators and returns the agreed chain
-    /// (height → block hash) up to the lowest common height.
+    /// (height → block hash).
     pub fn assert_consistent(&self) -> BTreeMap<u64, Hash> {
         let mut agreed: BTreeMap<u64, Hash> = BTreeMap::new();
+        let mut contents: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
         for v in &self.validators {
-            let chain = v.recorder.chain();
             v.recorder.assert_linked();
-            for (h, hash) in chain {
+            for (h, hash) in v.recorder.chain() {
                 if let Some(prev) = agreed.insert(h, hash) {
                     assert_eq!(
                         prev, hash,
                         "two different blocks finalized at height {h} (safety violation)"
                     );
                 }
+                let txs: Vec<Hash> = v
+                    .recorder
+                    .block(h)
+                    .expect("recorded")
+                    .transactions()
+                    .map(|t| t.hash())
+                    .collect();
+                if let Some(prev) = contents.insert(h, txs.clone()) {
+                    assert_eq!(
+                        prev, txs,
+                        "validators reconstructed different contents at {h}"
+                    );
+                }
             }
-        }
-        for v in &self.validators {
-            v.recorder.assert_no_duplicate_transactions();
         }
         agreed
     }
 
+    /// Transactions finalized more than once (the most any validator saw).
+    pub fn duplicates(&self) -> usize {
+        self.validators
+            .iter()
+            .map(|v| v.recorder.duplicate_transactions())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Spawns a task that submits `per_tick` transactions spread over `namespaces` namespaces
-    /// every `interval`, `ticks` times. Payloads are unique: `tick || index`.
+    /// every `interval`, `ticks` times, round-robin to the running validators. Payloads are
+    /// unique: `tick || index`.
     pub fn spawn_load(&self, ticks: u64, per_tick: u64, namespaces: u64, interval: Duration) {
-        let pool = self.pool.clone();
+        let mempools: Vec<cortado_mempool::Mailbox> = self
+            .validators
+            .iter()
+            .filter_map(|v| v.mempool().cloned())
+            .collect();
         self.context.child("load").spawn(move |context| async move {
             for tick in 0..ticks {
-                let txs = (0..per_tick).map(|i| {
+                for i in 0..per_tick {
                     let mut payload = tick.to_be_bytes().to_vec();
                     payload.extend_from_slice(&i.to_be_bytes());
-                    Transaction::new(100 + (tick * per_tick + i) % namespaces, payload)
-                });
-                pool.push(txs);
+                    let tx = Transaction::new(100 + (tick * per_tick + i) % namespaces, payload);
+                    let target =
+                        &mempools[((tick * per_tick + i) % mempools.len() as u64) as usize];
+                    let _ = target.submit(tx).await;
+                }
                 context.sleep(interval).await;
             }
         });

@@ -18,28 +18,23 @@ pub type ClockFn = Arc<dyn Fn() -> u64 + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Recorder {
     inner: Arc<Mutex<Finalized>>,
-    pool: Option<crate::Pool>,
+    mempool: Arc<Mutex<Option<cortado_mempool::Mailbox>>>,
     clock: Option<ClockFn>,
     latencies: Arc<Mutex<Vec<(u64, u64)>>>,
 }
 
 impl Recorder {
-    /// A recorder that also removes finalized transactions from `pool` and measures, with
-    /// `clock`, the time from each block's proposal to its delivery here.
-    pub fn with_pool(pool: crate::Pool, clock: ClockFn) -> Self {
-        Self {
-            inner: Arc::default(),
-            pool: Some(pool),
-            clock: Some(clock),
-            latencies: Arc::default(),
-        }
+    /// Tells the validator's (current) mempool about finalized transactions from now on.
+    pub fn set_mempool(&self, mempool: cortado_mempool::Mailbox) {
+        *self.mempool.lock().expect("recorder lock") = Some(mempool);
     }
 
-    /// The same records without the clock (to carry across a runtime restart: a clock holds the
-    /// old runtime's context).
+    /// The same records without the clock and mempool (to carry across a runtime restart: they
+    /// hold the old runtime's context).
     pub fn detached(&self) -> Self {
         Self {
             clock: None,
+            mempool: Arc::default(),
             ..self.clone()
         }
     }
@@ -116,20 +111,20 @@ impl Recorder {
         }
     }
 
-    /// Asserts no transaction hash appears twice in the finalized chain.
-    pub fn assert_no_duplicate_transactions(&self) {
+    /// Transactions finalized again after their first occurrence (a later block repeated them:
+    /// possible after a view change or a restart; the first occurrence is the one that counts).
+    pub fn duplicate_transactions(&self) -> usize {
         let inner = self.inner.lock().expect("recorder lock");
         let mut seen: HashMap<Hash, u64> = HashMap::new();
+        let mut duplicates = 0;
         for (h, (b, _)) in inner.iter() {
             for tx in b.transactions() {
-                if let Some(first) = seen.insert(tx.hash(), *h) {
-                    panic!(
-                        "transaction {} finalized twice: heights {first} and {h}",
-                        tx.hash()
-                    );
+                if seen.insert(tx.hash(), *h).is_some() {
+                    duplicates += 1;
                 }
             }
         }
+        duplicates
     }
 
     /// Every transaction hash finalized, in chain order.
@@ -143,7 +138,12 @@ impl Recorder {
 }
 
 impl FinalizedSink for Recorder {
-    async fn finalized(&mut self, block: Arc<Block>, certificate: FinalityCertificate) {
+    async fn finalized(
+        &mut self,
+        block: Arc<Block>,
+        certificate: FinalityCertificate,
+        _evidence: Vec<cortado_coding::InvalidEncodingEvidence>,
+    ) {
         let height = block.height();
         let hashes: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
         {
@@ -165,8 +165,11 @@ impl FinalizedSink for Recorder {
             }
             inner.insert(height, (block, certificate));
         }
-        if let Some(pool) = &self.pool {
-            pool.finalized(hashes);
+        let mempool = self.mempool.lock().expect("recorder lock").clone();
+        if let Some(mempool) = mempool
+            && !hashes.is_empty()
+        {
+            mempool.finalized(hashes).await;
         }
     }
 }

@@ -28,6 +28,11 @@ fn finalize_blocks(n: u32, seed: u64, blocks: u64) -> (Vec<Hash>, String) {
         let chain = cluster.assert_consistent();
         let txs = cluster.validators[0].recorder.transactions().len();
         assert!(txs > 0, "no transactions were finalized");
+        assert_eq!(
+            cluster.duplicates(),
+            0,
+            "a steady network repeats no transaction"
+        );
         let hashes = chain.values().take(blocks as usize + 1).copied().collect();
         (hashes, cluster.context().auditor().state())
     })
@@ -125,11 +130,11 @@ fn crashed_validator_restarts_with_its_blocks_and_catches_up() {
         // Everything it had finalized is still in its own storage.
         let reader = cluster.validators[1].engine().unwrap().reader.clone();
         for (height, hash) in before.iter().filter(|(h, _)| **h > 0) {
-            let block = reader
-                .block(*height)
+            let header = reader
+                .header(*height)
                 .await
                 .expect("finalized block lost in crash");
-            assert_eq!(block.hash(), *hash);
+            assert_eq!(header.hash(), *hash);
         }
         // And it catches up with the others (backfill from peers).
         let target = cluster.max_height() + 5;
@@ -150,7 +155,8 @@ fn whole_cluster_unclean_shutdown_loses_no_finalized_block() {
     let (shared, checkpoint) =
         deterministic::Runner::new(config(8)).start_and_recover(|context| async move {
             let mut rng = StdRng::seed_from_u64(keys_seed);
-            let cluster = Cluster::start_with(context, &mut rng, 4, link(50), None).await;
+            let mut cluster = Cluster::prepare(context, &mut rng, 4, link(50), None).await;
+            cluster.start_all().await;
             cluster.spawn_load(1_000, 3, 3, Duration::from_millis(50));
             assert!(cluster.wait_for_height(12, Duration::from_secs(60)).await);
             // Stop mid-block: some votes and blocks are in flight.
@@ -162,12 +168,13 @@ fn whole_cluster_unclean_shutdown_loses_no_finalized_block() {
     // Second run: same storage, same keys.
     deterministic::Runner::from(checkpoint).start(|context| async move {
         let mut rng = StdRng::seed_from_u64(keys_seed);
-        let cluster = Cluster::start_with(context, &mut rng, 4, link(50), Some(shared)).await;
+        let mut cluster = Cluster::prepare(context, &mut rng, 4, link(50), Some(shared)).await;
+        cluster.start_all().await;
         for (v, chain) in cluster.validators.iter().zip(before.iter()) {
             let reader = v.engine().unwrap().reader.clone();
             for (height, hash) in chain.iter().filter(|(h, _)| **h > 0) {
-                let block = reader.block(*height).await.expect("finalized block lost");
-                assert_eq!(block.hash(), *hash);
+                let header = reader.header(*height).await.expect("finalized block lost");
+                assert_eq!(header.hash(), *hash);
             }
         }
         let target = cluster.max_height() + 10;

@@ -2,9 +2,11 @@
 
 use crate::{Error, schema};
 use bytes::Bytes;
-use commonware_codec::{Decode, Encode};
+use commonware_codec::{Decode, Encode, RangeCfg, Read, ReadExt};
+use cortado_coding::{InvalidEncodingEvidence, Params};
 use cortado_types::{
-    Block, FinalityCertificate, Hash, Header, Height, Limits, Namespace, NamespaceData, Transaction,
+    Block, FORMAT_VERSION, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
+    NamespaceData, NamespaceEntry, Transaction,
 };
 use sqlx::{
     Row,
@@ -53,6 +55,10 @@ pub struct IndexedTx {
 }
 
 /// One namespace's part of a finalized block, with what proves the block final.
+///
+/// Three cases, told apart by the header's table and `invalid_encoding`: the namespace is
+/// absent (not in the table; no transactions), valid (in the table; its transactions), or
+/// invalidly encoded (in the table; no transactions, `invalid_encoding` and the evidence).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NamespaceBlock {
     /// The block header.
@@ -61,8 +67,114 @@ pub struct NamespaceBlock {
     pub certificate: FinalityCertificate,
     /// The namespace read.
     pub namespace: Namespace,
-    /// The namespace's transactions in block order; empty when the block has none.
+    /// The namespace's transactions in block order; empty when the block does not hold it or
+    /// its encoding is invalid.
     pub transactions: Vec<IndexedTx>,
+    /// The namespace's committed encoding was invalid: it counts as empty.
+    pub invalid_encoding: bool,
+    /// The evidence of the invalid encoding; `Some` exactly when `invalid_encoding`.
+    pub evidence: Option<EncodedEvidence>,
+}
+
+/// An [`InvalidEncodingEvidence`] as the index stores it: its canonical encoding.
+///
+/// Decoding the whole evidence takes the chain's coding [`Params`] (they bound the chunk count
+/// and sizes), which the index does not need otherwise; [`Self::decode`] takes them. The index
+/// reads the fixed prefix itself (`version || entry || chunk count`) to check, on every read,
+/// that the stored evidence is about the table entry it is served with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedEvidence {
+    /// The canonical encoding of the evidence.
+    pub bytes: Bytes,
+    /// How many chunks the evidence holds.
+    pub chunks: usize,
+}
+
+impl EncodedEvidence {
+    /// Decodes the evidence with the chain's coding parameters and limits.
+    pub fn decode(
+        &self,
+        params: Params,
+        limits: &Limits,
+    ) -> Result<InvalidEncodingEvidence, Error> {
+        InvalidEncodingEvidence::decode_cfg(self.bytes.clone(), &(params, *limits))
+            .map_err(|e| Error::Codec(format!("invalid-encoding evidence: {e}")))
+    }
+
+    /// Reads the prefix of stored evidence bytes and checks it is about `entry`.
+    fn parse(bytes: Vec<u8>, entry: &NamespaceEntry, height: Height) -> Result<Self, Error> {
+        let bytes = Bytes::from(bytes);
+        let mut buf = bytes.clone();
+        let prefix = (|| {
+            if u8::read(&mut buf)? != FORMAT_VERSION {
+                return Err(commonware_codec::Error::Invalid(
+                    "InvalidEncodingEvidence",
+                    "unsupported format version",
+                ));
+            }
+            let stored = NamespaceEntry::read(&mut buf)?;
+            let chunks = usize::read_cfg(&mut buf, &RangeCfg::new(..))?;
+            Ok((stored, chunks))
+        })();
+        let (stored, chunks) = prefix.map_err(|e| {
+            Error::Codec(format!(
+                "evidence of namespace {} at height {height}: {e}",
+                entry.namespace
+            ))
+        })?;
+        if stored != *entry {
+            return Err(Error::Codec(format!(
+                "evidence of namespace {} at height {height} is about another table entry",
+                entry.namespace
+            )));
+        }
+        Ok(Self { bytes, chunks })
+    }
+}
+
+/// Checks that `evidence` is exactly one item per invalidly encoded namespace of `block`, each
+/// about that namespace's table entry; returns each namespace with the encoded evidence.
+fn evidence_rows(
+    block: &Block,
+    evidence: &[InvalidEncodingEvidence],
+) -> Result<Vec<(Namespace, Bytes)>, Error> {
+    let height = block.height();
+    let table = &block.header().table;
+    let mut rows: Vec<(Namespace, Bytes)> = Vec::with_capacity(evidence.len());
+    for item in evidence {
+        let namespace = item.entry.namespace;
+        let Ok(position) = table.find(namespace) else {
+            return Err(Error::Invalid(format!(
+                "evidence of an invalid encoding of namespace {namespace}, which block {height} does not hold"
+            )));
+        };
+        if !block.namespaces()[position].invalid_encoding {
+            return Err(Error::Invalid(format!(
+                "evidence of an invalid encoding of namespace {namespace} at height {height}, which the block holds as validly encoded"
+            )));
+        }
+        if table.entries()[position] != item.entry {
+            return Err(Error::Invalid(format!(
+                "evidence of an invalid encoding of namespace {namespace} at height {height} is about another table entry than the block's"
+            )));
+        }
+        if rows.iter().any(|(ns, _)| *ns == namespace) {
+            return Err(Error::Invalid(format!(
+                "two items of evidence for namespace {namespace} at height {height}"
+            )));
+        }
+        rows.push((namespace, item.encode()));
+    }
+    if let Some(missing) = block
+        .invalid_namespaces()
+        .find(|ns| rows.iter().all(|(have, _)| have != ns))
+    {
+        return Err(Error::Invalid(format!(
+            "namespace {missing} of block {height} is marked invalidly encoded without evidence; \
+             the index serves that verdict only with the chunks that prove it"
+        )));
+    }
+    Ok(rows)
 }
 
 /// A height as an SQLite integer, or `None` when it is beyond what the index holds.
@@ -161,6 +273,12 @@ impl Index {
 
     /// Indexes a finalized block and its certificate, durably, in one SQL transaction.
     ///
+    /// `evidence` holds one [`InvalidEncodingEvidence`] per invalidly encoded namespace of the
+    /// block (see [`Block::invalid_namespaces`]), about that namespace's table entry; anything
+    /// else is [`Error::Invalid`]. Whether the evidence really proves the invalid encoding is
+    /// the caller's check (`cortado_coding::verify_invalid_encoding`), done when it reached the
+    /// verdict.
+    ///
     /// Inserting the same block at the same height again is a no-op; a different block at an
     /// indexed height is [`Error::Conflict`].
     ///
@@ -172,11 +290,13 @@ impl Index {
         &self,
         block: &Block,
         certificate: &FinalityCertificate,
+        evidence: &[InvalidEncodingEvidence],
         finalized_at_ms: u64,
     ) -> Result<(), Error> {
         let hash = block.hash();
         let height = height_param(block.height())
             .ok_or_else(|| Error::Invalid(format!("height {} exceeds i64::MAX", block.height())))?;
+        let evidence = evidence_rows(block, evidence)?;
         // IMMEDIATE takes the write lock up front, so the conflict check and the insert see
         // the same state even with another writer on the file.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -216,11 +336,13 @@ impl Index {
         let mut idx: i64 = 0;
         for data in block.namespaces() {
             sqlx::query(
-                "INSERT INTO block_namespaces (namespace, height, tx_count) VALUES (?, ?, ?)",
+                "INSERT INTO block_namespaces (namespace, height, tx_count, invalid) \
+                 VALUES (?, ?, ?, ?)",
             )
             .bind(namespace_param(data.namespace))
             .bind(height)
             .bind(limit_param(data.payloads.len()))
+            .bind(i64::from(data.invalid_encoding))
             .execute(&mut *tx)
             .await?;
             for payload in &data.payloads {
@@ -237,6 +359,16 @@ impl Index {
                 .await?;
                 idx += 1;
             }
+        }
+        for (namespace, bytes) in &evidence {
+            sqlx::query(
+                "INSERT INTO namespace_evidence (height, namespace, evidence) VALUES (?, ?, ?)",
+            )
+            .bind(height)
+            .bind(namespace_param(*namespace))
+            .bind(bytes.as_ref())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -327,19 +459,34 @@ impl Index {
             let payload = Bytes::from(row.try_get::<Vec<u8>, _>("payload")?);
             match namespaces.last_mut() {
                 Some(last) if last.namespace == namespace => last.payloads.push(payload),
-                _ => namespaces.push(NamespaceData {
-                    namespace,
-                    payloads: vec![payload],
-                }),
+                _ => namespaces.push(NamespaceData::new(namespace, vec![payload])),
             }
+        }
+        let invalid: Vec<i64> =
+            sqlx::query_scalar("SELECT namespace FROM namespace_evidence WHERE height = ?")
+                .bind(height as i64)
+                .fetch_all(&self.pool)
+                .await?;
+        if !invalid.is_empty() {
+            namespaces.extend(
+                invalid
+                    .into_iter()
+                    .map(|ns| NamespaceData::invalid(Namespace(ns as u64))),
+            );
+            // Namespaces are u64 stored with i64 bits: order them here, not in SQL.
+            namespaces.sort_by_key(|data| data.namespace);
         }
         let block = Block::from_parts(header, namespaces, &self.limits)
             .map_err(|e| Error::Codec(format!("block {height}: {e}")))?;
         Ok(Some((block, certificate)))
     }
 
-    /// Namespace `namespace`'s transactions in the block at `height`, with the header and
-    /// certificate; `None` when the height is not finalized.
+    /// Namespace `namespace`'s part of the block at `height`, with the header and certificate;
+    /// `None` when the height is not finalized. A namespace the block does not hold is `Some`
+    /// with no transactions; an invalidly encoded one comes with its evidence.
+    ///
+    /// The rows are checked against the header's table: a namespace the table holds must have
+    /// its row, and stored evidence must be about its table entry (else [`Error::Codec`]).
     pub async fn namespace_block(
         &self,
         namespace: Namespace,
@@ -348,6 +495,71 @@ impl Index {
         let Some((header, certificate)) = self.header(height).await? else {
             return Ok(None);
         };
+        // `header` found the height, so it fits in an i64.
+        let height_i64 = height as i64;
+        let invalid: Option<i64> = sqlx::query_scalar(
+            "SELECT invalid FROM block_namespaces WHERE namespace = ? AND height = ?",
+        )
+        .bind(namespace_param(namespace))
+        .bind(height_i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        let entry = header
+            .table
+            .find(namespace)
+            .ok()
+            .map(|i| header.table.entries()[i]);
+        let mut nb = NamespaceBlock {
+            header,
+            certificate,
+            namespace,
+            transactions: Vec::new(),
+            invalid_encoding: false,
+            evidence: None,
+        };
+        match (entry, invalid) {
+            (None, None) => {}
+            (Some(entry), Some(1)) => {
+                let bytes: Option<Vec<u8>> = sqlx::query_scalar(
+                    "SELECT evidence FROM namespace_evidence WHERE height = ? AND namespace = ?",
+                )
+                .bind(height_i64)
+                .bind(namespace_param(namespace))
+                .fetch_optional(&self.pool)
+                .await?;
+                let bytes = bytes.ok_or_else(|| {
+                    Error::Codec(format!(
+                        "namespace {namespace} at height {height} is invalid but has no evidence"
+                    ))
+                })?;
+                nb.invalid_encoding = true;
+                nb.evidence = Some(EncodedEvidence::parse(bytes, &entry, height)?);
+            }
+            (Some(_), Some(0)) => nb.transactions = self.namespace_txs(namespace, height).await?,
+            (entry, invalid) => {
+                return Err(Error::Codec(format!(
+                    "namespace {namespace} at height {height}: the header {} it, the index has {}",
+                    if entry.is_some() {
+                        "holds"
+                    } else {
+                        "does not hold"
+                    },
+                    match invalid {
+                        None => "no row".to_string(),
+                        Some(v) => format!("a row with invalid = {v}"),
+                    }
+                )));
+            }
+        }
+        Ok(Some(nb))
+    }
+
+    /// The transactions of a validly encoded namespace in the (finalized) block at `height`.
+    async fn namespace_txs(
+        &self,
+        namespace: Namespace,
+        height: Height,
+    ) -> Result<Vec<IndexedTx>, Error> {
         let rows = sqlx::query(
             "SELECT idx, hash, payload FROM txs WHERE namespace = ? AND height = ? ORDER BY idx",
         )
@@ -355,8 +567,7 @@ impl Index {
         .bind(height as i64)
         .fetch_all(&self.pool)
         .await?;
-        let transactions = rows
-            .into_iter()
+        rows.into_iter()
             .map(|row| {
                 Ok(IndexedTx {
                     index: index_from(row.try_get("idx")?)?,
@@ -364,13 +575,7 @@ impl Index {
                     payload: Bytes::from(row.try_get::<Vec<u8>, _>("payload")?),
                 })
             })
-            .collect::<Result<Vec<_>, Error>>()?;
-        Ok(Some(NamespaceBlock {
-            header,
-            certificate,
-            namespace,
-            transactions,
-        }))
+            .collect()
     }
 
     /// Where transaction `hash` was first finalized, if it was.
@@ -464,6 +669,81 @@ mod tests {
             }) => assert_eq!(expected, schema::VERSION),
             other => panic!("expected a schema error, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn rows_disagreeing_with_the_header_are_errors() {
+        let index = Index::open_in_memory(Limits::default()).await.unwrap();
+        let ctx = cortado_types::BlockContext {
+            chain_id: cortado_types::ChainId(1),
+            height: 0,
+            epoch: 0,
+            view: 1,
+            parent_view: 0,
+            leader: [0; 32],
+            timestamp_ms: 1,
+            parent: Hash::ZERO,
+        };
+        let txs = vec![Transaction::new(4u64, &b"x"[..])];
+        let (block, _) =
+            cortado_coding::build_block(Params::for_validators(4), ctx, txs, &Limits::default())
+                .unwrap();
+        let certificate = FinalityCertificate {
+            epoch: 0,
+            view: 1,
+            parent_view: 0,
+            block: block.hash(),
+            signature: [0; 48],
+        };
+        index
+            .insert_finalized(&block, &certificate, &[], 0)
+            .await
+            .unwrap();
+        let exec = |sql: &'static str| sqlx::query(sql).execute(&index.pool);
+        // Marked invalid without evidence.
+        exec("UPDATE block_namespaces SET invalid = 1")
+            .await
+            .unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(4), 0).await,
+            Err(Error::Codec(m)) if m.contains("no evidence")
+        ));
+        // Evidence that does not parse, or is about another entry.
+        exec("INSERT INTO namespace_evidence VALUES (0, 4, x'0102')")
+            .await
+            .unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(4), 0).await,
+            Err(Error::Codec(_))
+        ));
+        let mut other = vec![FORMAT_VERSION];
+        other.extend_from_slice(&block.header().table.entries()[0].encode());
+        other[1] ^= 1;
+        other.push(0);
+        sqlx::query("UPDATE namespace_evidence SET evidence = ?")
+            .bind(other)
+            .execute(&index.pool)
+            .await
+            .unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(4), 0).await,
+            Err(Error::Codec(m)) if m.contains("another table entry")
+        ));
+        // A namespace the header holds must have its row; one it does not hold, none.
+        exec("DELETE FROM block_namespaces").await.unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(4), 0).await,
+            Err(Error::Codec(m)) if m.contains("the header holds it, the index has no row")
+        ));
+        exec("INSERT INTO block_namespaces VALUES (6, 0, 0, 0)")
+            .await
+            .unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(6), 0).await,
+            Err(Error::Codec(_))
+        ));
+        // Evidence rows next to the namespace's transactions do not make a block.
+        assert!(matches!(index.block(0).await, Err(Error::Codec(_))));
     }
 
     #[tokio::test]

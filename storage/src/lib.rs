@@ -19,6 +19,15 @@
 //!   in [`cortado_types::Block::transactions`] order (namespaces ascending, each in block order),
 //!   from 0. A transaction hash that appears in several blocks is located at its first (lowest)
 //!   height, and [`Index::block`] still rebuilds every block whole.
+//! - A namespace whose committed encoding was invalid (design: *bad encoding*) counts as empty:
+//!   it has no transactions, only its mark and its evidence (the encoded
+//!   `cortado_coding::InvalidEncodingEvidence`, stored by `(height, namespace)`). The index takes
+//!   such a verdict only with its evidence, one item per invalid namespace, and serves the
+//!   verdict only with it ([`NamespaceBlock::evidence`]), so that a reader can check it (design,
+//!   invariant 5). [`Index::block`] rebuilds those namespaces as
+//!   `cortado_types::NamespaceData::invalid`.
+//! - A read of a namespace the block does not hold answers the header and certificate with no
+//!   transactions: absence is proven from the header's sorted table, not by the index.
 //! - Headers and certificates are stored in their canonical commonware-codec encoding and
 //!   decoded with the [`cortado_types::Limits`] given at open time, so a corrupt row is an
 //!   [`Error::Codec`], never a panic, and what is served re-encodes to the same bytes.
@@ -35,7 +44,7 @@ mod index;
 mod reader;
 mod schema;
 
-pub use index::{Index, IndexedTx, NamespaceBlock, TxLocation};
+pub use index::{EncodedEvidence, Index, IndexedTx, NamespaceBlock, TxLocation};
 pub use reader::Reader;
 
 /// Why an index operation failed.
@@ -59,13 +68,13 @@ pub enum Error {
         /// Hash of the block offered now.
         new: cortado_types::Hash,
     },
-    /// The caller offered something the index cannot hold (a certificate for another block, a
-    /// height beyond `i64::MAX`).
+    /// The caller offered something the index cannot hold (a height beyond `i64::MAX`, or
+    /// invalid-encoding evidence that is not one item per invalid namespace of the block).
     #[error("invalid insert: {0}")]
     Invalid(String),
     /// The database file has a schema version this build does not know.
     #[error(
-        "index schema version {found} is not supported (this build uses {expected}); rebuild the index"
+        "index schema version {found} is not supported (this build uses {expected}); the index was written by another version of Cortado: start the node with a fresh data directory"
     )]
     Schema {
         /// Version found in the file.

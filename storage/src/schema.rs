@@ -1,16 +1,26 @@
 //! The SQLite schema of the index.
 
 /// Version stored in `PRAGMA user_version`; bump it with any schema change.
-pub(crate) const VERSION: i64 = 1;
+///
+/// - 1: blocks, transactions, namespaces per block.
+/// - 2: invalidly encoded namespaces (`block_namespaces.invalid`) and their evidence
+///   (`namespace_evidence`). A version-1 file is refused: the index is rebuilt from a fresh data
+///   directory.
+pub(crate) const VERSION: i64 = 2;
 
 /// Statements creating the schema; each is idempotent.
 ///
 /// - `blocks`: one row per finalized height, with the encoded header and certificate.
 /// - `txs`: one row per transaction of each block, keyed by `(height, idx)`. The hash is not
 ///   unique here, because the same transaction may be finalized in two blocks; the location of a
-///   hash is its first row by `(height, idx)`, found through `txs_hash`.
-/// - `block_namespaces`: which namespaces each block holds, so that walking a namespace's blocks
-///   costs one row per block rather than one per transaction.
+///   hash is its first row by `(height, idx)`, found through `txs_hash`. An invalidly encoded
+///   namespace has no rows: it counts as empty.
+/// - `block_namespaces`: which namespaces each block holds (valid or not), so that walking a
+///   namespace's blocks costs one row per block rather than one per transaction. `invalid` is 1
+///   for a namespace whose committed encoding was invalid.
+/// - `namespace_evidence`: for each invalid namespace, the encoded
+///   `cortado_coding::InvalidEncodingEvidence`, keyed by
+///   `(height, namespace)` so that rebuilding a block finds its invalid namespaces in one range.
 pub(crate) const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS blocks (
         height INTEGER PRIMARY KEY,
@@ -36,6 +46,13 @@ pub(crate) const CREATE: &[&str] = &[
         namespace INTEGER NOT NULL,
         height INTEGER NOT NULL REFERENCES blocks(height),
         tx_count INTEGER NOT NULL,
+        invalid INTEGER NOT NULL CHECK (invalid IN (0, 1)),
         PRIMARY KEY (namespace, height)
     ) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS namespace_evidence (
+        height INTEGER NOT NULL REFERENCES blocks(height),
+        namespace INTEGER NOT NULL,
+        evidence BLOB NOT NULL,
+        PRIMARY KEY (height, namespace)
+    )",
 ];

@@ -1,17 +1,27 @@
 //! Round trips through the SQLite index, in memory and on disk.
 
+use commonware_codec::Encode;
+use cortado_coding::{
+    Chunk, InvalidEncodingEvidence, Params, build_block, encode_namespace_invalid,
+    invalid_encoding_evidence, namespace_entry, verify_invalid_encoding,
+};
 use cortado_storage::{Error, Index, Reader};
 use cortado_types::{
-    Block, BlockContext, ChainId, FinalityCertificate, Hash, Height, Limits, Namespace, Transaction,
+    Block, BlockContext, ChainId, FinalityCertificate, Hash, Height, Limits, Namespace,
+    NamespaceData, Transaction,
 };
 
 fn limits() -> Limits {
     Limits::default()
 }
 
-/// A block at `height` whose transactions are `(namespace, payload)` in the given order.
-fn block(height: Height, parent: Hash, txs: &[(u64, &[u8])]) -> Block {
-    let ctx = BlockContext {
+/// Four validators: k = 2.
+fn params() -> Params {
+    Params::for_validators(4)
+}
+
+fn context(height: Height, parent: Hash) -> BlockContext {
+    BlockContext {
         chain_id: ChainId(7),
         height,
         epoch: 0,
@@ -20,12 +30,72 @@ fn block(height: Height, parent: Hash, txs: &[(u64, &[u8])]) -> Block {
         leader: [height as u8; 32],
         timestamp_ms: 1_000 + height,
         parent,
-    };
-    let txs = txs
-        .iter()
+    }
+}
+
+fn transactions(txs: &[(u64, &[u8])]) -> Vec<Transaction> {
+    txs.iter()
         .map(|(ns, p)| Transaction::new(*ns, p.to_vec()))
+        .collect()
+}
+
+/// A block at `height` whose transactions are `(namespace, payload)` in the given order, with
+/// real namespace commitments.
+fn block(height: Height, parent: Hash, txs: &[(u64, &[u8])]) -> Block {
+    build_block(
+        params(),
+        context(height, parent),
+        transactions(txs),
+        &limits(),
+    )
+    .expect("test block within limits")
+    .0
+}
+
+/// A block whose namespace `bad` a Byzantine leader committed with an invalid encoding, as an
+/// honest node reconstructs it (`bad` empty and marked), and the evidence that node found.
+fn block_with_invalid(
+    height: Height,
+    parent: Hash,
+    txs: &[(u64, &[u8])],
+    bad: u64,
+) -> (Block, InvalidEncodingEvidence) {
+    let (params, bad) = (params(), Namespace(bad));
+    let mut evidence = None;
+    let built = Block::build(
+        context(height, parent),
+        transactions(txs),
+        &limits(),
+        |data| {
+            if data.namespace != bad {
+                return namespace_entry(params, data).commitment;
+            }
+            let (entry, chunks) = encode_namespace_invalid(params, data, 0);
+            let chunks: Vec<(u16, Chunk)> = (0..).zip(chunks).collect();
+            evidence = invalid_encoding_evidence(params, &entry, &chunks, &limits())
+                .expect("k chunks")
+                .map(|e| (e, entry));
+            entry.commitment
+        },
+    )
+    .expect("test block within limits");
+    let (evidence, entry) = evidence.expect("the bad namespace decodes as invalid");
+    assert_eq!(evidence.entry, entry);
+    assert!(verify_invalid_encoding(params, &evidence, &limits()));
+    let namespaces = built
+        .namespaces()
+        .iter()
+        .map(|d| {
+            if d.namespace == bad {
+                NamespaceData::invalid(bad)
+            } else {
+                d.clone()
+            }
+        })
         .collect();
-    Block::build(ctx, txs, &limits()).expect("test block within limits")
+    let block = Block::from_parts(built.header().clone(), namespaces, &limits())
+        .expect("an invalid namespace is empty");
+    (block, evidence)
 }
 
 fn certificate(block: &Block) -> FinalityCertificate {
@@ -62,7 +132,7 @@ async fn filled(index: &Index) -> Vec<Block> {
     let blocks = chain();
     for b in &blocks {
         index
-            .insert_finalized(b, &certificate(b), 5_000 + b.height())
+            .insert_finalized(b, &certificate(b), &[], 5_000 + b.height())
             .await
             .expect("insert");
     }
@@ -111,7 +181,7 @@ async fn reinsert_is_idempotent() {
     let blocks = filled(&index).await;
     for b in &blocks {
         index
-            .insert_finalized(b, &certificate(b), 99)
+            .insert_finalized(b, &certificate(b), &[], 99)
             .await
             .expect("same block again is a no-op");
     }
@@ -124,7 +194,7 @@ async fn conflict_detected() {
     let blocks = filled(&index).await;
     let other = block(3, blocks[2].hash(), &[(1, b"other")]);
     let err = index
-        .insert_finalized(&other, &certificate(&other), 0)
+        .insert_finalized(&other, &certificate(&other), &[], 0)
         .await
         .expect_err("conflict");
     match err {
@@ -151,7 +221,7 @@ async fn descendant_certificate_is_kept_as_given() {
     let index = Index::open_in_memory(limits()).await.unwrap();
     let blocks = chain();
     index
-        .insert_finalized(&blocks[0], &certificate(&blocks[1]), 0)
+        .insert_finalized(&blocks[0], &certificate(&blocks[1]), &[], 0)
         .await
         .unwrap();
     let (_, cert) = index.header(blocks[0].height()).await.unwrap().unwrap();
@@ -175,6 +245,8 @@ async fn namespace_block_is_exactly_that_namespace() {
             assert_eq!(&got.header, b.header());
             assert_eq!(got.certificate, certificate(b));
             assert_eq!(got.namespace, ns);
+            assert!(!got.invalid_encoding);
+            assert_eq!(got.evidence, None);
             let want: Vec<(u32, Hash, Vec<u8>)> = all
                 .iter()
                 .enumerate()
@@ -297,20 +369,20 @@ async fn reopening_a_file_keeps_everything() {
     );
     // A replay after restart is still a no-op, and a conflict is still caught.
     index
-        .insert_finalized(&blocks[4], &certificate(&blocks[4]), 1)
+        .insert_finalized(&blocks[4], &certificate(&blocks[4]), &[], 1)
         .await
         .unwrap();
     let other = block(4, blocks[3].hash(), &[]);
     assert!(matches!(
         index
-            .insert_finalized(&other, &certificate(&other), 1)
+            .insert_finalized(&other, &certificate(&other), &[], 1)
             .await,
         Err(Error::Conflict { height: 4, .. })
     ));
     // The file is in WAL mode.
     let next = block(5, blocks[4].hash(), &[(8, b"late")]);
     index
-        .insert_finalized(&next, &certificate(&next), 2)
+        .insert_finalized(&next, &certificate(&next), &[], 2)
         .await
         .unwrap();
     assert!(dir.path().join("index.sqlite-wal").exists());
@@ -337,4 +409,155 @@ async fn concurrent_reads_on_a_file() {
     for t in tasks {
         t.await.unwrap();
     }
+}
+
+/// Blocks 0..=3 where block 1 holds namespace 5 invalidly encoded (between valid 2 and 9), and
+/// block 3 holds namespace `u64::MAX` invalidly encoded next to a valid namespace 0.
+async fn filled_with_invalid(index: &Index) -> (Vec<Block>, Vec<InvalidEncodingEvidence>) {
+    let b0 = block(0, Hash::ZERO, &[(5, b"ok")]);
+    let (b1, e1) = block_with_invalid(
+        1,
+        b0.hash(),
+        &[(9, b"after"), (5, b"bad-1"), (2, b"before"), (5, b"bad-2")],
+        5,
+    );
+    let b2 = block(2, b1.hash(), &[(5, b"fine")]);
+    let (b3, e3) = block_with_invalid(3, b2.hash(), &[(u64::MAX, b"m"), (0, b"z")], u64::MAX);
+    let blocks = vec![b0, b1, b2, b3];
+    let evidence = [vec![], vec![e1.clone()], vec![], vec![e3.clone()]];
+    for (b, e) in blocks.iter().zip(&evidence) {
+        index
+            .insert_finalized(b, &certificate(b), e, 0)
+            .await
+            .expect("insert");
+    }
+    (blocks, vec![e1, e3])
+}
+
+#[tokio::test]
+async fn invalid_namespaces_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("index.sqlite");
+    let index = Index::open(&path, limits()).await.unwrap();
+    let (blocks, evidence) = filled_with_invalid(&index).await;
+    index.close().await;
+    let index = Index::open(&path, limits()).await.unwrap();
+    for b in &blocks {
+        let (back, _) = index.block(b.height()).await.unwrap().expect("block");
+        assert_eq!(&back, b);
+    }
+    let (b1, _) = index.block(1).await.unwrap().unwrap();
+    assert_eq!(b1.invalid_namespaces().collect::<Vec<_>>(), [Namespace(5)]);
+    // The invalid namespace's transactions are not indexed: it counts as empty.
+    assert_eq!(
+        b1.transactions().map(|t| t.payload).collect::<Vec<_>>(),
+        [&b"before"[..], &b"after"[..]]
+    );
+    let bad = Transaction::new(5u64, &b"bad-1"[..]).hash();
+    assert!(index.transaction(bad).await.unwrap().is_none());
+    let (b3, _) = index.block(3).await.unwrap().unwrap();
+    assert_eq!(
+        b3.invalid_namespaces().collect::<Vec<_>>(),
+        [Namespace(u64::MAX)]
+    );
+    // A block with an invalid namespace still walks as holding it.
+    assert_eq!(
+        index.namespace_heights(Namespace(5), 0, 10).await.unwrap(),
+        vec![0, 1, 2]
+    );
+    // Replaying the insert with its evidence is a no-op; other evidence is still refused.
+    index
+        .insert_finalized(&blocks[1], &certificate(&blocks[1]), &evidence[..1], 0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        index
+            .insert_finalized(&blocks[1], &certificate(&blocks[1]), &evidence[1..], 0)
+            .await,
+        Err(Error::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn namespace_block_of_an_invalid_namespace_carries_its_evidence() {
+    let index = Index::open_in_memory(limits()).await.unwrap();
+    let (blocks, evidence) = filled_with_invalid(&index).await;
+    for (height, ns, evidence) in [(1, 5, &evidence[0]), (3, u64::MAX, &evidence[1])] {
+        let got = index
+            .namespace_block(Namespace(ns), height)
+            .await
+            .unwrap()
+            .expect("finalized");
+        assert_eq!(&got.header, blocks[height as usize].header());
+        assert!(got.invalid_encoding);
+        assert!(got.transactions.is_empty());
+        let stored = got.evidence.expect("evidence of the verdict");
+        assert_eq!(stored.bytes, evidence.encode());
+        assert_eq!(stored.chunks, params().k as usize);
+        let decoded = stored.decode(params(), &limits()).expect("decodes");
+        assert_eq!(&decoded, evidence);
+        assert!(verify_invalid_encoding(params(), &decoded, &limits()));
+    }
+    // The valid neighbours are served as before; an absent namespace has nothing.
+    let valid = index
+        .namespace_block(Namespace(2), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!valid.invalid_encoding && valid.evidence.is_none());
+    assert_eq!(valid.transactions.len(), 1);
+    assert_eq!(valid.transactions[0].index, 0);
+    let absent = index
+        .namespace_block(Namespace(3), 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!absent.invalid_encoding && absent.evidence.is_none());
+    assert!(absent.transactions.is_empty());
+    // Namespace 5 is valid in the blocks around the invalid one.
+    let ns5 = index
+        .namespace_block(Namespace(5), 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!ns5.invalid_encoding);
+    assert_eq!(&ns5.transactions[0].payload[..], b"fine");
+}
+
+#[tokio::test]
+async fn evidence_must_match_the_invalid_namespaces() {
+    let index = Index::open_in_memory(limits()).await.unwrap();
+    let (bad, evidence) = block_with_invalid(0, Hash::ZERO, &[(1, b"a"), (5, b"b")], 5);
+    let (_, other) = block_with_invalid(0, Hash::ZERO, &[(1, b"a"), (5, b"c")], 5);
+    let (_, of_one) = block_with_invalid(0, Hash::ZERO, &[(1, b"a"), (5, b"b")], 1);
+    let good = block(0, Hash::ZERO, &[(1, b"a"), (5, b"b")]);
+    let cert = certificate(&bad);
+    let cases: Vec<(&Block, Vec<InvalidEncodingEvidence>, &str)> = vec![
+        (&bad, vec![], "without evidence"),
+        (&bad, vec![evidence.clone(), evidence.clone()], "two items"),
+        (&bad, vec![other], "another table entry"),
+        (&bad, vec![evidence.clone(), of_one], "validly encoded"),
+        (&good, vec![evidence.clone()], "validly encoded"),
+    ];
+    for (block, evidence, needle) in cases {
+        match index.insert_finalized(block, &cert, &evidence, 0).await {
+            Err(Error::Invalid(message)) => {
+                assert!(message.contains(needle), "{message:?} lacks {needle:?}")
+            }
+            other => panic!("expected Invalid ({needle}), got {other:?}"),
+        }
+    }
+    let (absent, _) = block_with_invalid(0, Hash::ZERO, &[(1, b"a"), (5, b"b")], 1);
+    let (_, of_seven) = block_with_invalid(0, Hash::ZERO, &[(7, b"a")], 7);
+    assert!(matches!(
+        index.insert_finalized(&absent, &cert, &[of_seven], 0).await,
+        Err(Error::Invalid(m)) if m.contains("does not hold")
+    ));
+    // Nothing was indexed by the refusals; the right evidence is accepted.
+    assert_eq!(index.latest_height().await.unwrap(), None);
+    index
+        .insert_finalized(&bad, &cert, &[evidence], 0)
+        .await
+        .unwrap();
+    assert_eq!(index.block(0).await.unwrap().unwrap().0, bad);
 }

@@ -2,7 +2,9 @@
 
 use bytes::Bytes;
 use commonware_codec::{Decode, Encode};
-use cortado_types::{NamespaceData, Block, BlockContext, ChainId, Error, Hash, Limits, Namespace, Transaction};
+use cortado_types::{
+    Block, BlockContext, ChainId, Error, Hash, Limits, Namespace, NamespaceData, Transaction,
+};
 use proptest::prelude::*;
 
 /// A stand-in namespace commitment (the real one is the erasure code's, in cortado-coding).
@@ -64,11 +66,21 @@ fn limits_enforced() {
         txs_per_block_max: 10,
     };
     assert!(matches!(
-        Block::build(ctx(), vec![Transaction::new(1, vec![0u8; 5])], &limits, commit),
+        Block::build(
+            ctx(),
+            vec![Transaction::new(1, vec![0u8; 5])],
+            &limits,
+            commit
+        ),
         Err(Error::TransactionTooLarge { size: 5, limit: 4 })
     ));
     assert!(matches!(
-        Block::build(ctx(), vec![Transaction::new(1, vec![0u8; 4]); 3], &limits, commit),
+        Block::build(
+            ctx(),
+            vec![Transaction::new(1, vec![0u8; 4]); 3],
+            &limits,
+            commit
+        ),
         Err(Error::BlockTooLarge { .. })
     ));
     assert!(matches!(
@@ -137,7 +149,10 @@ proptest! {
 fn invalid_namespace_round_trips_as_empty() {
     let block = Block::build(
         ctx(),
-        vec![Transaction::new(1, &b"a"[..]), Transaction::new(2, &b"b"[..])],
+        vec![
+            Transaction::new(1, &b"a"[..]),
+            Transaction::new(2, &b"b"[..]),
+        ],
         &Limits::default(),
         commit,
     )

@@ -6,8 +6,9 @@
 
 use bytes::Bytes;
 use commonware_codec::{Decode, Encode};
-use cortado_types::{NamespaceData, 
-    Block, BlockContext, ChainId, FinalityCertificate, Hash, Header, Limits, Transaction,
+use cortado_types::{
+    Block, BlockContext, ChainId, FinalityCertificate, Hash, Header, Limits, NamespaceData,
+    Transaction,
 };
 use std::path::PathBuf;
 

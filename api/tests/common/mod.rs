@@ -8,10 +8,19 @@ use axum::{
     body::Body,
     http::{HeaderMap, Request, StatusCode},
 };
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use bytes::Bytes;
+use commonware_codec::Decode;
 use cortado_api::{ApiConfig, ConsensusStatus, Node, SubmitError, Submitted, router};
+use cortado_coding::{
+    AbsenceProof, Chunk, InvalidEncodingEvidence, NamespaceProof, Params, build_block,
+    encode_namespace_invalid, invalid_encoding_evidence, namespace_entry, verify_absence,
+    verify_invalid_encoding, verify_namespace,
+};
 use cortado_storage::Index;
 use cortado_types::{
-    Block, BlockContext, ChainId, FinalityCertificate, Hash, Height, Limits, Transaction,
+    Block, BlockContext, ChainId, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
+    NamespaceData, Transaction,
 };
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -89,9 +98,13 @@ impl Node for FakeNode {
     }
 }
 
-/// A block at `height` after `parent` holding `(namespace, payload)` transactions.
-pub fn block(height: Height, parent: Hash, txs: &[(u64, &[u8])]) -> Block {
-    let ctx = BlockContext {
+/// The coding parameters of the test chain: four validators, k = 2.
+pub fn params() -> Params {
+    Params::for_validators(4)
+}
+
+fn context(height: Height, parent: Hash) -> BlockContext {
+    BlockContext {
         chain_id: CHAIN,
         height,
         epoch: 0,
@@ -100,12 +113,72 @@ pub fn block(height: Height, parent: Hash, txs: &[(u64, &[u8])]) -> Block {
         leader: [0xab; 32],
         timestamp_ms: 1_700_000_000_000 + height,
         parent,
-    };
-    let txs = txs
-        .iter()
+    }
+}
+
+fn transactions(txs: &[(u64, &[u8])]) -> Vec<Transaction> {
+    txs.iter()
         .map(|(ns, p)| Transaction::new(*ns, p.to_vec()))
+        .collect()
+}
+
+/// A block at `height` after `parent` holding `(namespace, payload)` transactions, with real
+/// namespace commitments.
+pub fn block(height: Height, parent: Hash, txs: &[(u64, &[u8])]) -> Block {
+    build_block(
+        params(),
+        context(height, parent),
+        transactions(txs),
+        &limits(),
+    )
+    .expect("test block within limits")
+    .0
+}
+
+/// A block whose namespace `bad` a Byzantine leader committed with an invalid encoding (with
+/// the coding crate's fault injection), as an honest node reconstructs it (`bad` empty and
+/// marked), and the evidence that node found: `k` chunks of `bad`.
+pub fn block_with_invalid(
+    height: Height,
+    parent: Hash,
+    txs: &[(u64, &[u8])],
+    bad: u64,
+) -> (Block, InvalidEncodingEvidence) {
+    let (params, bad) = (params(), Namespace(bad));
+    let mut evidence = None;
+    let built = Block::build(
+        context(height, parent),
+        transactions(txs),
+        &limits(),
+        |data| {
+            if data.namespace != bad {
+                return namespace_entry(params, data).commitment;
+            }
+            let (entry, chunks) = encode_namespace_invalid(params, data, 1);
+            let chunks: Vec<(u16, Chunk)> = (0..).zip(chunks).collect();
+            evidence =
+                invalid_encoding_evidence(params, &entry, &chunks, &limits()).expect("k chunks");
+            entry.commitment
+        },
+    )
+    .expect("test block within limits");
+    let namespaces = built
+        .namespaces()
+        .iter()
+        .map(|d| {
+            if d.namespace == bad {
+                NamespaceData::invalid(bad)
+            } else {
+                d.clone()
+            }
+        })
         .collect();
-    Block::build(ctx, txs, &limits()).expect("test block within limits")
+    let block = Block::from_parts(built.header().clone(), namespaces, &limits())
+        .expect("an invalid namespace is empty");
+    (
+        block,
+        evidence.expect("the bad namespace decodes as invalid"),
+    )
 }
 
 pub fn certificate(block: &Block) -> FinalityCertificate {
@@ -152,14 +225,36 @@ impl Fixture {
 
     /// Finalizes the next block: index it, then announce its height.
     pub async fn finalize(&mut self, txs: &[(u64, &[u8])]) -> Block {
-        let height = self.blocks.len() as Height;
-        let parent = self.blocks.last().map_or(Hash::ZERO, Block::hash);
-        let b = block(height, parent, txs);
+        let b = block(self.next_height(), self.parent(), txs);
+        self.insert(b, &[]).await
+    }
+
+    /// Finalizes the next block with namespace `bad` invalidly encoded; returns the block and
+    /// the evidence indexed with it.
+    pub async fn finalize_invalid(
+        &mut self,
+        txs: &[(u64, &[u8])],
+        bad: u64,
+    ) -> (Block, InvalidEncodingEvidence) {
+        let (b, evidence) = block_with_invalid(self.next_height(), self.parent(), txs, bad);
+        let b = self.insert(b, std::slice::from_ref(&evidence)).await;
+        (b, evidence)
+    }
+
+    fn next_height(&self) -> Height {
+        self.blocks.len() as Height
+    }
+
+    fn parent(&self) -> Hash {
+        self.blocks.last().map_or(Hash::ZERO, Block::hash)
+    }
+
+    async fn insert(&mut self, b: Block, evidence: &[InvalidEncodingEvidence]) -> Block {
         self.index
-            .insert_finalized(&b, &certificate(&b), 0)
+            .insert_finalized(&b, &certificate(&b), evidence, 0)
             .await
             .expect("insert");
-        self.finalized.send_replace(height);
+        self.finalized.send_replace(b.height());
         self.blocks.push(b.clone());
         b
     }
@@ -293,4 +388,113 @@ pub async fn open_stream(fx: &Fixture, uri: &str, last_event_id: Option<&str>) -
         "SSE content type"
     );
     SseReader::new(response.into_body())
+}
+
+/// Decodes a hex field of a JSON answer.
+pub fn hex_field(json: &Value, field: &str) -> Vec<u8> {
+    let text = json[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is a string: {json}"));
+    hex::decode(text).unwrap_or_else(|e| panic!("{field} is hex ({e}): {json}"))
+}
+
+/// The header of a namespace answer, decoded from `header_bytes` as a client would.
+pub fn header_of(json: &Value) -> Header {
+    Header::decode_cfg(
+        hex_field(json, "header_bytes"),
+        &limits().namespaces_per_block_max,
+    )
+    .expect("header_bytes decode")
+}
+
+/// The certificate of an answer, decoded from `certificate_bytes`.
+pub fn certificate_of(json: &Value) -> FinalityCertificate {
+    FinalityCertificate::decode_cfg(hex_field(json, "certificate_bytes"), &())
+        .expect("certificate_bytes decode")
+}
+
+/// The payloads of a namespace answer's transactions, in the order given.
+pub fn payloads_of(json: &Value) -> Vec<Bytes> {
+    json["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .map(|tx| {
+            let payload = tx["payload"].as_str().expect("payload");
+            Bytes::from(STANDARD.decode(payload).expect("base64 payload"))
+        })
+        .collect()
+}
+
+/// The inclusion proof of a namespace answer, decoded from `proof.bytes`.
+pub fn inclusion_of(json: &Value) -> NamespaceProof {
+    assert_eq!(json["proof"]["kind"], "inclusion", "{json}");
+    NamespaceProof::decode_cfg(
+        hex_field(&json["proof"], "bytes"),
+        &limits().namespaces_per_block_max,
+    )
+    .expect("proof bytes decode")
+}
+
+/// The absence proof of a namespace answer, decoded from `proof.bytes`.
+pub fn absence_of(json: &Value) -> AbsenceProof {
+    assert_eq!(json["proof"]["kind"], "absence", "{json}");
+    AbsenceProof::decode_cfg(
+        hex_field(&json["proof"], "bytes"),
+        &limits().namespaces_per_block_max,
+    )
+    .expect("proof bytes decode")
+}
+
+/// The evidence of an invalid-encoding answer, decoded from `evidence.bytes`.
+pub fn evidence_of(json: &Value) -> InvalidEncodingEvidence {
+    InvalidEncodingEvidence::decode_cfg(
+        hex_field(&json["evidence"], "bytes"),
+        &(params(), limits()),
+    )
+    .expect("evidence bytes decode")
+}
+
+/// What a client checks of a namespace answer (a GET or a `namespace_block` event), offline:
+/// the header and certificate agree, and the status is proven: the transactions against the
+/// inclusion proof, the absence against its neighbours, or the invalid encoding by its
+/// evidence. Returns the header.
+pub fn verify_answer(json: &Value) -> Header {
+    let header = header_of(json);
+    let certificate = certificate_of(json);
+    assert_eq!(
+        certificate.block,
+        header.hash(),
+        "certificate for this header"
+    );
+    assert_eq!(json["height"], header.height);
+    let namespace = Namespace(json["namespace"].as_u64().expect("namespace"));
+    match json["status"].as_str().expect("status") {
+        "valid" => {
+            let proof = inclusion_of(json);
+            verify_namespace(params(), &header, namespace, &payloads_of(json), &proof)
+                .unwrap_or_else(|e| panic!("valid namespace verifies ({e}): {json}"));
+            assert_eq!(json["evidence"], Value::Null);
+        }
+        "invalid_encoding" => {
+            let proof = inclusion_of(json);
+            assert_eq!(proof.entry.namespace, namespace);
+            assert_eq!(json["transactions"], serde_json::json!([]));
+            let evidence = evidence_of(json);
+            assert_eq!(
+                evidence.entry, proof.entry,
+                "the evidence is about the proven entry"
+            );
+            assert!(verify_invalid_encoding(params(), &evidence, &limits()));
+            assert_eq!(json["evidence"]["chunks"], evidence.chunks.len());
+        }
+        "absent" => {
+            verify_absence(&header, namespace, &absence_of(json))
+                .unwrap_or_else(|e| panic!("absence verifies ({e}): {json}"));
+            assert_eq!(json["transactions"], serde_json::json!([]));
+            assert_eq!(json["evidence"], Value::Null);
+        }
+        other => panic!("unknown status {other:?}: {json}"),
+    }
+    header
 }

@@ -1,0 +1,533 @@
+//! The dispersal actor: all I/O (p2p, storage, timers); the rules are in `cortado-coding` and
+//! `state.rs`.
+
+use crate::{
+    config::Config,
+    ingress::{Mailbox, Message, Retrieved},
+    metrics::Metrics as DispersalMetrics,
+    state::Buffers,
+    wire::Wire,
+};
+use commonware_codec::Decode;
+use commonware_cryptography::sha256::Digest;
+use commonware_macros::select;
+use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_runtime::{
+    Clock, ContextCell, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef, spawn_cell,
+};
+use commonware_storage::{
+    archive::{Archive as _, Identifier, prunable},
+    translator::EightCap,
+};
+use commonware_utils::{
+    NZU16, NZU64, NZUsize,
+    channel::{mpsc, oneshot},
+};
+use cortado_coding::{InvalidEncodingEvidence, Share, reconstruct, verify_share};
+use cortado_types::{Block, Hash, Header};
+use futures::future::{self, Either};
+use std::{
+    collections::{BTreeMap, HashMap},
+    time::SystemTime,
+};
+use tracing::{debug, warn};
+
+/// Views per archive section (the granularity of pruning).
+const VIEWS_PER_SECTION: u64 = 4_096;
+
+type Store<E> = prunable::Archive<EightCap, E, Digest, Share>;
+
+fn key(block: &Hash) -> Digest {
+    Digest(block.0)
+}
+
+struct Retrieval {
+    header: Header,
+    waiters: Vec<oneshot::Sender<Retrieved>>,
+    verified: BTreeMap<u16, Share>,
+    next_request: SystemTime,
+}
+
+/// The dispersal actor.
+pub struct Actor<E: Spawner + Clock + Storage + Metrics, P> {
+    context: ContextCell<E>,
+    cfg: Config<P>,
+    mailbox: mpsc::Receiver<Message>,
+    store: Option<Store<E>>,
+    buffers: Buffers,
+    verifying: HashMap<Hash, Vec<(Header, oneshot::Sender<bool>)>>,
+    retrievals: HashMap<Hash, Retrieval>,
+    max_view: u64,
+    pruned_below: u64,
+    metrics: DispersalMetrics,
+}
+
+impl<E, P> Actor<E, P>
+where
+    E: Spawner + Clock + Storage + Metrics,
+    P: commonware_cryptography::PublicKey,
+{
+    /// Opens the share store and creates the actor. Panics on an invalid configuration (call
+    /// [`Config::check`] first to report it) or if storage cannot be opened.
+    pub async fn init(context: E, cfg: Config<P>) -> (Self, Mailbox) {
+        if let Err(e) = cfg.check() {
+            panic!("invalid dispersal configuration: {e}");
+        }
+        let (sender, receiver) = mpsc::channel(cfg.mailbox_size.get());
+        let prefix = cfg.partition.clone();
+        let store = Store::init(
+            context.child("shares"),
+            prunable::Config {
+                translator: EightCap,
+                metadata_partition: format!("{prefix}-metadata"),
+                key_partition: format!("{prefix}-key"),
+                key_page_cache: CacheRef::new(NZU16!(4_096), NZUsize!(256)),
+                value_partition: format!("{prefix}-value"),
+                compression: None,
+                codec_config: (cfg.params, cfg.limits),
+                items_per_section: NZU64!(VIEWS_PER_SECTION),
+                key_write_buffer: NZUsize!(64 * 1024),
+                value_write_buffer: NZUsize!(1024 * 1024),
+                replay_buffer: NZUsize!(1024 * 1024),
+            },
+        )
+        .await
+        .expect("cannot open the share store");
+        let buffers = Buffers::new(cfg.buffered_bytes_max, cfg.buffered_blocks_max);
+        let metrics = DispersalMetrics::init(&context);
+        (
+            Self {
+                context: ContextCell::new(context),
+                cfg,
+                mailbox: receiver,
+                store: Some(store),
+                buffers,
+                verifying: HashMap::new(),
+                retrievals: HashMap::new(),
+                max_view: 0,
+                pruned_below: 0,
+                metrics,
+            },
+            Mailbox::new(sender),
+        )
+    }
+
+    /// Runs the actor on the dispersal channel.
+    pub fn start(
+        mut self,
+        network: (impl Sender<PublicKey = P>, impl Receiver<PublicKey = P>),
+    ) -> Handle<()> {
+        spawn_cell!(self.context, self.run(network))
+    }
+
+    async fn run(
+        mut self,
+        (mut sender, mut receiver): (impl Sender<PublicKey = P>, impl Receiver<PublicKey = P>),
+    ) {
+        let mut shutdown = self.context.stopped();
+        loop {
+            let next = self.retrievals.values().map(|r| r.next_request).min();
+            let timer = match next {
+                Some(at) => Either::Left(self.context.sleep_until(at)),
+                None => Either::Right(future::pending()),
+            };
+            select! {
+                _ = &mut shutdown => break,
+                _ = timer => self.request_missing(&mut sender),
+                message = self.mailbox.recv() => match message {
+                    Some(message) => self.handle_local(message, &mut sender).await,
+                    None => break,
+                },
+                received = receiver.recv() => match received {
+                    Ok((peer, bytes)) => self.handle_peer(peer, bytes, &mut sender).await,
+                    Err(err) => {
+                        debug!(?err, "dispersal receiver closed");
+                        break;
+                    }
+                },
+            }
+            self.metrics.buffered_bytes.set(self.buffers.bytes() as i64);
+            // Forget verifications consensus abandoned (their receivers are gone).
+            self.verifying.retain(|_, waiters| {
+                waiters.retain(|(_, r)| !r.is_closed());
+                !waiters.is_empty()
+            });
+        }
+    }
+
+    fn index_of(&self, key: &P) -> Option<u16> {
+        self.cfg
+            .participants
+            .iter()
+            .position(|p| p == key)
+            .map(|i| i as u16)
+    }
+
+    fn leader_index(&self, header: &Header) -> Option<u16> {
+        self.cfg
+            .participants
+            .iter()
+            .position(|p| p.encode().as_ref() == header.leader.as_slice())
+            .map(|i| i as u16)
+    }
+
+    async fn handle_local(&mut self, message: Message, sender: &mut impl Sender<PublicKey = P>) {
+        match message {
+            Message::Disperse {
+                header,
+                shares,
+                response,
+            } => {
+                self.disperse(header, shares, sender).await;
+                let _ = response.send(());
+            }
+            Message::Verify { header, response } => {
+                let block = header.hash();
+                if header.table.is_empty() || self.stored(&block).await {
+                    let _ = response.send(true);
+                    return;
+                }
+                self.verifying
+                    .entry(block)
+                    .or_default()
+                    .push((header, response));
+                self.try_verify(block, sender).await;
+            }
+            Message::Retrieve { header, response } => {
+                self.start_retrieval(header, response).await;
+            }
+            Message::Stored { block, response } => {
+                let store = self
+                    .store
+                    .as_ref()
+                    .expect("store present between operations");
+                let share = store
+                    .get(Identifier::Key(&key(&block)))
+                    .await
+                    .expect("share store read failed");
+                let _ = response.send(share);
+            }
+        }
+    }
+
+    async fn stored(&self, block: &Hash) -> bool {
+        let store = self
+            .store
+            .as_ref()
+            .expect("store present between operations");
+        store
+            .has(Identifier::Key(&key(block)))
+            .await
+            .expect("share store read failed")
+    }
+
+    async fn put(&mut self, header: &Header, share: &Share) {
+        let store = self.store.take().expect("store present between operations");
+        let store = store
+            .put_sync(header.view, key(&header.hash()), share)
+            .await
+            .expect("share store write failed");
+        self.metrics
+            .share_bytes_stored
+            .inc_by(commonware_codec::EncodeSize::encode_size(share) as u64);
+        self.store = Some(store);
+        self.max_view = self.max_view.max(header.view);
+        self.maybe_prune().await;
+    }
+
+    async fn maybe_prune(&mut self) {
+        let Some(keep) = self.cfg.retention_views else {
+            return;
+        };
+        let floor = self.max_view.saturating_sub(keep);
+        if floor < self.pruned_below + VIEWS_PER_SECTION {
+            return;
+        }
+        let store = self.store.take().expect("store present between operations");
+        let store = store.prune(floor).await.expect("share store prune failed");
+        self.store = Some(store);
+        self.pruned_below = floor;
+    }
+
+    async fn disperse(
+        &mut self,
+        header: Header,
+        shares: Vec<Share>,
+        sender: &mut impl Sender<PublicKey = P>,
+    ) {
+        if header.table.is_empty() {
+            return;
+        }
+        let block = header.hash();
+        let me = self.cfg.me as usize;
+        assert_eq!(
+            shares.len(),
+            self.cfg.participants.len(),
+            "one share per validator"
+        );
+        self.put(&header, &shares[me]).await;
+        for (i, mut share) in shares.into_iter().enumerate() {
+            let index = i as u16;
+            if i == me {
+                if !self.cfg.faults.refuse_to_serve {
+                    self.push(block, share, sender);
+                }
+                continue;
+            }
+            if self.cfg.faults.omit_shares_to.contains(&index) {
+                continue;
+            }
+            if self.cfg.faults.corrupt_shares_to.contains(&index) {
+                corrupt(&mut share);
+            }
+            let peer = self.cfg.participants[i].clone();
+            let message = Wire::Share { block, share }.to_bytes();
+            if sender.send(Recipients::One(peer), message, true).is_empty() {
+                debug!(index, "share not sent (peer offline or rate-limited)");
+            }
+        }
+    }
+
+    fn push(&mut self, block: Hash, share: Share, sender: &mut impl Sender<PublicKey = P>) {
+        let me = &self.cfg.participants[self.cfg.me as usize];
+        let targets: Vec<P> = self
+            .cfg
+            .push_to
+            .iter()
+            .filter(|p| *p != me)
+            .cloned()
+            .collect();
+        if targets.is_empty() {
+            return;
+        }
+        let message = Wire::Share { block, share }.to_bytes();
+        sender.send(Recipients::Some(targets), message, false);
+    }
+
+    async fn try_verify(&mut self, block: Hash, sender: &mut impl Sender<PublicKey = P>) {
+        let Some(waiters) = self.verifying.get(&block) else {
+            return;
+        };
+        let header = waiters[0].0.clone();
+        let Some(leader) = self.leader_index(&header) else {
+            warn!(%block, "proposal from a leader outside the validator set");
+            self.answer_verify(&block, false);
+            return;
+        };
+        let Some(share) = self.buffers.take_candidate(&block, leader) else {
+            return;
+        };
+        match verify_share(self.cfg.params, &header, self.cfg.me, &share) {
+            Ok(()) => {
+                self.put(&header, &share).await;
+                self.metrics.shares_verified.inc();
+                if !self.cfg.faults.refuse_to_serve {
+                    self.push(block, share, sender);
+                }
+                self.answer_verify(&block, true);
+            }
+            Err(err) => {
+                self.metrics.shares_rejected.inc();
+                warn!(%block, leader, %err, "leader sent an invalid share; not voting for it");
+                self.answer_verify(&block, false);
+            }
+        }
+    }
+
+    fn answer_verify(&mut self, block: &Hash, verdict: bool) {
+        for (_, response) in self.verifying.remove(block).unwrap_or_default() {
+            let _ = response.send(verdict);
+        }
+    }
+
+    async fn handle_peer(
+        &mut self,
+        peer: P,
+        bytes: commonware_runtime::IoBuf,
+        sender: &mut impl Sender<PublicKey = P>,
+    ) {
+        let cfg = (self.cfg.params, self.cfg.limits);
+        let message = match Wire::decode_cfg(bytes, &cfg) {
+            Ok(m) => m,
+            Err(err) => {
+                debug!(?err, "dropping malformed dispersal message");
+                return;
+            }
+        };
+        let Some(from) = self.index_of(&peer) else {
+            return;
+        };
+        match message {
+            Wire::Share { block, share } if share.index == self.cfg.me => {
+                if self.buffers.add_candidate(block, from, share) {
+                    self.try_verify(block, sender).await;
+                }
+            }
+            Wire::Share { block, share } if share.index == from => {
+                if self.buffers.add_pushed(block, share) {
+                    self.try_retrieve(block);
+                }
+            }
+            Wire::Share { share, .. } => {
+                debug!(
+                    from,
+                    index = share.index,
+                    "dropping a share pushed for another validator"
+                );
+            }
+            Wire::Request { block } => {
+                if self.cfg.faults.refuse_to_serve {
+                    return;
+                }
+                let store = self
+                    .store
+                    .as_ref()
+                    .expect("store present between operations");
+                let share = store
+                    .get(Identifier::Key(&key(&block)))
+                    .await
+                    .expect("share store read failed");
+                if let Some(share) = share {
+                    let message = Wire::Share { block, share }.to_bytes();
+                    sender.send(Recipients::One(peer), message, false);
+                }
+            }
+        }
+    }
+
+    async fn start_retrieval(&mut self, header: Header, response: oneshot::Sender<Retrieved>) {
+        let block = header.hash();
+        if header.table.is_empty() {
+            let empty = Block::from_parts(header, Vec::new(), &self.cfg.limits)
+                .expect("an empty table describes an empty block");
+            let _ = response.send(Retrieved {
+                block: empty,
+                evidence: Vec::new(),
+            });
+            return;
+        }
+        if let Some(r) = self.retrievals.get_mut(&block) {
+            r.waiters.push(response);
+            return;
+        }
+        let own = {
+            let store = self
+                .store
+                .as_ref()
+                .expect("store present between operations");
+            store
+                .get(Identifier::Key(&key(&block)))
+                .await
+                .expect("share store read failed")
+        };
+        let next_request = self.context.current() + self.cfg.fetch_timeout;
+        let mut retrieval = Retrieval {
+            header,
+            waiters: vec![response],
+            verified: BTreeMap::new(),
+            next_request,
+        };
+        if let Some(own) = own {
+            retrieval.verified.insert(own.index, own);
+        }
+        self.retrievals.insert(block, retrieval);
+        self.try_retrieve(block);
+    }
+
+    /// Verifies newly gathered shares of `block` and reconstructs once k are verified.
+    fn try_retrieve(&mut self, block: Hash) {
+        let Some(r) = self.retrievals.get_mut(&block) else {
+            return;
+        };
+        for share in self.buffers.pushed(&block) {
+            if r.verified.contains_key(&share.index) {
+                continue;
+            }
+            match verify_share(self.cfg.params, &r.header, share.index, &share) {
+                Ok(()) => {
+                    r.verified.insert(share.index, share);
+                }
+                Err(err) => {
+                    debug!(%block, index = share.index, %err, "ignoring an invalid pushed share")
+                }
+            }
+        }
+        if r.verified.len() < self.cfg.params.k as usize {
+            return;
+        }
+        let shares: Vec<Share> = r.verified.values().cloned().collect();
+        let started = self.context.current();
+        match reconstruct(self.cfg.params, &r.header, &shares, &self.cfg.limits) {
+            Ok(reconstructed) => {
+                let elapsed = self
+                    .context
+                    .current()
+                    .duration_since(started)
+                    .unwrap_or_default();
+                self.metrics.reconstruct_ms.set(elapsed.as_millis() as i64);
+                self.metrics.reconstructed.inc();
+                self.metrics
+                    .invalid_namespaces
+                    .inc_by(reconstructed.invalid_namespaces().count() as u64);
+                let r = self.retrievals.remove(&block).expect("present");
+                let retrieved = Retrieved {
+                    evidence: evidence(&r.header, &reconstructed, &shares, self.cfg.params.k),
+                    block: reconstructed,
+                };
+                for waiter in r.waiters {
+                    let _ = waiter.send(retrieved.clone());
+                }
+                self.buffers.remove(&block);
+            }
+            Err(err) => debug!(%block, %err, "not enough shares yet"),
+        }
+    }
+
+    fn request_missing(&mut self, sender: &mut impl Sender<PublicKey = P>) {
+        let now = self.context.current();
+        let timeout = self.cfg.fetch_timeout;
+        for (block, r) in self.retrievals.iter_mut() {
+            if r.next_request > now {
+                continue;
+            }
+            debug!(%block, have = r.verified.len(), "asking peers for shares");
+            let message = Wire::Request { block: *block }.to_bytes();
+            sender.send(Recipients::All, message, false);
+            self.metrics.requests_sent.inc();
+            r.next_request = now + timeout;
+        }
+    }
+}
+
+/// The k chunks behind each invalid-encoding verdict of `block`.
+fn evidence(
+    header: &Header,
+    block: &Block,
+    shares: &[Share],
+    k: u16,
+) -> Vec<InvalidEncodingEvidence> {
+    header
+        .table
+        .entries()
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| block.namespaces()[*j].invalid_encoding)
+        .map(|(j, entry)| InvalidEncodingEvidence {
+            entry: *entry,
+            chunks: shares
+                .iter()
+                .take(k as usize)
+                .map(|s| (s.index, s.chunks[j].clone()))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Flips one byte of the first non-empty chunk (fault injection).
+fn corrupt(share: &mut Share) {
+    if let Some(chunk) = share.chunks.iter_mut().find(|c| !c.data.is_empty()) {
+        let mut data = chunk.data.to_vec();
+        data[0] ^= 0xff;
+        chunk.data = data.into();
+    }
+}

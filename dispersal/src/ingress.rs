@@ -1,0 +1,102 @@
+//! The mailbox: how the chain talks to the dispersal actor.
+
+use commonware_utils::channel::{mpsc, oneshot};
+use cortado_coding::{InvalidEncodingEvidence, Share};
+use cortado_types::{Block, Hash, Header};
+
+/// A request to the actor.
+pub(crate) enum Message {
+    /// Leader: store own share, send the others.
+    Disperse {
+        header: Header,
+        shares: Vec<Share>,
+        response: oneshot::Sender<()>,
+    },
+    /// Validator: wait for, check and store own share.
+    Verify {
+        header: Header,
+        response: oneshot::Sender<bool>,
+    },
+    /// API node: gather shares and reconstruct.
+    Retrieve {
+        header: Header,
+        response: oneshot::Sender<Retrieved>,
+    },
+    /// Read this node's stored share of a block.
+    Stored {
+        block: Hash,
+        response: oneshot::Sender<Option<Share>>,
+    },
+}
+
+/// A block reconstructed from shares.
+#[derive(Clone, Debug)]
+pub struct Retrieved {
+    /// The block; invalidly encoded namespaces are marked and empty.
+    pub block: Block,
+    /// For each invalidly encoded namespace, the k chunks that prove it.
+    pub evidence: Vec<InvalidEncodingEvidence>,
+}
+
+/// Handle to the dispersal actor. Cheap to clone; bounded.
+#[derive(Clone, Debug)]
+pub struct Mailbox {
+    sender: mpsc::Sender<Message>,
+}
+
+impl Mailbox {
+    pub(crate) fn new(sender: mpsc::Sender<Message>) -> Self {
+        Self { sender }
+    }
+
+    /// Leader: stores this node's share durably and sends share `i` to validator `i`.
+    /// Resolves once the own share is durable.
+    pub async fn disperse(&self, header: Header, shares: Vec<Share>) {
+        let (response, receiver) = oneshot::channel();
+        if self
+            .sender
+            .send(Message::Disperse {
+                header,
+                shares,
+                response,
+            })
+            .await
+            .is_ok()
+        {
+            let _ = receiver.await;
+        }
+    }
+
+    /// Validator: resolves `true` once this node's share of `header` arrived from its leader,
+    /// verified and is durable; `false` if the leader's share is invalid. Stays pending while the
+    /// share has not arrived (drop the future to abandon).
+    pub async fn verify(&self, header: Header) -> Option<bool> {
+        let (response, receiver) = oneshot::channel();
+        self.sender
+            .send(Message::Verify { header, response })
+            .await
+            .ok()?;
+        receiver.await.ok()
+    }
+
+    /// This node's stored share of `block`, if any (it survives restarts).
+    pub async fn stored_share(&self, block: Hash) -> Option<Share> {
+        let (response, receiver) = oneshot::channel();
+        self.sender
+            .send(Message::Stored { block, response })
+            .await
+            .ok()?;
+        receiver.await.ok().flatten()
+    }
+
+    /// API node: resolves with the block once ≥ k shares are gathered and every namespace is
+    /// decoded and checked (invalidly encoded ones marked). `None` if the actor stopped.
+    pub async fn retrieve(&self, header: Header) -> Option<Retrieved> {
+        let (response, receiver) = oneshot::channel();
+        self.sender
+            .send(Message::Retrieve { header, response })
+            .await
+            .ok()?;
+        receiver.await.ok()
+    }
+}

@@ -1,0 +1,47 @@
+//! Send shares, verify and store them, gather shares and reconstruct.
+//!
+//! One [`Actor`] per node. The chain talks to it through a [`Mailbox`]:
+//!
+//! - **Leader** ([`Mailbox::disperse`]): stores its own share durably, then sends share `i` to
+//!   validator `i` only, on the dispersal p2p channel. (The header travels separately, with
+//!   consensus; it carries the namespace table and commitments.)
+//! - **Validator** ([`Mailbox::verify`]): for a proposed header, waits for its own share *from
+//!   that header's leader*, checks every chunk against the header's namespace commitments
+//!   (`cortado_coding::verify_share`), stores it durably (synced), pushes it to the API nodes, and
+//!   only then answers `true`. The chain votes only after that, so a notarized block has ≥ 2f+1
+//!   stored shares, ≥ f+1 of them at honest validators: enough to recover it (k = f+1). A share
+//!   that fails the check answers `false` (the leader misbehaved; no correct share will come).
+//!   A missing share keeps the answer pending: consensus times out the view if it never comes.
+//!   A header with an empty namespace table needs no share.
+//! - **API node** ([`Mailbox::retrieve`]): gathers ≥ k verified shares of a finalized header — its
+//!   own, the ones validators pushed, and, when those are not there after `fetch_timeout`, shares
+//!   requested from every peer (repeated each `fetch_timeout`) — and reconstructs the block with
+//!   `cortado_coding::reconstruct`, which re-encodes every namespace and checks it against its
+//!   commitment before a byte is served; an invalidly encoded namespace comes back marked and
+//!   empty, the same verdict at every honest node.
+//!
+//! # Peer input
+//!
+//! Messages are decoded with bounded configuration (`cortado_coding::share_bytes_max`). A share
+//! for my index is kept as a candidate per (block, sender), and only the one sent by the header's
+//! leader is ever checked; a share for another index is accepted only from that validator (a
+//! validator pushes its own share). Candidates and gathered shares are bounded in bytes and
+//! count, oldest evicted first; nothing unverified is stored on disk. Malformed messages are
+//! dropped with a debug log.
+//!
+//! # Storage
+//!
+//! Own shares live in a prunable `commonware_storage` archive keyed by block hash and indexed by
+//! view, synced before a vote. Pruning keeps `retention_views` views (default: keep all).
+
+mod actor;
+mod config;
+mod ingress;
+mod metrics;
+mod state;
+mod wire;
+
+pub use actor::Actor;
+pub use config::{Config, Faults};
+pub use ingress::{Mailbox, Retrieved};
+pub use wire::message_bytes_max;

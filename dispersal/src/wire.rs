@@ -1,0 +1,74 @@
+//! Messages on the dispersal channel.
+//!
+//! `tag (1) || body`: tag 0 = a share (`block hash (32) || share`), tag 1 = a request for the
+//! receiver's own share of a block (`block hash (32)`). Shares are `cortado_coding::Share` in
+//! their canonical encoding, decoded with `(Params, Limits)` bounds.
+
+use bytes::{BufMut, Bytes};
+use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, Read, ReadExt, Write};
+use cortado_coding::{Params, Share};
+use cortado_types::{Hash, Limits};
+
+const TAG_SHARE: u8 = 0;
+const TAG_REQUEST: u8 = 1;
+
+/// A dispersal message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Wire {
+    /// A share of a block.
+    Share { block: Hash, share: Share },
+    /// "Send me your share of this block."
+    Request { block: Hash },
+}
+
+/// Largest message the dispersal channel must admit.
+pub fn message_bytes_max(params: Params, limits: &Limits) -> usize {
+    1 + 32 + cortado_coding::share_bytes_max(params, limits)
+}
+
+impl Write for Wire {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Wire::Share { block, share } => {
+                TAG_SHARE.write(buf);
+                block.write(buf);
+                share.write(buf);
+            }
+            Wire::Request { block } => {
+                TAG_REQUEST.write(buf);
+                block.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Wire {
+    fn encode_size(&self) -> usize {
+        match self {
+            Wire::Share { share, .. } => 1 + 32 + share.encode_size(),
+            Wire::Request { .. } => 1 + 32,
+        }
+    }
+}
+
+impl Read for Wire {
+    type Cfg = (Params, Limits);
+    fn read_cfg(buf: &mut impl Buf, cfg: &Self::Cfg) -> Result<Self, CodecError> {
+        match u8::read(buf)? {
+            TAG_SHARE => Ok(Wire::Share {
+                block: Hash::read(buf)?,
+                share: Share::read_cfg(buf, cfg)?,
+            }),
+            TAG_REQUEST => Ok(Wire::Request {
+                block: Hash::read(buf)?,
+            }),
+            _ => Err(CodecError::Invalid("dispersal message", "unknown tag")),
+        }
+    }
+}
+
+impl Wire {
+    pub(crate) fn to_bytes(&self) -> Bytes {
+        self.encode()
+    }
+}

@@ -1,0 +1,305 @@
+//! Erasure-coded dispersal scenarios: 7 validators (f = 2, k = 3), blocks of many namespaces,
+//! honest and Byzantine leaders, validators that refuse to serve, crash and restart.
+//! Every validator is also an API node and reconstructs every finalized block from shares.
+
+use commonware_runtime::{Clock, Metrics, Runner, deterministic};
+use cortado_chain::Faults;
+use cortado_sim::{Cluster, link};
+use cortado_types::{Hash, Transaction};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+use std::{collections::HashSet, time::Duration};
+
+const N: u32 = 7;
+const TICKS: u64 = 60;
+const PER_TICK: u64 = 8;
+const NAMESPACES: u64 = 24;
+
+fn config(seed: u64) -> deterministic::Config {
+    deterministic::Config::default()
+        .with_seed(seed)
+        .with_timeout(Some(Duration::from_secs(900)))
+}
+
+/// The transactions `spawn_load(TICKS, PER_TICK, NAMESPACES, _)` submits.
+fn submitted() -> HashSet<Hash> {
+    let mut out = HashSet::new();
+    for tick in 0..TICKS {
+        for i in 0..PER_TICK {
+            let mut payload = tick.to_be_bytes().to_vec();
+            payload.extend_from_slice(&i.to_be_bytes());
+            let tx = Transaction::new(100 + (tick * PER_TICK + i) % NAMESPACES, payload);
+            out.insert(tx.hash());
+        }
+    }
+    out
+}
+
+/// Runs the load and waits until every submitted transaction is finalized at every running
+/// validator (bounded), then checks agreement and returns the cluster.
+async fn run_load(cluster: &Cluster) {
+    cluster.spawn_load(TICKS, PER_TICK, NAMESPACES, Duration::from_millis(50));
+    let expected = submitted();
+    let start = cluster.context().current();
+    loop {
+        let all = cluster
+            .validators
+            .iter()
+            .filter(|v| v.is_running())
+            .all(|v| {
+                let got: HashSet<Hash> = v.recorder.transactions().into_iter().collect();
+                expected.is_subset(&got)
+            });
+        if all {
+            break;
+        }
+        let waited = cluster.context().current().duration_since(start).unwrap();
+        assert!(
+            waited < Duration::from_secs(120),
+            "not every submitted transaction was finalized and reconstructed"
+        );
+        cluster.context().sleep(Duration::from_millis(100)).await;
+    }
+    cluster.assert_consistent();
+    // Nothing was finalized that was not submitted: what came back is byte-identical.
+    for v in cluster.validators.iter().filter(|v| v.is_running()) {
+        let got: HashSet<Hash> = v.recorder.transactions().into_iter().collect();
+        assert_eq!(
+            got, expected,
+            "reconstructed transactions differ from the submitted ones"
+        );
+    }
+}
+
+/// Heights of non-empty blocks proposed by validator `leader`.
+fn led_by(cluster: &Cluster, leader: usize) -> Vec<u64> {
+    let key: [u8; 32] = commonware_codec::Encode::encode(&cluster.validators[leader].public_key)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    let r = &cluster.validators[1].recorder;
+    r.chain()
+        .keys()
+        .copied()
+        .filter(|h| {
+            let b = r.block(*h).unwrap();
+            b.header().leader == key && !b.header().table.is_empty()
+        })
+        .collect()
+}
+
+/// Sum of a counter over the validator with `index`, read from the runtime's metrics.
+fn counter(cluster: &Cluster, name: &str, index: usize) -> u64 {
+    let label = format!("index=\"{index}\"");
+    cluster
+        .context()
+        .encode()
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.contains(name) && l.contains(&label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+#[test]
+fn all_honest_blocks_are_reconstructed_from_shares() {
+    deterministic::Runner::new(config(21)).start(|context| async move {
+        let cluster = Cluster::start(context, N, link(50)).await;
+        run_load(&cluster).await;
+        let blocks: usize = cluster.validators[0]
+            .recorder
+            .chain()
+            .keys()
+            .filter(|h| {
+                cluster.validators[0]
+                    .recorder
+                    .block(**h)
+                    .unwrap()
+                    .namespaces()
+                    .len()
+                    > 3
+            })
+            .count();
+        assert!(blocks > 0, "expected blocks with many namespaces");
+        assert_eq!(
+            cluster.duplicates(),
+            0,
+            "honest leaders repeat no transaction"
+        );
+        for i in 0..N as usize {
+            assert!(counter(&cluster, "dispersal_reconstructed", i) > 0);
+            assert_eq!(counter(&cluster, "dispersal_shares_rejected", i), 0);
+        }
+    });
+}
+
+#[test]
+fn leader_omitting_shares_to_two_validators_still_finalizes() {
+    deterministic::Runner::new(config(22)).start(|mut context| async move {
+        let mut rng = StdRng::seed_from_u64(context.random());
+        let mut cluster = Cluster::prepare(context, &mut rng, N, link(50), None).await;
+        cluster.validators[0].faults = Faults {
+            dispersal: cortado_dispersal::Faults {
+                omit_shares_to: vec![5, 6],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        cluster.start_all().await;
+        run_load(&cluster).await;
+        let heights = led_by(&cluster, 0);
+        assert!(
+            !heights.is_empty(),
+            "the faulty leader's blocks must finalize"
+        );
+        for h in heights {
+            let block = cluster.validators[1].recorder.block(h).unwrap();
+            let d5 = cluster.validators[5].engine().unwrap();
+            let d1 = cluster.validators[1].engine().unwrap();
+            assert!(
+                d5.dispersal.stored_share(block.hash()).await.is_none(),
+                "v5 got no share"
+            );
+            assert!(
+                d1.dispersal.stored_share(block.hash()).await.is_some(),
+                "v1 stored its share"
+            );
+        }
+    });
+}
+
+#[test]
+fn corrupted_shares_get_no_vote_and_the_block_is_recoverable() {
+    deterministic::Runner::new(config(23)).start(|mut context| async move {
+        let mut rng = StdRng::seed_from_u64(context.random());
+        let mut cluster = Cluster::prepare(context, &mut rng, N, link(50), None).await;
+        cluster.validators[0].faults = Faults {
+            dispersal: cortado_dispersal::Faults {
+                corrupt_shares_to: vec![5, 6],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        cluster.start_all().await;
+        run_load(&cluster).await;
+        assert!(!led_by(&cluster, 0).is_empty());
+        for i in [5, 6] {
+            assert!(
+                counter(&cluster, "dispersal_shares_rejected", i) > 0,
+                "validator {i} must refuse the corrupted share"
+            );
+        }
+        for i in [1, 2, 3, 4] {
+            assert_eq!(counter(&cluster, "dispersal_shares_rejected", i), 0);
+        }
+    });
+}
+
+#[test]
+fn invalid_encoding_gets_the_same_verdict_everywhere() {
+    deterministic::Runner::new(config(24)).start(|mut context| async move {
+        let mut rng = StdRng::seed_from_u64(context.random());
+        let mut cluster = Cluster::prepare(context, &mut rng, N, link(50), None).await;
+        cluster.validators[0].faults = Faults {
+            invalid_encoding: true,
+            ..Default::default()
+        };
+        cluster.start_all().await;
+        // Every transaction is still finalized, later, in a valid block: the invalid namespace
+        // counts as empty and its transactions go back into the mempools.
+        run_load(&cluster).await;
+        let heights = led_by(&cluster, 0);
+        assert!(!heights.is_empty());
+        for h in heights {
+            let verdicts: Vec<Vec<_>> = cluster
+                .validators
+                .iter()
+                .map(|v| v.recorder.block(h).unwrap().invalid_namespaces().collect())
+                .collect();
+            let first = verdicts[0].clone();
+            assert_eq!(
+                first.len(),
+                1,
+                "the first namespace of block {h} is invalid"
+            );
+            assert_eq!(
+                first[0],
+                cluster.validators[0]
+                    .recorder
+                    .block(h)
+                    .unwrap()
+                    .header()
+                    .table
+                    .entries()[0]
+                    .namespace
+            );
+            assert!(
+                verdicts.iter().all(|v| *v == first),
+                "verdicts differ at {h}"
+            );
+        }
+    });
+}
+
+#[test]
+fn data_is_retrieved_when_two_validators_refuse_to_serve() {
+    deterministic::Runner::new(config(25)).start(|mut context| async move {
+        let mut rng = StdRng::seed_from_u64(context.random());
+        let mut cluster = Cluster::prepare(context, &mut rng, N, link(50), None).await;
+        for i in [5, 6] {
+            cluster.validators[i].faults = Faults {
+                dispersal: cortado_dispersal::Faults {
+                    refuse_to_serve: true,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+        }
+        cluster.start_all().await;
+        run_load(&cluster).await;
+    });
+}
+
+#[test]
+fn stored_shares_survive_a_crash() {
+    deterministic::Runner::new(config(26)).start(|context| async move {
+        let mut cluster = Cluster::start(context, N, link(50)).await;
+        cluster.spawn_load(TICKS, PER_TICK, NAMESPACES, Duration::from_millis(50));
+        assert!(cluster.wait_for_height(20, Duration::from_secs(120)).await);
+        let chain = cluster.validators[3].recorder.chain();
+        let mut stored = Vec::new();
+        for (h, hash) in &chain {
+            let block = cluster.validators[3].recorder.block(*h).unwrap();
+            if block.header().table.is_empty() {
+                continue;
+            }
+            let share = cluster.validators[3]
+                .engine()
+                .unwrap()
+                .dispersal
+                .stored_share(*hash)
+                .await;
+            if let Some(share) = share {
+                stored.push((*hash, share));
+            }
+        }
+        assert!(!stored.is_empty(), "validator 3 stored shares");
+        cluster.crash_validator(3);
+        cluster.context().sleep(Duration::from_secs(2)).await;
+        cluster.start_validator(3).await;
+        for (hash, share) in stored {
+            let again = cluster.validators[3]
+                .engine()
+                .unwrap()
+                .dispersal
+                .stored_share(hash)
+                .await;
+            assert_eq!(again, Some(share), "share of {hash} lost in the crash");
+        }
+        let target = cluster.max_height() + 5;
+        assert!(
+            cluster
+                .wait_for_height(target, Duration::from_secs(120))
+                .await
+        );
+        cluster.assert_consistent();
+    });
+}
