@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `POST /v1/transactions` | 202 `{"hash"}` (plus `"duplicate": true` if the mempool had it) |
 //! | `GET /v1/transactions/{hash}` | `{"hash","status":"finalized","height","index","namespace","block_hash"}` or `{"hash","status":"pending"}` |
-//! | `GET /v1/status` | `{"chain_id","height","view","validators","peers","last_finality_latency_ms","mempool":{"txs","bytes"}}` |
+//! | `GET /v1/status` | `{"chain_id","height","view","validators","peers","last_finality_latency_ms","mempool":{"txs","bytes"},"dispersal":{"shares_stored","share_bytes_stored","share_bytes_received","blocks_reconstructed","last_reconstruct_us"}}` |
 //! | `GET /v1/headers/{height\|latest}` | `{"height","hash","header","header_bytes","certificate","certificate_bytes"}`: the header, its hex encoding, the certificate and its hex encoding |
 //! | `GET /v1/blocks/{height\|latest}` | the same plus `"invalid_namespaces": [ns…]` and every transaction |
 //! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same as a header plus `"namespace","status","proof","evidence","transactions"` (below) |
@@ -68,7 +68,7 @@ mod views;
 
 pub use config::ApiConfig;
 pub use error::ApiError;
-pub use node::{ConsensusStatus, Node, SubmitError, Submitted};
+pub use node::{ConsensusStatus, DispersalStatus, Node, SubmitError, Submitted};
 
 use axum::{
     Router,

@@ -101,4 +101,21 @@ pub struct ConsensusStatus {
     pub mempool_txs: usize,
     /// Payload bytes in the mempool.
     pub mempool_bytes: usize,
+    /// Erasure-coded dispersal at this node.
+    pub dispersal: DispersalStatus,
+}
+
+/// What this node's dispersal has done since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DispersalStatus {
+    /// Own shares verified and stored (one per non-empty block voted for).
+    pub shares_stored: u64,
+    /// Bytes of own shares stored.
+    pub share_bytes_stored: u64,
+    /// Bytes of shares received from peers (own and pushed).
+    pub share_bytes_received: u64,
+    /// Blocks reconstructed from shares.
+    pub blocks_reconstructed: u64,
+    /// Time of the last reconstruction (decode + re-encode check), in microseconds.
+    pub last_reconstruct_us: u64,
 }

@@ -301,6 +301,13 @@ pub(crate) async fn status<N: Node, R: ApiReader>(
         "peers": live.peers,
         "last_finality_latency_ms": live.last_finality_latency_ms,
         "mempool": { "txs": live.mempool_txs, "bytes": live.mempool_bytes },
+        "dispersal": {
+            "shares_stored": live.dispersal.shares_stored,
+            "share_bytes_stored": live.dispersal.share_bytes_stored,
+            "share_bytes_received": live.dispersal.share_bytes_received,
+            "blocks_reconstructed": live.dispersal.blocks_reconstructed,
+            "last_reconstruct_us": live.dispersal.last_reconstruct_us,
+        },
     })))
 }
 

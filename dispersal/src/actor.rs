@@ -4,7 +4,7 @@
 use crate::{
     config::Config,
     ingress::{Mailbox, Message, Retrieved},
-    metrics::Metrics as DispersalMetrics,
+    metrics::{Metrics as DispersalMetrics, Stats},
     state::Buffers,
     wire::Wire,
 };
@@ -28,6 +28,7 @@ use cortado_types::{Block, Hash, Header};
 use futures::future::{self, Either};
 use std::{
     collections::{BTreeMap, HashMap},
+    sync::{Arc, atomic::Ordering},
     time::SystemTime,
 };
 use tracing::{debug, warn};
@@ -60,6 +61,7 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics, P> {
     max_view: u64,
     pruned_below: u64,
     metrics: DispersalMetrics,
+    stats: Arc<Stats>,
 }
 
 impl<E, P> Actor<E, P>
@@ -95,6 +97,7 @@ where
         .expect("cannot open the share store");
         let buffers = Buffers::new(cfg.buffered_bytes_max, cfg.buffered_blocks_max);
         let metrics = DispersalMetrics::init(&context);
+        let stats = Arc::new(Stats::default());
         (
             Self {
                 context: ContextCell::new(context),
@@ -107,8 +110,9 @@ where
                 max_view: 0,
                 pruned_below: 0,
                 metrics,
+                stats: stats.clone(),
             },
-            Mailbox::new(sender),
+            Mailbox::new(sender, stats),
         )
     }
 
@@ -227,9 +231,12 @@ where
             .put_sync(header.view, key(&header.hash()), share)
             .await
             .expect("share store write failed");
-        self.metrics
+        let size = commonware_codec::EncodeSize::encode_size(share) as u64;
+        self.metrics.share_bytes_stored.inc_by(size);
+        self.stats
             .share_bytes_stored
-            .inc_by(commonware_codec::EncodeSize::encode_size(share) as u64);
+            .fetch_add(size, Ordering::Relaxed);
+        self.stats.shares_stored.fetch_add(1, Ordering::Relaxed);
         self.store = Some(store);
         self.max_view = self.max_view.max(header.view);
         self.maybe_prune().await;
@@ -347,6 +354,7 @@ where
         sender: &mut impl Sender<PublicKey = P>,
     ) {
         let cfg = (self.cfg.params, self.cfg.limits);
+        let size = bytes.len() as u64;
         let message = match Wire::decode_cfg(bytes, &cfg) {
             Ok(m) => m,
             Err(err) => {
@@ -357,6 +365,11 @@ where
         let Some(from) = self.index_of(&peer) else {
             return;
         };
+        if matches!(message, Wire::Share { .. }) {
+            self.stats
+                .share_bytes_received
+                .fetch_add(size, Ordering::Relaxed);
+        }
         match message {
             Wire::Share { block, share } if share.index == self.cfg.me => {
                 if self.buffers.add_candidate(block, from, share) {
@@ -466,6 +479,12 @@ where
                     .unwrap_or_default();
                 self.metrics.reconstruct_ms.set(elapsed.as_millis() as i64);
                 self.metrics.reconstructed.inc();
+                self.stats
+                    .last_reconstruct_us
+                    .store(elapsed.as_micros() as u64, Ordering::Relaxed);
+                self.stats
+                    .blocks_reconstructed
+                    .fetch_add(1, Ordering::Relaxed);
                 self.metrics
                     .invalid_namespaces
                     .inc_by(reconstructed.invalid_namespaces().count() as u64);

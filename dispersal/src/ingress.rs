@@ -1,8 +1,10 @@
 //! The mailbox: how the chain talks to the dispersal actor.
 
+use crate::metrics::{Stats, StatsSnapshot};
 use commonware_utils::channel::{mpsc, oneshot};
 use cortado_coding::{InvalidEncodingEvidence, Share};
 use cortado_types::{Block, Hash, Header};
+use std::sync::Arc;
 
 /// A request to the actor.
 pub(crate) enum Message {
@@ -42,11 +44,18 @@ pub struct Retrieved {
 #[derive(Clone, Debug)]
 pub struct Mailbox {
     sender: mpsc::Sender<Message>,
+    stats: Arc<Stats>,
 }
 
 impl Mailbox {
-    pub(crate) fn new(sender: mpsc::Sender<Message>) -> Self {
-        Self { sender }
+    pub(crate) fn new(sender: mpsc::Sender<Message>, stats: Arc<Stats>) -> Self {
+        Self { sender, stats }
+    }
+
+    /// What dispersal has done since start (shares and bytes stored and received,
+    /// reconstructions and the time of the last one).
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot()
     }
 
     /// Leader: stores this node's share durably and sends share `i` to validator `i`.

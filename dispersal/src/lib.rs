@@ -44,4 +44,5 @@ mod wire;
 pub use actor::Actor;
 pub use config::{Config, Faults};
 pub use ingress::{Mailbox, Retrieved};
+pub use metrics::StatsSnapshot;
 pub use wire::message_bytes_max;

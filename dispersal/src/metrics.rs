@@ -1,9 +1,53 @@
-//! Prometheus metrics of the dispersal actor.
+//! Prometheus metrics of the dispersal actor, and the counters the node's status reads.
 
 use commonware_runtime::{
     Metrics as RuntimeMetrics,
     telemetry::metrics::{Counter, Gauge, MetricsExt as _},
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters shared with the [`crate::Mailbox`] (read without a round trip to the actor).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Own shares verified and stored.
+    pub shares_stored: AtomicU64,
+    /// Bytes of own shares stored.
+    pub share_bytes_stored: AtomicU64,
+    /// Bytes of shares received from peers.
+    pub share_bytes_received: AtomicU64,
+    /// Blocks reconstructed.
+    pub blocks_reconstructed: AtomicU64,
+    /// Duration of the last reconstruction in microseconds.
+    pub last_reconstruct_us: AtomicU64,
+}
+
+/// A snapshot of [`Stats`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    /// Own shares verified and stored.
+    pub shares_stored: u64,
+    /// Bytes of own shares stored.
+    pub share_bytes_stored: u64,
+    /// Bytes of shares received from peers.
+    pub share_bytes_received: u64,
+    /// Blocks reconstructed.
+    pub blocks_reconstructed: u64,
+    /// Duration of the last reconstruction in microseconds.
+    pub last_reconstruct_us: u64,
+}
+
+impl Stats {
+    /// Reads the counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            shares_stored: self.shares_stored.load(Ordering::Relaxed),
+            share_bytes_stored: self.share_bytes_stored.load(Ordering::Relaxed),
+            share_bytes_received: self.share_bytes_received.load(Ordering::Relaxed),
+            blocks_reconstructed: self.blocks_reconstructed.load(Ordering::Relaxed),
+            last_reconstruct_us: self.last_reconstruct_us.load(Ordering::Relaxed),
+        }
+    }
+}
 
 /// Metrics registered under the actor's context.
 pub(crate) struct Metrics {

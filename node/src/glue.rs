@@ -63,6 +63,7 @@ impl FinalizedSink for Sink {
 #[derive(Clone)]
 pub struct ApiNode {
     pub mempool: Mailbox,
+    pub dispersal: cortado_dispersal::Mailbox,
     pub status: Status,
     pub validators: usize,
     pub peers: Arc<AtomicUsize>,
@@ -104,6 +105,16 @@ impl cortado_api::Node for ApiNode {
             last_finality_latency_ms: self.status.last_finality_latency_ms(),
             mempool_txs: stats.txs,
             mempool_bytes: stats.bytes,
+            dispersal: {
+                let d = self.dispersal.stats();
+                cortado_api::DispersalStatus {
+                    shares_stored: d.shares_stored,
+                    share_bytes_stored: d.share_bytes_stored,
+                    share_bytes_received: d.share_bytes_received,
+                    blocks_reconstructed: d.blocks_reconstructed,
+                    last_reconstruct_us: d.last_reconstruct_us,
+                }
+            },
         }
     }
 }

@@ -246,6 +246,7 @@ async fn start(
     let router = cortado_api::router(
         ApiNode {
             mempool,
+            dispersal: engine.dispersal.clone(),
             status: engine.status.clone(),
             validators: n as usize,
             peers: peers_connected,

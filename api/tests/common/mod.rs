@@ -94,6 +94,7 @@ impl Node for FakeNode {
             last_finality_latency_ms: Some(250),
             mempool_txs: state.pending.len(),
             mempool_bytes: state.submitted.iter().map(|t| t.payload.len()).sum(),
+            dispersal: Default::default(),
         }
     }
 }
