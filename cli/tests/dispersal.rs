@@ -98,8 +98,8 @@ async fn seven_validators_store_shares_and_serve_verifiable_namespaces() {
     );
 
     // Each validator stored about payload/k: at most half the payload (k = 3 gives ~1/3).
-    for i in 0..n {
-        let grew = block_storage(&net, i).saturating_sub(before[i]);
+    for (i, before) in before.iter().enumerate() {
+        let grew = block_storage(&net, i).saturating_sub(*before);
         eprintln!(
             "validator {i}: block storage grew {grew} bytes for {payload_bytes} payload bytes ({:.2})",
             grew as f64 / payload_bytes as f64
