@@ -381,6 +381,10 @@ async fn status_reports_chain_index_and_node() {
         json!({
             "chain_id": 7, "height": 2, "view": 42, "validators": 4, "peers": 3,
             "last_finality_latency_ms": 250, "mempool": { "txs": 0, "bytes": 0 },
+            "dispersal": {
+                "shares_stored": 0, "share_bytes_stored": 0, "share_bytes_received": 0,
+                "blocks_reconstructed": 0, "last_reconstruct_us": 0,
+            },
         })
     );
 }
