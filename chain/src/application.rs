@@ -9,7 +9,8 @@
 //!   mempool which transactions are now in flight (so the next leaders skip them), hand the
 //!   shares to dispersal (own share stored durably, share `i` sent to validator `i`), and give
 //!   consensus the header.
-//! - **Verify**: same chain id; the embedded context is consensus's; the timestamp advances and
+//! - **Verify**: same chain id; the embedded context is consensus's; the history accumulator is
+//!   the parent's with the parent's hash appended (`cortado_types::history`); the timestamp advances and
 //!   is not more than `max_future` ahead (a block from the future is held, not rejected); and this
 //!   validator's own share arrived from the leader, verifies against the header's namespace
 //!   commitments and is stored durably. Only then does the vote go out.
@@ -82,6 +83,7 @@ pub fn genesis_block(
             leader,
             timestamp_ms,
             parent: Hash::ZERO,
+            history: Vec::new(),
         },
         Vec::new(),
         &Limits::default(),
@@ -246,6 +248,7 @@ where
             leader,
             timestamp_ms,
             parent: from_digest(&context.parent.1),
+            history: parent_header.child_history(),
         };
         let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
         let (block, shares) = self.build(ctx, txs)?;
@@ -280,6 +283,10 @@ where
         }
         if let Err(err) = cortado_coding::check_header(header, &self.limits) {
             debug!(%err, "rejecting a header no block could match");
+            return false;
+        }
+        if header.history != parent_header.child_history() {
+            debug!("rejecting block whose history accumulator is not its parent's plus the parent");
             return false;
         }
         if header.timestamp_ms <= parent_header.timestamp_ms {

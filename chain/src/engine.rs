@@ -228,12 +228,18 @@ impl Reader {
     }
 }
 
-/// Largest p2p message the engine's channels must admit for `limits` and `n` validators.
+/// Size of a mempool gossip batch (when one transaction is smaller).
+pub const GOSSIP_BATCH_BYTES: usize = 2 << 20;
+
+/// Largest p2p message the engine's and the mempool's channels must admit for `limits` and `n` validators.
 pub fn max_message_size(limits: &Limits, n: u32) -> u32 {
     let headers = marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(n, limits);
     let consensus = simplex::max_payload_size::<Scheme, Digest>(n);
     let shares = cortado_dispersal::message_bytes_max(Params::for_validators(n as usize), limits);
-    u32::try_from(headers.max(consensus).max(shares) + 1024).expect("message bound fits u32")
+    // Mempool gossip: one largest transaction, or a 2 MiB batch.
+    let gossip = (limits.tx_bytes_max + cortado_mempool::GOSSIP_OVERHEAD).max(GOSSIP_BATCH_BYTES);
+    u32::try_from(headers.max(consensus).max(shares).max(gossip) + 1024)
+        .expect("message bound fits u32")
 }
 
 impl Engine {

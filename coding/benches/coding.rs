@@ -31,6 +31,7 @@ fn context() -> BlockContext {
         leader: [1u8; 32],
         timestamp_ms: 1,
         parent: Hash::ZERO,
+        history: Vec::new(),
     }
 }
 

@@ -44,6 +44,7 @@ fn sample() -> (Params, Block, Vec<Share>) {
         leader: [3u8; 32],
         timestamp_ms: 1_700_000_000_000,
         parent: Hash([1u8; 32]),
+        history: Vec::new(),
     };
     let (block, shares) = build_block(params, ctx, txs, &Limits::default()).unwrap();
     (params, block, shares)

@@ -106,8 +106,7 @@ async fn start(
         commonware_utils::ordered::Set::from_iter_dedup(peers.iter().map(|(k, _)| k.clone()));
 
     // p2p: authenticated, encrypted, only the genesis validators.
-    let max_message_size = cortado_chain::max_message_size(&limits, n)
-        .max((limits.tx_bytes_max + cortado_mempool::GOSSIP_OVERHEAD) as u32 * 2);
+    let max_message_size = cortado_chain::max_message_size(&limits, n);
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer: signer.clone(),
@@ -164,8 +163,7 @@ async fn start(
         tx_bytes_max: limits.tx_bytes_max,
         max_message_size: max_message_size as usize,
         gossip_batch_bytes_max: (limits.tx_bytes_max + cortado_mempool::GOSSIP_OVERHEAD)
-            .max(2 << 20)
-            .min(max_message_size as usize),
+            .max(cortado_chain::engine::GOSSIP_BATCH_BYTES),
         ..Default::default()
     };
     if let Err(message) = pool_cfg.assert() {

@@ -14,6 +14,7 @@
 //! transactions a later block repeated (scenarios without view changes or restarts expect none).
 
 mod recorder;
+pub mod wan;
 
 pub use recorder::Recorder;
 
@@ -272,6 +273,9 @@ impl Cluster {
                     &self.limits,
                     self.validators_len(),
                 ) as usize,
+                gossip_batch_bytes_max: (self.limits.tx_bytes_max
+                    + cortado_mempool::GOSSIP_OVERHEAD)
+                    .max(cortado_chain::engine::GOSSIP_BATCH_BYTES),
                 ..Default::default()
             },
         )

@@ -101,6 +101,11 @@ impl Recorder {
             if let Some(p) = prev {
                 assert_eq!(p.height() + 1, *h, "gap in finalized heights before {h}");
                 assert_eq!(b.header().parent, p.hash(), "parent link broken at {h}");
+                assert_eq!(
+                    b.header().history,
+                    p.header().child_history(),
+                    "history accumulator broken at {h}"
+                );
             } else {
                 assert!(
                     *h <= 1,

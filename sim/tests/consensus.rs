@@ -187,3 +187,37 @@ fn whole_cluster_unclean_shutdown_loses_no_finalized_block() {
         cluster.assert_consistent();
     });
 }
+
+#[test]
+fn ten_validators_over_a_simulated_wan_finalize() {
+    // The simulated-WAN benchmark at a small size, so it cannot rot.
+    deterministic::Runner::new(config(12)).start(|context| async move {
+        let mut rng = StdRng::seed_from_u64(12);
+        let mut cluster = Cluster::prepare(context, &mut rng, 10, link(1), None).await;
+        cluster
+            .set_links(|i, j| Some(cortado_sim::wan::link(i, j)))
+            .await;
+        cluster.start_all().await;
+        cluster.spawn_load(200, 3, 4, Duration::from_millis(100));
+        assert!(cluster.wait_for_height(15, Duration::from_secs(120)).await);
+        cluster.assert_consistent();
+        // Every block takes at least the floor of its leader (nothing beats the network).
+        let v = &cluster.validators[3];
+        for (height, latency) in v.recorder.latencies().into_iter().filter(|(h, _)| *h > 2) {
+            let block = v.recorder.block(height).unwrap();
+            let leader = cluster
+                .validators
+                .iter()
+                .position(|x| {
+                    commonware_codec::Encode::encode(&x.public_key).as_ref()
+                        == block.header().leader.as_slice()
+                })
+                .unwrap();
+            let floor = cortado_sim::wan::floor_ms(10, leader)[3];
+            assert!(
+                latency as f64 + 2.0 >= floor,
+                "block {height} finalized in {latency} ms, below the {floor} ms floor"
+            );
+        }
+    });
+}

@@ -683,6 +683,7 @@ mod tests {
             leader: [0; 32],
             timestamp_ms: 1,
             parent: Hash::ZERO,
+            history: Vec::new(),
         };
         let txs = vec![Transaction::new(4u64, &b"x"[..])];
         let (block, _) =

@@ -30,6 +30,7 @@ fn context(height: Height, parent: Hash) -> BlockContext {
         leader: [height as u8; 32],
         timestamp_ms: 1_000 + height,
         parent,
+        history: Vec::new(),
     }
 }
 

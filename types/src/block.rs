@@ -117,6 +117,8 @@ pub struct BlockContext {
     pub timestamp_ms: u64,
     /// Parent header hash.
     pub parent: Hash,
+    /// History peaks (the parent's [`Header::child_history`]; empty for genesis).
+    pub history: Vec<Hash>,
 }
 
 impl Block {
@@ -154,6 +156,7 @@ impl Block {
             leader: ctx.leader,
             timestamp_ms: ctx.timestamp_ms,
             parent: ctx.parent,
+            history: ctx.history,
             payload_commitment: table.root(),
             table,
         };

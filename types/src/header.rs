@@ -1,5 +1,7 @@
 use crate::{FORMAT_VERSION, Hash, NamespaceTable, hash::DOMAIN_HEADER, read_version};
-use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, Read, ReadExt, Write};
+use commonware_codec::{
+    Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write,
+};
 use std::fmt;
 
 /// Identifies one Cortado chain; part of every signing domain, so a certificate of one chain
@@ -26,8 +28,10 @@ pub type PublicKeyBytes = [u8; 32];
 /// consensus votes on.
 ///
 /// Encoding: `version (1) || chain_id || height || epoch || view || parent_view (u64 BE each) ||
-/// leader (32) || timestamp_ms (u64 BE) || parent (32) || payload_commitment (32) ||
-/// namespace table`. Hash: `SHA-256("_CORTADO_HEADER" || encoding)`.
+/// leader (32) || timestamp_ms (u64 BE) || parent (32) || history (varint count ≤ 64, then 32
+/// bytes per peak) || payload_commitment (32) || namespace table`. (That the history is the
+/// parent's plus the parent is a chain rule, checked when a proposal is verified.)
+/// Hash: `SHA-256("_CORTADO_HEADER" || encoding)`.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Header {
     /// The chain.
@@ -46,6 +50,9 @@ pub struct Header {
     pub timestamp_ms: u64,
     /// Hash of the parent header.
     pub parent: Hash,
+    /// Peaks of the history accumulator over the hashes of headers `0..height` (see
+    /// [`crate::history`]).
+    pub history: Vec<Hash>,
     /// Merkle root over the namespace table.
     pub payload_commitment: Hash,
     /// The namespace table.
@@ -54,11 +61,22 @@ pub struct Header {
 
 impl Header {
     /// Upper bound of the encoded size without the table entries.
-    pub const FIXED_SIZE_MAX: usize = 1 + 8 * 6 + 32 + 32 + 32 + 5;
+    pub const FIXED_SIZE_MAX: usize =
+        1 + 8 * 6 + 32 + 32 + 32 + 5 + 1 + crate::history::PEAKS_MAX * 32;
 
     /// The header hash (the block id).
     pub fn hash(&self) -> Hash {
         Hash::digest(DOMAIN_HEADER, &[&self.encode()])
+    }
+
+    /// The root of this header's history accumulator.
+    pub fn history_root(&self) -> Hash {
+        crate::history::root(self.height, &self.history)
+    }
+
+    /// The history peaks a child of this header must carry.
+    pub fn child_history(&self) -> Vec<Hash> {
+        crate::history::append(&self.history, self.height, self.hash()).0
     }
 }
 
@@ -73,6 +91,7 @@ impl Write for Header {
         self.leader.write(buf);
         self.timestamp_ms.write(buf);
         self.parent.write(buf);
+        self.history.write(buf);
         self.payload_commitment.write(buf);
         self.table.write(buf);
     }
@@ -80,7 +99,7 @@ impl Write for Header {
 
 impl EncodeSize for Header {
     fn encode_size(&self) -> usize {
-        1 + 8 * 6 + 32 + 32 + 32 + self.table.encode_size()
+        1 + 8 * 6 + 32 + 32 + 32 + self.history.encode_size() + self.table.encode_size()
     }
 }
 
@@ -89,15 +108,26 @@ impl Read for Header {
     type Cfg = usize;
     fn read_cfg(buf: &mut impl Buf, max_namespaces: &usize) -> Result<Self, CodecError> {
         read_version(buf, "Header")?;
+        let chain_id = ChainId(u64::read(buf)?);
+        let height = u64::read(buf)?;
+        let epoch = u64::read(buf)?;
+        let view = u64::read(buf)?;
+        let parent_view = u64::read(buf)?;
+        let leader = <[u8; 32]>::read(buf)?;
+        let timestamp_ms = u64::read(buf)?;
+        let parent = Hash::read(buf)?;
+        let history =
+            Vec::<Hash>::read_cfg(buf, &(RangeCfg::new(..=crate::history::PEAKS_MAX), ()))?;
         Ok(Self {
-            chain_id: ChainId(u64::read(buf)?),
-            height: u64::read(buf)?,
-            epoch: u64::read(buf)?,
-            view: u64::read(buf)?,
-            parent_view: u64::read(buf)?,
-            leader: <[u8; 32]>::read(buf)?,
-            timestamp_ms: u64::read(buf)?,
-            parent: Hash::read(buf)?,
+            chain_id,
+            height,
+            epoch,
+            view,
+            parent_view,
+            leader,
+            timestamp_ms,
+            parent,
+            history,
             payload_commitment: Hash::read(buf)?,
             table: NamespaceTable::read_cfg(buf, max_namespaces)?,
         })

@@ -17,6 +17,7 @@ mod certificate;
 mod error;
 pub mod hash;
 mod header;
+pub mod history;
 mod limits;
 pub mod merkle;
 mod namespace;

@@ -22,6 +22,7 @@ fn ctx() -> BlockContext {
         leader: [0u8; 32],
         timestamp_ms: 1,
         parent: Hash::ZERO,
+        history: Vec::new(),
     }
 }
 

@@ -44,6 +44,8 @@ fn sample_block() -> Block {
         leader: [3u8; 32],
         timestamp_ms: 1_700_000_000_000,
         parent: Hash([1u8; 32]),
+        // Height 5 = 0b101: two peaks.
+        history: vec![Hash([5u8; 32]), Hash([6u8; 32])],
     };
     Block::build(ctx, txs, &Limits::default(), commit).unwrap()
 }

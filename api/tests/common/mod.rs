@@ -114,6 +114,7 @@ fn context(height: Height, parent: Hash) -> BlockContext {
         leader: [0xab; 32],
         timestamp_ms: 1_700_000_000_000 + height,
         parent,
+        history: Vec::new(),
     }
 }
 

@@ -78,6 +78,7 @@ pub fn context() -> BlockContext {
         leader: [9u8; 32],
         timestamp_ms: 1_700_000_000_000,
         parent: Hash([5u8; 32]),
+        history: Vec::new(),
     }
 }
 
