@@ -33,8 +33,10 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 /// The chain id used by simulations.
 pub const CHAIN_ID: ChainId = ChainId(0x51_4d);
 
-/// Per-channel rate limit in simulations (generous: the network, not the quota, is under test).
-const QUOTA: Quota = Quota::per_second(NZU32!(100_000));
+/// Per-channel rate limit per peer in simulations: generous for the traffic (the network, not
+/// the quota, is under test), small enough that the per-channel inbound mailboxes the simulated
+/// network sizes from it (peers × burst) stay small.
+const QUOTA: Quota = Quota::per_second(NZU32!(1_000));
 
 /// A link with `ms` milliseconds of one-way latency, 1 ms jitter, no loss.
 pub fn link(ms: u64) -> Link {
