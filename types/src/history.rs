@@ -20,7 +20,8 @@
 //! (index+1)·2^level)`; [`append`] reports the nodes it creates so that a node can store them and
 //! answer proofs with O(log h) reads ([`proof_positions`]).
 
-use crate::Hash;
+use crate::{FORMAT_VERSION, Hash, read_version};
+use commonware_codec::{Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write};
 
 /// Domain of history nodes and roots.
 pub const DOMAIN_HISTORY: &[u8] = b"_CORTADO_HISTORY";
@@ -116,6 +117,35 @@ pub struct HistoryProof {
     pub count: u64,
     /// Sibling hashes from the leaf up to its mountain's peak.
     pub siblings: Vec<Hash>,
+}
+
+/// Encoding: `version (1) || leaf (u64 BE) || count (u64 BE) || varint n || n × 32-byte sibling`,
+/// with `n ≤ 64`.
+impl Write for HistoryProof {
+    fn write(&self, buf: &mut impl bytes::BufMut) {
+        FORMAT_VERSION.write(buf);
+        self.leaf.write(buf);
+        self.count.write(buf);
+        self.siblings.write(buf);
+    }
+}
+
+impl EncodeSize for HistoryProof {
+    fn encode_size(&self) -> usize {
+        1 + 8 + 8 + self.siblings.encode_size()
+    }
+}
+
+impl Read for HistoryProof {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        read_version(buf, "HistoryProof")?;
+        Ok(Self {
+            leaf: u64::read(buf)?,
+            count: u64::read(buf)?,
+            siblings: Vec::<Hash>::read_cfg(buf, &(RangeCfg::new(..=PEAKS_MAX), ()))?,
+        })
+    }
 }
 
 /// Why a history proof does not verify.
@@ -266,5 +296,23 @@ mod tests {
             assert!(proof_positions(count, count).is_none());
         }
         assert_ne!(root(3, &peaks[3]), root(4, &peaks[4]));
+    }
+
+    #[test]
+    fn proof_codec_round_trips_and_bounds_siblings() {
+        use commonware_codec::{DecodeExt, Encode};
+        let proof = HistoryProof {
+            leaf: 5,
+            count: 9,
+            siblings: vec![leaf(1), leaf(2)],
+        };
+        let bytes = proof.encode();
+        assert_eq!(bytes.len(), 1 + 8 + 8 + 1 + 64);
+        assert_eq!(HistoryProof::decode(bytes).unwrap(), proof);
+        let long = HistoryProof {
+            siblings: vec![leaf(0); PEAKS_MAX + 1],
+            ..proof
+        };
+        assert!(HistoryProof::decode(long.encode()).is_err());
     }
 }
