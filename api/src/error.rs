@@ -91,6 +91,13 @@ impl ApiError {
         )
     }
 
+    /// A 500 for an inconsistency the node found in its own data; the details go to the log too.
+    pub fn internal(message: impl Into<String>) -> Self {
+        let message = message.into();
+        tracing::error!(%message, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, message)
+    }
+
     /// A 500 for a failed index read; the details go to the log too.
     pub fn storage(err: cortado_storage::Error) -> Self {
         tracing::error!(%err, "index read failed");

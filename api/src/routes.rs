@@ -5,7 +5,7 @@ use crate::{
     ApiConfig, Node,
     config::base64_len,
     error::{ApiError, code},
-    views::{BlockView, HeaderView, NamespaceBlockView},
+    views::{BlockView, HeaderView, HistoryProofView, NamespaceBlockView, TransactionView},
 };
 use axum::{
     Json,
@@ -237,37 +237,46 @@ pub(crate) async fn submit<N: Node, R: ApiReader>(
     Ok((StatusCode::ACCEPTED, Json(response)))
 }
 
+/// The finalized view of a transaction found at `loc`, with its proof.
+async fn finalized_tx(
+    reader: &impl Reader,
+    loc: cortado_storage::TxLocation,
+) -> ApiResult<TransactionView> {
+    let nb = reader
+        .namespace_block(loc.namespace, loc.height)
+        .await
+        .map_err(ApiError::storage)?;
+    nb.as_ref()
+        .and_then(|nb| TransactionView::finalized(&loc, nb))
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "the index locates transaction {} at height {} index {} but its namespace block does not hold it",
+                loc.hash, loc.height, loc.index
+            ))
+        })
+}
+
 /// `GET /v1/transactions/{hash}`.
 pub(crate) async fn transaction<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     path: Result<Path<String>, PathRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TransactionView>> {
     let Path(value) = path?;
     let hash: Hash = value
         .parse()
         .map_err(|e: cortado_types::hash::ParseHashError| {
             ApiError::bad_request(code::INVALID_HASH, e.to_string())
         })?;
-    let finalized = |loc: cortado_storage::TxLocation| {
-        Json(json!({
-            "hash": hash.to_hex(),
-            "status": "finalized",
-            "height": loc.height,
-            "index": loc.index,
-            "namespace": loc.namespace.get(),
-            "block_hash": loc.block_hash.to_hex(),
-        }))
-    };
     if let Some(loc) = state
         .reader
         .transaction(hash)
         .await
         .map_err(ApiError::storage)?
     {
-        return Ok(finalized(loc));
+        return Ok(Json(finalized_tx(&state.reader, loc).await?));
     }
     if state.node.is_pending(hash).await {
-        return Ok(Json(json!({ "hash": hash.to_hex(), "status": "pending" })));
+        return Ok(Json(TransactionView::pending(hash)));
     }
     // It may have been finalized (and left the mempool) between the two reads above.
     if let Some(loc) = state
@@ -276,7 +285,7 @@ pub(crate) async fn transaction<N: Node, R: ApiReader>(
         .await
         .map_err(ApiError::storage)?
     {
-        return Ok(finalized(loc));
+        return Ok(Json(finalized_tx(&state.reader, loc).await?));
     }
     Err(ApiError::not_found(format!(
         "unknown transaction {hash}: it is neither finalized nor in this node's mempool"
@@ -363,5 +372,66 @@ pub(crate) async fn namespace_block<N: Node, R: ApiReader>(
     {
         Some(nb) => Ok(Json(NamespaceBlockView::from(&nb))),
         None => Err(not_finalized(&state.reader, height).await),
+    }
+}
+
+/// The query of `GET /v1/headers/{height}/proof`.
+#[derive(Deserialize)]
+pub(crate) struct ProofQuery {
+    against: Option<String>,
+}
+
+/// `GET /v1/headers/{height}/proof?against={later|latest}`.
+pub(crate) async fn history_proof<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<ProofQuery>, QueryRejection>,
+) -> ApiResult<Json<HistoryProofView>> {
+    let Path(value) = path?;
+    let Query(query) = query?;
+    let height = resolve_height(&state.reader, &value).await?;
+    let against = match query.against.as_deref() {
+        None | Some("latest") => resolve_height(&state.reader, "latest").await?,
+        Some(v) => parse_height(v, "against")?,
+    };
+    if against <= height {
+        return Err(ApiError::bad_request(
+            code::INVALID_HEIGHT,
+            format!(
+                "against ({against}) must be above height ({height}): a header's history holds only the headers before it"
+            ),
+        ));
+    }
+    let Some((later, later_certificate)) = state
+        .reader
+        .header(against)
+        .await
+        .map_err(ApiError::storage)?
+    else {
+        return Err(not_finalized(&state.reader, against).await);
+    };
+    let Some((header, _)) = state
+        .reader
+        .header(height)
+        .await
+        .map_err(ApiError::storage)?
+    else {
+        return Err(not_finalized(&state.reader, height).await);
+    };
+    match state
+        .reader
+        .history_proof(height, against)
+        .await
+        .map_err(ApiError::storage)?
+    {
+        Some(proof) => Ok(Json(HistoryProofView::new(
+            &header,
+            &later,
+            &later_certificate,
+            &proof,
+        ))),
+        None => Err(ApiError::not_found(format!(
+            "the history proof of header {height} against {against} needs headers this node has not indexed yet; retry shortly"
+        ))),
     }
 }

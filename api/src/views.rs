@@ -5,8 +5,8 @@
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use commonware_codec::Encode;
 use cortado_coding::{AbsenceProof, NamespaceProof, prove_namespace};
-use cortado_storage::{EncodedEvidence, IndexedTx, NamespaceBlock};
-use cortado_types::{Block, FinalityCertificate, Header, NamespaceEntry};
+use cortado_storage::{EncodedEvidence, IndexedTx, NamespaceBlock, TxLocation};
+use cortado_types::{Block, FinalityCertificate, Header, NamespaceEntry, history::HistoryProof};
 use serde::Serialize;
 
 /// One namespace table entry.
@@ -329,5 +329,129 @@ impl NamespaceEventView {
             certificate_bytes: hex::encode(nb.certificate.encode()),
             fields,
         })
+    }
+}
+
+/// Where a finalized transaction is, and everything that proves it, so that a caller verifies
+/// inclusion without another request: the header and certificate, the namespace's inclusion
+/// proof, and the namespace's transactions in the block (the namespace commitment covers all
+/// of them), the transaction at `position` among them.
+#[derive(Serialize, Debug)]
+pub(crate) struct FinalizedTxView {
+    height: u64,
+    index: u32,
+    namespace: u64,
+    block_hash: String,
+    position: u32,
+    header_bytes: String,
+    certificate_bytes: String,
+    namespace_proof: InclusionView,
+    namespace_transactions: Vec<NamespaceTxView>,
+}
+
+/// `pending` or `finalized`.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TxStatus {
+    /// In this node's mempool, not yet finalized.
+    Pending,
+    /// In a finalized block.
+    Finalized,
+}
+
+/// `/v1/transactions/{hash}`: the status, and once finalized where and the proof.
+#[derive(Serialize, Debug)]
+pub(crate) struct TransactionView {
+    hash: String,
+    status: TxStatus,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    finalized: Option<FinalizedTxView>,
+}
+
+impl TransactionView {
+    /// A pending transaction.
+    pub(crate) fn pending(hash: cortado_types::Hash) -> Self {
+        Self {
+            hash: hash.to_hex(),
+            status: TxStatus::Pending,
+            finalized: None,
+        }
+    }
+
+    /// A finalized transaction at `loc`, proven by `nb` (its namespace in its block); `None`
+    /// if `nb` does not hold it (the index is inconsistent).
+    pub(crate) fn finalized(loc: &TxLocation, nb: &NamespaceBlock) -> Option<Self> {
+        if nb.invalid_encoding || nb.header.height != loc.height {
+            return None;
+        }
+        let proof = prove_namespace(&nb.header, loc.namespace).ok()?;
+        let position = nb
+            .transactions
+            .iter()
+            .position(|tx| tx.index == loc.index)?;
+        Some(Self {
+            hash: loc.hash.to_hex(),
+            status: TxStatus::Finalized,
+            finalized: Some(FinalizedTxView {
+                height: loc.height,
+                index: loc.index,
+                namespace: loc.namespace.get(),
+                block_hash: loc.block_hash.to_hex(),
+                // Bounded by txs_per_block_max.
+                position: u32::try_from(position).ok()?,
+                header_bytes: hex::encode(nb.header.encode()),
+                certificate_bytes: hex::encode(nb.certificate.encode()),
+                namespace_proof: InclusionView::from(&proof),
+                namespace_transactions: nb.transactions.iter().map(NamespaceTxView::from).collect(),
+            }),
+        })
+    }
+}
+
+/// A history proof: `{"leaf","count","siblings","bytes"}`, `bytes` the hex of the encoded
+/// `cortado_types::history::HistoryProof`.
+#[derive(Serialize, Debug)]
+pub(crate) struct HistoryProofFields {
+    leaf: u64,
+    count: u64,
+    siblings: Vec<String>,
+    bytes: String,
+}
+
+/// `/v1/headers/{height}/proof?against={later}`: the header at `height`, the later header with
+/// its certificate, and the proof that the first is in the second's history.
+#[derive(Serialize, Debug)]
+pub(crate) struct HistoryProofView {
+    height: u64,
+    hash: String,
+    header_bytes: String,
+    against: u64,
+    later_header_bytes: String,
+    later_certificate_bytes: String,
+    proof: HistoryProofFields,
+}
+
+impl HistoryProofView {
+    /// The view of `proof` for `header` against `later`.
+    pub(crate) fn new(
+        header: &Header,
+        later: &Header,
+        later_certificate: &FinalityCertificate,
+        proof: &HistoryProof,
+    ) -> Self {
+        Self {
+            height: header.height,
+            hash: header.hash().to_hex(),
+            header_bytes: hex::encode(header.encode()),
+            against: later.height,
+            later_header_bytes: hex::encode(later.encode()),
+            later_certificate_bytes: hex::encode(later_certificate.encode()),
+            proof: HistoryProofFields {
+                leaf: proof.leaf,
+                count: proof.count,
+                siblings: proof.siblings.iter().map(|h| h.to_hex()).collect(),
+                bytes: hex::encode(proof.encode()),
+            },
+        }
     }
 }

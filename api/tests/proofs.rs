@@ -4,13 +4,14 @@
 
 mod common;
 
+use base64::{Engine as _, engine::general_purpose::STANDARD};
 use bytes::Bytes;
 use common::{
     Fixture, absence_of, evidence_of, header_of, inclusion_of, params, payloads_of, verify_answer,
 };
-use commonware_codec::Encode;
+use commonware_codec::{Decode, Encode};
 use cortado_coding::{prove_namespace, verify_absence, verify_namespace};
-use cortado_types::Namespace;
+use cortado_types::{Namespace, history};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -184,4 +185,135 @@ async fn invalid_encoding_is_served_with_its_evidence() {
     assert_eq!(namespaces, [&json!(7)]);
     let (_, _, json) = fx.get("/v1/blocks/2").await;
     assert_eq!(json["invalid_namespaces"], json!([]));
+}
+
+#[tokio::test]
+async fn finalized_transaction_carries_a_verifying_proof() {
+    let mut fx = Fixture::new(64).await;
+    let b = fx
+        .finalize(&[(5, b"one"), (2, b"x"), (5, b"two"), (5, b"three")])
+        .await;
+    for (position, payload) in [&b"one"[..], b"two", b"three"].into_iter().enumerate() {
+        let tx = cortado_types::Transaction::new(5u64, payload);
+        let (status, _, json) = fx.get(&format!("/v1/transactions/{}", tx.hash())).await;
+        assert_eq!(status, 200, "{json}");
+        assert_eq!(json["status"], "finalized");
+        assert_eq!(json["position"], position);
+        // Everything needed is in the one answer: header, certificate, proof, transactions.
+        let header = header_of(&json);
+        assert_eq!(&header, b.header());
+        assert_eq!(common::certificate_of(&json).block, header.hash());
+        let proof = cortado_coding::NamespaceProof::decode_cfg(
+            common::hex_field(&json["namespace_proof"], "bytes"),
+            &common::limits().namespaces_per_block_max,
+        )
+        .unwrap();
+        let payloads: Vec<Bytes> = json["namespace_transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| Bytes::from(STANDARD.decode(t["payload"].as_str().unwrap()).unwrap()))
+            .collect();
+        assert_eq!(payloads[position], payload);
+        let check =
+            |p: &[Bytes]| verify_namespace(params(), &header, Namespace(5), p, &proof).is_ok();
+        assert!(check(&payloads));
+        let mut swapped = payloads.clone();
+        swapped.swap(0, 2);
+        assert!(!check(&swapped), "reordered transactions are rejected");
+        assert!(!check(&payloads[1..]), "a dropped transaction is rejected");
+    }
+}
+
+#[tokio::test]
+async fn history_proofs_verify_against_later_headers() {
+    let mut fx = Fixture::new(64).await;
+    for i in 0..7u8 {
+        fx.finalize(&[(1, &[i])]).await;
+    }
+    let latest = fx.blocks.len() as u64 - 1;
+    for against in 1..=latest {
+        for height in 0..against {
+            let (status, _, json) = fx
+                .get(&format!("/v1/headers/{height}/proof?against={against}"))
+                .await;
+            assert_eq!(status, 200, "{json}");
+            let header = header_of(&json);
+            assert_eq!(&header, fx.blocks[height as usize].header());
+            let later = cortado_types::Header::decode_cfg(
+                common::hex_field(&json, "later_header_bytes"),
+                &common::limits().namespaces_per_block_max,
+            )
+            .unwrap();
+            assert_eq!(later.height, against);
+            let certificate = cortado_types::FinalityCertificate::decode_cfg(
+                common::hex_field(&json, "later_certificate_bytes"),
+                &(),
+            )
+            .unwrap();
+            assert_eq!(certificate.block, later.hash());
+            let proof =
+                history::HistoryProof::decode_cfg(common::hex_field(&json["proof"], "bytes"), &())
+                    .unwrap();
+            assert_eq!(
+                json["proof"]["siblings"].as_array().unwrap().len(),
+                proof.siblings.len()
+            );
+            assert_eq!(
+                history::verify(&later.history, against, header.hash(), &proof),
+                Ok(())
+            );
+            // The proof is for this header only.
+            if against > 1 {
+                let other = fx.blocks[((height + 1) % against) as usize].hash();
+                assert!(history::verify(&later.history, against, other, &proof).is_err());
+            }
+        }
+    }
+    // `against` defaults to the latest header.
+    let (_, _, json) = fx.get("/v1/headers/2/proof").await;
+    assert_eq!(json["against"], latest);
+
+    for (uri, status, code, needle) in [
+        (
+            "/v1/headers/3/proof?against=3",
+            400,
+            "invalid_height",
+            "must be above height",
+        ),
+        (
+            "/v1/headers/5/proof?against=2",
+            400,
+            "invalid_height",
+            "must be above height",
+        ),
+        (
+            "/v1/headers/1/proof?against=99",
+            404,
+            "not_found",
+            "height 99 is not finalized",
+        ),
+        (
+            "/v1/headers/1/proof?against=x",
+            400,
+            "invalid_height",
+            "against must be",
+        ),
+        (
+            "/v1/headers/99/proof?against=100",
+            404,
+            "not_found",
+            "height 100 is not finalized",
+        ),
+    ] {
+        fx.expect_error(
+            axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            code,
+            needle,
+        )
+        .await;
+    }
 }

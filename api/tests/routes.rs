@@ -324,11 +324,25 @@ async fn transaction_status() {
     let tx = Transaction::new(9u64, &b"f"[..]);
     let (status, _, json) = fx.get(&format!("/v1/transactions/{}", tx.hash())).await;
     assert_eq!(status, StatusCode::OK);
+    let b = &fx.blocks[2];
+    let proof = cortado_coding::prove_namespace(b.header(), Namespace(9)).unwrap();
     assert_eq!(
         json,
         json!({
             "hash": tx.hash().to_hex(), "status": "finalized", "height": 2, "index": 1,
-            "namespace": 9, "block_hash": fx.blocks[2].hash().to_hex(),
+            "namespace": 9, "block_hash": b.hash().to_hex(), "position": 0,
+            "header_bytes": hex::encode(b.header().encode()),
+            "certificate_bytes": hex::encode(common::certificate(b).encode()),
+            "namespace_proof": {
+                "kind": "inclusion", "position": 1, "table_len": 2,
+                "entry": {"namespace": 9, "tx_count": 1, "byte_len": 1,
+                          "commitment": proof.entry.commitment.to_hex()},
+                "path": proof.path.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
+                "bytes": hex::encode(proof.encode()),
+            },
+            "namespace_transactions": [
+                {"index": 1, "hash": tx.hash().to_hex(), "payload": "Zg=="},
+            ],
         })
     );
     // Upper case and 0x are accepted; the answer is lowercase.

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use commonware_codec::{Decode, Encode, RangeCfg, Read, ReadExt};
 use cortado_coding::{InvalidEncodingEvidence, Params};
 use cortado_types::{
-    Block, FORMAT_VERSION, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
+    Block, history::{self, HistoryProof}, FORMAT_VERSION, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
     NamespaceData, NamespaceEntry, Transaction,
 };
 use sqlx::{
@@ -297,6 +297,15 @@ impl Index {
         let height = height_param(block.height())
             .ok_or_else(|| Error::Invalid(format!("height {} exceeds i64::MAX", block.height())))?;
         let evidence = evidence_rows(block, evidence)?;
+        let header = block.header();
+        if header.history.len() != history::peak_count(block.height()) {
+            return Err(Error::Invalid(format!(
+                "header {} carries {} history peaks; its height needs {}",
+                block.height(),
+                header.history.len(),
+                history::peak_count(block.height())
+            )));
+        }
         // IMMEDIATE takes the write lock up front, so the conflict check and the insert see
         // the same state even with another writer on the file.
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -317,7 +326,6 @@ impl Index {
                 new: hash,
             });
         }
-        let header = block.header();
         sqlx::query(
             "INSERT INTO blocks (height, hash, header, certificate, tx_count, payload_bytes, \
              timestamp_ms, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -359,6 +367,16 @@ impl Index {
                 .await?;
                 idx += 1;
             }
+        }
+        // Idempotent: a node created by this header is the same whichever header creates it.
+        let (_, created) = history::append(&header.history, block.height(), hash);
+        for (level, index, node) in created {
+            sqlx::query("INSERT OR IGNORE INTO history_nodes (level, idx, hash) VALUES (?, ?, ?)")
+                .bind(i64::from(level))
+                .bind(i64::try_from(index).unwrap_or(i64::MAX))
+                .bind(node.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?;
         }
         for (namespace, bytes) in &evidence {
             sqlx::query(
@@ -600,6 +618,40 @@ impl Index {
         }))
     }
 
+    /// The proof that the header at `leaf` is in the history of the header at `against`
+    /// (`cortado_types::history`), or `None` when `leaf ≥ against` or a node it needs is not
+    /// indexed yet (a height below `against` is missing).
+    pub async fn history_proof(
+        &self,
+        leaf: Height,
+        against: Height,
+    ) -> Result<Option<HistoryProof>, Error> {
+        let Some(positions) = history::proof_positions(leaf, against) else {
+            return Ok(None);
+        };
+        let mut siblings = Vec::with_capacity(positions.len());
+        for (level, index) in positions {
+            let Some(index) = height_param(index) else {
+                return Ok(None);
+            };
+            let node: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT hash FROM history_nodes WHERE level = ? AND idx = ?")
+                    .bind(i64::from(level))
+                    .bind(index)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            let Some(node) = node else {
+                return Ok(None);
+            };
+            siblings.push(hash_from(&node, "history node")?);
+        }
+        Ok(Some(HistoryProof {
+            leaf,
+            count: against,
+            siblings,
+        }))
+    }
+
     /// Up to `limit` heights ≥ `from` whose blocks hold namespace `namespace`, ascending.
     pub async fn namespace_heights(
         &self,
@@ -683,7 +735,7 @@ mod tests {
             leader: [0; 32],
             timestamp_ms: 1,
             parent: Hash::ZERO,
-            history: Vec::new(),
+            history: Vec::new(), // height 0: no peaks
         };
         let txs = vec![Transaction::new(4u64, &b"x"[..])];
         let (block, _) =

@@ -1,7 +1,9 @@
 //! The read side of the index, as a trait the API is generic over.
 
 use crate::{Error, Index, NamespaceBlock, TxLocation};
-use cortado_types::{Block, FinalityCertificate, Hash, Header, Height, Namespace};
+use cortado_types::{
+    Block, FinalityCertificate, Hash, Header, Height, Namespace, history::HistoryProof,
+};
 use std::future::Future;
 
 /// Reads of finalized data; see [`Index`] for what each method returns.
@@ -53,6 +55,13 @@ pub trait Reader: Send + Sync {
         from: Height,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Height>, Error>> + Send;
+
+    /// The proof that header `leaf` is in the history of header `against`.
+    fn history_proof(
+        &self,
+        leaf: Height,
+        against: Height,
+    ) -> impl Future<Output = Result<Option<HistoryProof>, Error>> + Send;
 }
 
 impl Reader for Index {
@@ -110,5 +119,13 @@ impl Reader for Index {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Height>, Error>> + Send {
         Index::namespace_heights(self, namespace, from, limit)
+    }
+
+    fn history_proof(
+        &self,
+        leaf: Height,
+        against: Height,
+    ) -> impl Future<Output = Result<Option<HistoryProof>, Error>> + Send {
+        Index::history_proof(self, leaf, against)
     }
 }

@@ -6,7 +6,9 @@
 /// - 2: invalidly encoded namespaces (`block_namespaces.invalid`) and their evidence
 ///   (`namespace_evidence`). A version-1 file is refused: the index is rebuilt from a fresh data
 ///   directory.
-pub(crate) const VERSION: i64 = 2;
+/// - 3: the header history accumulator's nodes (`history_nodes`), so that the index answers
+///   history proofs. Headers of version-2 files predate the accumulator: refused.
+pub(crate) const VERSION: i64 = 3;
 
 /// Statements creating the schema; each is idempotent.
 ///
@@ -21,6 +23,10 @@ pub(crate) const VERSION: i64 = 2;
 /// - `namespace_evidence`: for each invalid namespace, the encoded
 ///   `cortado_coding::InvalidEncodingEvidence`, keyed by
 ///   `(height, namespace)` so that rebuilding a block finds its invalid namespaces in one range.
+/// - `history_nodes`: the nodes of the header history MMR (`cortado_types::history`) keyed by
+///   `(level, idx)`: the node over leaves `[idx·2^level, (idx+1)·2^level)`. Indexing the header
+///   at height `h` adds leaf `(0, h)` and the merges it causes, computed from that header's own
+///   peaks, so the rows do not depend on the order blocks are indexed in.
 pub(crate) const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS blocks (
         height INTEGER PRIMARY KEY,
@@ -55,4 +61,10 @@ pub(crate) const CREATE: &[&str] = &[
         evidence BLOB NOT NULL,
         PRIMARY KEY (height, namespace)
     )",
+    "CREATE TABLE IF NOT EXISTS history_nodes (
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+    ) WITHOUT ROWID",
 ];

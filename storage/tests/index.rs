@@ -8,7 +8,7 @@ use cortado_coding::{
 use cortado_storage::{Error, Index, Reader};
 use cortado_types::{
     Block, BlockContext, ChainId, FinalityCertificate, Hash, Height, Limits, Namespace,
-    NamespaceData, Transaction,
+    NamespaceData, Transaction, history,
 };
 
 fn limits() -> Limits {
@@ -30,7 +30,9 @@ fn context(height: Height, parent: Hash) -> BlockContext {
         leader: [height as u8; 32],
         timestamp_ms: 1_000 + height,
         parent,
-        history: Vec::new(),
+        // The right number of peaks for the height; their values matter only to the history
+        // test, which builds a real chain.
+        history: vec![Hash::ZERO; history::peak_count(height)],
     }
 }
 
@@ -561,4 +563,58 @@ async fn evidence_must_match_the_invalid_namespaces() {
         .await
         .unwrap();
     assert_eq!(index.block(0).await.unwrap().unwrap().0, bad);
+}
+
+#[tokio::test]
+async fn history_proofs_of_every_pair_verify() {
+    let index = Index::open_in_memory(limits()).await.unwrap();
+    let mut headers = Vec::new();
+    let mut ctx = context(0, Hash::ZERO);
+    for height in 0..40u64 {
+        ctx.height = height;
+        let payload = height.to_be_bytes();
+        let (b, _) = build_block(params(), ctx.clone(), transactions(&[(1, &payload)]), &limits())
+            .unwrap();
+        ctx.parent = b.hash();
+        ctx.history = b.header().child_history();
+        headers.push(b.header().clone());
+        index
+            .insert_finalized(&b, &certificate(&b), &[], 0)
+            .await
+            .unwrap();
+    }
+    for against in 0..40u64 {
+        let later = &headers[against as usize];
+        for leaf in 0..against {
+            let proof = index
+                .history_proof(leaf, against)
+                .await
+                .unwrap()
+                .expect("both indexed");
+            assert_eq!(
+                history::verify(&later.history, against, headers[leaf as usize].hash(), &proof),
+                Ok(()),
+                "leaf {leaf} against {against}"
+            );
+            assert!(
+                history::verify(&later.history, against, headers[against as usize].hash(), &proof)
+                    .is_err()
+            );
+        }
+        assert!(index.history_proof(against, against).await.unwrap().is_none());
+    }
+    // Beyond what is indexed: the nodes are missing.
+    assert!(index.history_proof(3, 64).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn wrong_peak_count_is_refused() {
+    let index = Index::open_in_memory(limits()).await.unwrap();
+    let mut ctx = context(3, Hash::ZERO);
+    ctx.history = Vec::new();
+    let (b, _) = build_block(params(), ctx, Vec::new(), &limits()).unwrap();
+    assert!(matches!(
+        index.insert_finalized(&b, &certificate(&b), &[], 0).await,
+        Err(Error::Invalid(m)) if m.contains("history peaks")
+    ));
 }

@@ -104,7 +104,9 @@ pub fn params() -> Params {
     Params::for_validators(4)
 }
 
-fn context(height: Height, parent: Hash) -> BlockContext {
+/// The context of the block at `height` after `parent` (none for genesis), with the parent's
+/// hash and the history accumulator it leaves.
+fn context(height: Height, parent: Option<&Header>) -> BlockContext {
     BlockContext {
         chain_id: CHAIN,
         height,
@@ -113,8 +115,8 @@ fn context(height: Height, parent: Hash) -> BlockContext {
         parent_view: 2 * height,
         leader: [0xab; 32],
         timestamp_ms: 1_700_000_000_000 + height,
-        parent,
-        history: Vec::new(),
+        parent: parent.map_or(Hash::ZERO, Header::hash),
+        history: parent.map(Header::child_history).unwrap_or_default(),
     }
 }
 
@@ -126,7 +128,7 @@ fn transactions(txs: &[(u64, &[u8])]) -> Vec<Transaction> {
 
 /// A block at `height` after `parent` holding `(namespace, payload)` transactions, with real
 /// namespace commitments.
-pub fn block(height: Height, parent: Hash, txs: &[(u64, &[u8])]) -> Block {
+pub fn block(height: Height, parent: Option<&Header>, txs: &[(u64, &[u8])]) -> Block {
     build_block(
         params(),
         context(height, parent),
@@ -142,7 +144,7 @@ pub fn block(height: Height, parent: Hash, txs: &[(u64, &[u8])]) -> Block {
 /// marked), and the evidence that node found: `k` chunks of `bad`.
 pub fn block_with_invalid(
     height: Height,
-    parent: Hash,
+    parent: Option<&Header>,
     txs: &[(u64, &[u8])],
     bad: u64,
 ) -> (Block, InvalidEncodingEvidence) {
@@ -247,8 +249,8 @@ impl Fixture {
         self.blocks.len() as Height
     }
 
-    fn parent(&self) -> Hash {
-        self.blocks.last().map_or(Hash::ZERO, Block::hash)
+    fn parent(&self) -> Option<&Header> {
+        self.blocks.last().map(Block::header)
     }
 
     async fn insert(&mut self, b: Block, evidence: &[InvalidEncodingEvidence]) -> Block {
