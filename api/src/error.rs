@@ -54,11 +54,15 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
 }
 
-/// The JSON body of an error.
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    code: &'a str,
+/// The JSON body of every error.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What is wrong and, where possible, what to do.
+    error: String,
+    /// Machine-readable: bad_request, invalid_json, invalid_base64, invalid_hash,
+    /// invalid_height, invalid_namespace, not_found, method_not_allowed, payload_too_large,
+    /// namespace_full, mempool_full, unavailable, internal.
+    code: String,
 }
 
 impl ApiError {
@@ -111,12 +115,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after;
         let body = Json(ErrorBody {
-            error: &self.message,
-            code: self.code,
+            error: self.message,
+            code: self.code.to_string(),
         });
         let mut response = (self.status, body).into_response();
-        if let Some(delay) = self.retry_after {
+        if let Some(delay) = retry_after {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs(delay)),
@@ -194,7 +199,7 @@ impl From<BytesRejection> for ApiError {
 /// Fallback for paths no route matches.
 pub(crate) async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found(format!(
-        "no route for {method} {}; the API lives under /v1 (see /v1/status)",
+        "no route for {method} {}; the API lives under /v1 (every route is in /v1/openapi.json)",
         uri.path()
     ))
 }

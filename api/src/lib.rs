@@ -11,6 +11,7 @@
 //! | `GET /v1/headers/{height}/proof?against={later\|latest}` | `{"height","hash","header_bytes","against","later_header_bytes","later_certificate_bytes","proof":{"leaf","count","siblings","bytes"}}`: the proof that header `height` is in the history accumulator of the later header (default: the latest), `bytes` the encoded `cortado_types::history::HistoryProof` |
 //! | `GET /v1/blocks/{height\|latest}` | the same plus `"invalid_namespaces": [ns…]` and every transaction |
 //! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same as a header plus `"namespace","status","proof","evidence","transactions"` (below) |
+//! | `GET /v1/openapi.json` | the OpenAPI 3.1 description of every route, generated from this crate |
 //! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
 //! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}` |
 //!
@@ -63,6 +64,7 @@
 mod config;
 pub mod error;
 mod node;
+mod openapi;
 mod routes;
 mod stream;
 mod views;
@@ -70,6 +72,7 @@ mod views;
 pub use config::ApiConfig;
 pub use error::ApiError;
 pub use node::{ConsensusStatus, DispersalStatus, Node, SubmitError, Submitted};
+pub use openapi::ApiDoc;
 
 use axum::{
     Router,
@@ -116,6 +119,7 @@ where
         )
         .route("/v1/stream/headers", get(stream::headers::<N, R>))
         .route("/v1/stream/namespaces/{ns}", get(stream::namespace::<N, R>))
+        .route("/v1/openapi.json", get(openapi::openapi_json))
         // After every route: it applies to the routes present.
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)

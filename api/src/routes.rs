@@ -4,7 +4,7 @@
 use crate::{
     ApiConfig, Node,
     config::base64_len,
-    error::{ApiError, code},
+    error::{ApiError, ErrorBody, code},
     views::{BlockView, HeaderView, HistoryProofView, NamespaceBlockView, TransactionView},
 };
 use axum::{
@@ -20,9 +20,9 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use cortado_storage::Reader;
 use cortado_types::{Hash, Height, Namespace, Transaction};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::watch;
+use utoipa::ToSchema;
 
 /// What every handler sees.
 pub(crate) struct AppState<N, R> {
@@ -107,17 +107,21 @@ pub(crate) struct SubmitQuery {
 }
 
 /// The JSON form of a submission.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SubmitBody {
+pub(crate) struct SubmitBody {
+    /// The namespace (rollup) the transaction belongs to.
     namespace: u64,
+    /// The payload, standard base64; at most `tx_bytes_max` bytes decoded.
     payload: String,
 }
 
 /// The answer to an accepted submission.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct SubmitResponse {
+    /// The transaction hash (hex): `SHA-256("_CORTADO_TX" || namespace || payload)`.
     hash: String,
+    /// True when the mempool already held it (the submission is idempotent).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     duplicate: bool,
 }
@@ -213,6 +217,26 @@ fn parse_submission(
 }
 
 /// `POST /v1/transactions`.
+#[utoipa::path(
+    post,
+    path = "/v1/transactions",
+    tag = "transactions",
+    params(("namespace" = Option<u64>, Query, description = "The namespace of a raw body; selects the raw form")),
+    request_body(
+        description = "Either JSON (the default) or, with `?namespace=`, the raw payload",
+        content(
+            (SubmitBody = "application/json"),
+            (Vec<u8> = "application/octet-stream"),
+        )
+    ),
+    responses(
+        (status = 202, description = "Accepted into the mempool (durably)", body = SubmitResponse),
+        (status = 400, description = "Malformed: bad JSON, base64 or namespace", body = ErrorBody),
+        (status = 413, description = "Payload or body over the limit (named)", body = ErrorBody),
+        (status = 429, description = "The namespace's share of the mempool is full; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The mempool is full; see Retry-After", body = ErrorBody),
+    )
+)]
 pub(crate) async fn submit<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     query: Result<Query<SubmitQuery>, QueryRejection>,
@@ -257,6 +281,18 @@ async fn finalized_tx(
 }
 
 /// `GET /v1/transactions/{hash}`.
+#[utoipa::path(
+    get,
+    path = "/v1/transactions/{hash}",
+    tag = "transactions",
+    params(("hash" = String, Path, description = "Transaction hash, 64 hex characters (0x and upper case accepted)")),
+    responses(
+        (status = 200, description = "Pending, or finalized with its proof", body = TransactionView),
+        (status = 400, description = "Not a hash", body = ErrorBody),
+        (status = 404, description = "Neither finalized nor pending here", body = ErrorBody),
+        (status = 500, description = "The index failed", body = ErrorBody),
+    )
+)]
 pub(crate) async fn transaction<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     path: Result<Path<String>, PathRejection>,
@@ -292,35 +328,105 @@ pub(crate) async fn transaction<N: Node, R: ApiReader>(
     )))
 }
 
+/// The mempool part of the status.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MempoolStatusView {
+    /// Transactions pending.
+    txs: usize,
+    /// Payload bytes pending.
+    bytes: usize,
+}
+
+/// The dispersal part of the status: this node's shares and reconstructions.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DispersalStatusView {
+    /// Shares stored.
+    shares_stored: u64,
+    /// Bytes of shares stored.
+    share_bytes_stored: u64,
+    /// Bytes of shares received.
+    share_bytes_received: u64,
+    /// Blocks reconstructed from shares.
+    blocks_reconstructed: u64,
+    /// Time the last reconstruction took, in microseconds.
+    last_reconstruct_us: u64,
+}
+
+/// `/v1/status`: the chain, the index and the node's live state.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StatusView {
+    /// The chain id of the genesis file.
+    chain_id: u64,
+    /// Highest finalized height indexed, or null when none is.
+    height: Option<u64>,
+    /// The consensus view this node is in.
+    view: u64,
+    /// Validators in the genesis set.
+    validators: usize,
+    /// Validators this node is connected to.
+    peers: usize,
+    /// Proposal to finalization of the last block this node saw finalized, in milliseconds.
+    last_finality_latency_ms: Option<u64>,
+    /// Pending transactions.
+    mempool: MempoolStatusView,
+    /// Shares and reconstructions.
+    dispersal: DispersalStatusView,
+}
+
 /// `GET /v1/status`.
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    tag = "node",
+    responses(
+        (status = 200, description = "The node's status", body = StatusView),
+        (status = 500, description = "The index failed", body = ErrorBody),
+    )
+)]
 pub(crate) async fn status<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StatusView>> {
     let height = state
         .reader
         .latest_height()
         .await
         .map_err(ApiError::storage)?;
     let live = state.node.status().await;
-    Ok(Json(json!({
-        "chain_id": state.cfg.chain_id.0,
-        "height": height,
-        "view": live.view,
-        "validators": live.validators,
-        "peers": live.peers,
-        "last_finality_latency_ms": live.last_finality_latency_ms,
-        "mempool": { "txs": live.mempool_txs, "bytes": live.mempool_bytes },
-        "dispersal": {
-            "shares_stored": live.dispersal.shares_stored,
-            "share_bytes_stored": live.dispersal.share_bytes_stored,
-            "share_bytes_received": live.dispersal.share_bytes_received,
-            "blocks_reconstructed": live.dispersal.blocks_reconstructed,
-            "last_reconstruct_us": live.dispersal.last_reconstruct_us,
+    let d = live.dispersal;
+    Ok(Json(StatusView {
+        chain_id: state.cfg.chain_id.0,
+        height,
+        view: live.view,
+        validators: live.validators,
+        peers: live.peers,
+        last_finality_latency_ms: live.last_finality_latency_ms,
+        mempool: MempoolStatusView {
+            txs: live.mempool_txs,
+            bytes: live.mempool_bytes,
         },
-    })))
+        dispersal: DispersalStatusView {
+            shares_stored: d.shares_stored,
+            share_bytes_stored: d.share_bytes_stored,
+            share_bytes_received: d.share_bytes_received,
+            blocks_reconstructed: d.blocks_reconstructed,
+            last_reconstruct_us: d.last_reconstruct_us,
+        },
+    }))
 }
 
 /// `GET /v1/headers/{height|latest}`.
+#[utoipa::path(
+    get,
+    path = "/v1/headers/{height}",
+    tag = "finalized",
+    params(("height" = String, Path, description = "A height, or `latest`")),
+    responses(
+        (status = 200, description = "The header and its finality certificate", body = HeaderView),
+        (status = 400, description = "Not a height", body = ErrorBody),
+        (status = 404, description = "Not finalized yet", body = ErrorBody),
+        (status = 500, description = "The index failed", body = ErrorBody),
+    )
+)]
 pub(crate) async fn header<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     path: Result<Path<String>, PathRejection>,
@@ -339,6 +445,18 @@ pub(crate) async fn header<N: Node, R: ApiReader>(
 }
 
 /// `GET /v1/blocks/{height|latest}`.
+#[utoipa::path(
+    get,
+    path = "/v1/blocks/{height}",
+    tag = "finalized",
+    params(("height" = String, Path, description = "A height, or `latest`")),
+    responses(
+        (status = 200, description = "The whole block with its certificate", body = BlockView),
+        (status = 400, description = "Not a height", body = ErrorBody),
+        (status = 404, description = "Not finalized yet", body = ErrorBody),
+        (status = 500, description = "The index failed", body = ErrorBody),
+    )
+)]
 pub(crate) async fn block<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     path: Result<Path<String>, PathRejection>,
@@ -357,6 +475,18 @@ pub(crate) async fn block<N: Node, R: ApiReader>(
 }
 
 /// `GET /v1/namespaces/{ns}/blocks/{height|latest}`.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/blocks/{height}",
+    tag = "finalized",
+    params(("ns" = u64, Path, description = "The namespace"), ("height" = String, Path, description = "A height, or `latest`")),
+    responses(
+        (status = 200, description = "The namespace's part of the block, with its proof", body = NamespaceBlockView),
+        (status = 400, description = "Not a namespace or height", body = ErrorBody),
+        (status = 404, description = "Not finalized yet", body = ErrorBody),
+        (status = 500, description = "The index failed", body = ErrorBody),
+    )
+)]
 pub(crate) async fn namespace_block<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     path: Result<Path<(String, String)>, PathRejection>,
@@ -382,6 +512,21 @@ pub(crate) struct ProofQuery {
 }
 
 /// `GET /v1/headers/{height}/proof?against={later|latest}`.
+#[utoipa::path(
+    get,
+    path = "/v1/headers/{height}/proof",
+    tag = "finalized",
+    params(
+        ("height" = String, Path, description = "A height, or `latest`"),
+        ("against" = Option<String>, Query, description = "The later height whose history proves it, or `latest` (the default)"),
+    ),
+    responses(
+        (status = 200, description = "The history proof with both headers", body = HistoryProofView),
+        (status = 400, description = "Not a height, or `against` not above `height`", body = ErrorBody),
+        (status = 404, description = "A height not finalized (or not indexed) yet", body = ErrorBody),
+        (status = 500, description = "The index failed", body = ErrorBody),
+    )
+)]
 pub(crate) async fn history_proof<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     path: Result<Path<String>, PathRejection>,

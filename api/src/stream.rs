@@ -13,7 +13,7 @@
 
 use crate::{
     Node,
-    error::{ApiError, code},
+    error::{ApiError, ErrorBody, code},
     routes::{ApiReader, AppState, parse_height, parse_namespace},
     views::{HeaderView, NamespaceEventView},
 };
@@ -230,6 +230,19 @@ fn sse<R: ApiReader>(
 }
 
 /// `GET /v1/stream/headers?from=H`.
+#[utoipa::path(
+    get,
+    path = "/v1/stream/headers",
+    tag = "streams",
+    params(
+        ("from" = Option<u64>, Query, description = "First height to send (default: the next to be finalized)"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this height (takes precedence over `from`)"),
+    ),
+    responses(
+        (status = 200, description = "Server-sent events: `header` events (id = height) whose data is a header view; an `error` event before the stream ends on an index failure", content_type = "text/event-stream", body = HeaderView),
+        (status = 400, description = "Not a height", body = ErrorBody),
+    )
+)]
 pub(crate) async fn headers<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     query: Result<Query<StreamQuery>, QueryRejection>,
@@ -248,6 +261,20 @@ pub(crate) async fn headers<N: Node, R: ApiReader>(
 }
 
 /// `GET /v1/stream/namespaces/{ns}?from=H`.
+#[utoipa::path(
+    get,
+    path = "/v1/stream/namespaces/{ns}",
+    tag = "streams",
+    params(
+        ("ns" = u64, Path, description = "The namespace"),
+        ("from" = Option<u64>, Query, description = "First height to consider (default: the next to be finalized)"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this height (takes precedence over `from`)"),
+    ),
+    responses(
+        (status = 200, description = "Server-sent events: one `namespace_block` event (id = height) per finalized block holding the namespace, valid or not", content_type = "text/event-stream", body = NamespaceEventView),
+        (status = 400, description = "Not a namespace or height", body = ErrorBody),
+    )
+)]
 pub(crate) async fn namespace<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     path: Result<Path<String>, PathRejection>,

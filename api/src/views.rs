@@ -8,9 +8,10 @@ use cortado_coding::{AbsenceProof, NamespaceProof, prove_namespace};
 use cortado_storage::{EncodedEvidence, IndexedTx, NamespaceBlock, TxLocation};
 use cortado_types::{Block, FinalityCertificate, Header, NamespaceEntry, history::HistoryProof};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One namespace table entry.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct EntryView {
     namespace: u64,
     tx_count: u32,
@@ -30,7 +31,7 @@ impl From<&NamespaceEntry> for EntryView {
 }
 
 /// The decoded fields of a header.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct HeaderFields {
     chain_id: u64,
     height: u64,
@@ -45,7 +46,7 @@ pub(crate) struct HeaderFields {
 }
 
 /// The decoded fields of a certificate.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct CertificateFields {
     epoch: u64,
     view: u64,
@@ -55,7 +56,7 @@ pub(crate) struct CertificateFields {
 }
 
 /// A finalized header: what `/v1/headers/{height}` returns and the `header` SSE event carries.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct HeaderView {
     height: u64,
     hash: String,
@@ -99,7 +100,7 @@ impl HeaderView {
 }
 
 /// A transaction of a whole block.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct BlockTxView {
     index: u32,
     namespace: u64,
@@ -109,7 +110,7 @@ pub(crate) struct BlockTxView {
 
 /// `/v1/blocks/{height}`: the header view, the namespaces whose encoding was invalid, and every
 /// transaction.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct BlockView {
     #[serde(flatten)]
     header: HeaderView,
@@ -140,7 +141,7 @@ impl BlockView {
 }
 
 /// A transaction of one namespace in a block.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct NamespaceTxView {
     index: u32,
     hash: String,
@@ -158,7 +159,7 @@ impl From<&IndexedTx> for NamespaceTxView {
 }
 
 /// What a namespace read found: `"valid"`, `"invalid_encoding"` or `"absent"`.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Status {
     /// In the table, validly encoded: the transactions are its whole content.
@@ -172,7 +173,7 @@ pub(crate) enum Status {
 /// A namespace's table entry with its Merkle path to the payload commitment:
 /// `{"kind":"inclusion","position","table_len","entry","path","bytes"}`, `bytes` the hex of the
 /// encoded `cortado_coding::NamespaceProof`.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct InclusionView {
     kind: &'static str,
     position: u32,
@@ -198,7 +199,7 @@ impl From<&NamespaceProof> for InclusionView {
 /// Proof of a namespace's absence from its neighbours in the sorted table:
 /// `{"kind":"absence","below","above","table_len","bytes"}`, each neighbour an inclusion proof
 /// or null, `bytes` the hex of the encoded `cortado_coding::AbsenceProof`.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct AbsenceView {
     kind: &'static str,
     below: Option<InclusionView>,
@@ -220,7 +221,7 @@ impl From<&AbsenceProof> for AbsenceView {
 }
 
 /// The proof of a namespace read, told apart by `kind`.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 #[serde(untagged)]
 pub(crate) enum ProofView {
     Inclusion(InclusionView),
@@ -229,7 +230,7 @@ pub(crate) enum ProofView {
 
 /// Evidence of an invalid encoding: `{"bytes","chunks"}`, `bytes` the hex of the encoded
 /// `cortado_coding::InvalidEncodingEvidence`.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct EvidenceView {
     bytes: String,
     chunks: usize,
@@ -246,7 +247,7 @@ impl From<&EncodedEvidence> for EvidenceView {
 
 /// What a namespace read answers besides the header: the namespace, its status, the proof
 /// (computed from the header), the evidence of an invalid encoding and the transactions.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct NamespaceFields {
     namespace: u64,
     status: Status,
@@ -289,7 +290,7 @@ impl NamespaceFields {
 }
 
 /// `/v1/namespaces/{ns}/blocks/{height}`: the header view and the namespace's fields.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct NamespaceBlockView {
     #[serde(flatten)]
     header: HeaderView,
@@ -308,7 +309,7 @@ impl From<&NamespaceBlock> for NamespaceBlockView {
 
 /// The `namespace_block` SSE event: the block's height and hash, the encoded header and
 /// certificate (what the proof verifies against), and the namespace's fields.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct NamespaceEventView {
     height: u64,
     block_hash: String,
@@ -336,7 +337,7 @@ impl NamespaceEventView {
 /// inclusion without another request: the header and certificate, the namespace's inclusion
 /// proof, and the namespace's transactions in the block (the namespace commitment covers all
 /// of them), the transaction at `position` among them.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct FinalizedTxView {
     height: u64,
     index: u32,
@@ -350,7 +351,7 @@ pub(crate) struct FinalizedTxView {
 }
 
 /// `pending` or `finalized`.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum TxStatus {
     /// In this node's mempool, not yet finalized.
@@ -360,7 +361,7 @@ pub(crate) enum TxStatus {
 }
 
 /// `/v1/transactions/{hash}`: the status, and once finalized where and the proof.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct TransactionView {
     hash: String,
     status: TxStatus,
@@ -410,7 +411,7 @@ impl TransactionView {
 
 /// A history proof: `{"leaf","count","siblings","bytes"}`, `bytes` the hex of the encoded
 /// `cortado_types::history::HistoryProof`.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct HistoryProofFields {
     leaf: u64,
     count: u64,
@@ -420,7 +421,7 @@ pub(crate) struct HistoryProofFields {
 
 /// `/v1/headers/{height}/proof?against={later}`: the header at `height`, the later header with
 /// its certificate, and the proof that the first is in the second's history.
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct HistoryProofView {
     height: u64,
     hash: String,
