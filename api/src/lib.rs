@@ -11,6 +11,7 @@
 //! | `GET /v1/headers/{height}/proof?against={later\|latest}` | `{"height","hash","header_bytes","against","later_header_bytes","later_certificate_bytes","proof":{"leaf","count","siblings","bytes"}}`: the proof that header `height` is in the history accumulator of the later header (default: the latest), `bytes` the encoded `cortado_types::history::HistoryProof` |
 //! | `GET /v1/blocks/{height\|latest}` | the same plus `"invalid_namespaces": [ns…]` and every transaction |
 //! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same as a header plus `"namespace","status","proof","evidence","transactions"` (below) |
+//! | `GET /metrics` | Prometheus text: the node's metrics (consensus, p2p bytes per channel, mempool, dispersal, finality latency) then `api_requests_total` and `api_request_duration_seconds` by route, method and status |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 description of every route, generated from this crate |
 //! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
 //! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}` |
@@ -63,6 +64,7 @@
 
 mod config;
 pub mod error;
+mod metrics;
 mod node;
 mod openapi;
 mod routes;
@@ -97,11 +99,13 @@ where
     R: cortado_storage::Reader + Clone + Send + Sync + 'static,
 {
     let body_bytes_max = cfg.body_bytes_max();
+    let metrics = metrics::ApiMetrics::new();
     let state = AppState {
         node,
         reader,
         finalized,
         cfg: Arc::new(cfg),
+        metrics: metrics.clone(),
     };
     Router::new()
         .route("/v1/transactions", post(routes::submit::<N, R>))
@@ -120,10 +124,15 @@ where
         .route("/v1/stream/headers", get(stream::headers::<N, R>))
         .route("/v1/stream/namespaces/{ns}", get(stream::namespace::<N, R>))
         .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/metrics", get(metrics::metrics::<N, R>))
         // After every route: it applies to the routes present.
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_bytes_max))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ))
         .with_state(state)
 }
 

@@ -16,6 +16,10 @@ pub trait Node: Clone + Send + Sync + 'static {
 
     /// Live status of consensus and p2p.
     fn status(&self) -> impl Future<Output = ConsensusStatus> + Send;
+
+    /// The node's own metrics (consensus, p2p, mempool, dispersal, finality) in the Prometheus
+    /// text format; `/metrics` appends the API's request metrics.
+    fn metrics(&self) -> impl Future<Output = String> + Send;
 }
 
 /// A transaction the mempool accepted.

@@ -1,7 +1,7 @@
 //! The OpenAPI document of the API, generated from the handlers' annotations and the views'
 //! types (utoipa), served at `/v1/openapi.json`.
 
-use crate::{error::ErrorBody, routes, stream};
+use crate::{error::ErrorBody, metrics, routes, stream};
 use axum::Json;
 use utoipa::OpenApi;
 
@@ -25,6 +25,7 @@ use utoipa::OpenApi;
         stream::headers,
         stream::namespace,
         openapi_json,
+        metrics::metrics,
     ),
     components(schemas(ErrorBody)),
     tags(

@@ -30,6 +30,7 @@ pub(crate) struct AppState<N, R> {
     pub(crate) reader: R,
     pub(crate) finalized: watch::Receiver<u64>,
     pub(crate) cfg: Arc<ApiConfig>,
+    pub(crate) metrics: crate::metrics::ApiMetrics,
 }
 
 impl<N: Clone, R: Clone> Clone for AppState<N, R> {
@@ -39,6 +40,7 @@ impl<N: Clone, R: Clone> Clone for AppState<N, R> {
             reader: self.reader.clone(),
             finalized: self.finalized.clone(),
             cfg: self.cfg.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }

@@ -662,3 +662,42 @@ async fn index_failure_is_500_json() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let fx = Fixture::new(64).await;
+    fx.get("/v1/status").await;
+    fx.get("/v1/status").await;
+    fx.get("/v1/headers/99").await;
+    fx.get("/v1/no/such/route").await;
+    let response = fx
+        .router
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    // The node's metrics come first, then the API's, with one EOF marker at the very end.
+    assert!(text.starts_with("# HELP node_height"), "{text}");
+    assert!(text.contains("node_height 2\n"), "{text}");
+    assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    for line in [
+        r#"api_requests_total{route="/v1/status",method="GET",status="200"} 2"#,
+        r#"api_requests_total{route="/v1/headers/{height}",method="GET",status="404"} 1"#,
+        r#"api_requests_total{route="unmatched",method="GET",status="404"} 1"#,
+        r#"api_request_duration_seconds_count{route="/v1/status",method="GET",status="200"} 2"#,
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+}

@@ -23,7 +23,10 @@ use commonware_consensus::{
     types::Height,
 };
 use commonware_cryptography::Digested;
-use commonware_runtime::{Clock, Handle, Metrics, Spawner};
+use commonware_runtime::{
+    Clock, Handle, Metrics, Spawner,
+    telemetry::metrics::{Gauge, Histogram, MetricsExt as _},
+};
 use commonware_utils::{Acknowledgement, acknowledgement::Exact};
 use cortado_coding::InvalidEncodingEvidence;
 use cortado_types::{Block, FinalityCertificate};
@@ -92,7 +95,21 @@ pub struct Finalizer<E, S> {
     finalized_height: Arc<AtomicU64>,
     tip: Arc<AtomicU64>,
     status: Status,
+    metrics: FinalizerMetrics,
 }
+
+/// Finality as this node sees it.
+struct FinalizerMetrics {
+    /// Highest height delivered to the sink (stored and indexed).
+    height: Gauge,
+    /// Proposal timestamp → delivered to the sink here.
+    latency: Histogram,
+}
+
+/// Finality latency buckets in seconds: 25 ms to 10 s.
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 10.0,
+];
 
 impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
     /// Creates the finalizer and its reporter (to give to marshal).
@@ -106,8 +123,20 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
     ) -> (Self, Reporter) {
         let (sender, receiver) = mpsc::unbounded();
         let tip = Arc::new(AtomicU64::new(0));
+        let metrics = FinalizerMetrics {
+            height: context.gauge(
+                "finalized_height",
+                "Highest finalized height stored and indexed by this node",
+            ),
+            latency: context.histogram(
+                "finality_latency_seconds",
+                "Proposal timestamp to finalized, reconstructed and indexed on this node",
+                LATENCY_BUCKETS,
+            ),
+        };
         (
             Self {
+                metrics,
                 context,
                 receiver,
                 dispersal,
@@ -156,8 +185,10 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_millis() as u64;
-            self.status
-                .set_finalized(height, now.saturating_sub(timestamp_ms));
+            let latency_ms = now.saturating_sub(timestamp_ms);
+            self.status.set_finalized(height, latency_ms);
+            self.metrics.height.set(height as i64);
+            self.metrics.latency.observe(latency_ms as f64 / 1000.0);
             ack.acknowledge();
             if height % 100 == 0 {
                 info!(height, "finalized");

@@ -95,6 +95,31 @@ async fn four_nodes_finalize_serve_and_survive_sigkill() {
     assert_eq!(status, 404);
     net.submit(0, 1, b"still alive").await;
 
+    // Prometheus metrics: consensus, finality, p2p bytes per channel, API requests.
+    let metrics = net
+        .http
+        .get(format!("{}/metrics", net.nodes[1].url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in /metrics"))
+    };
+    assert!(value("chain_finalizer_finalized_height ") >= 1.0);
+    assert!(value("chain_finalizer_finality_latency_seconds_count ") >= 1.0);
+    assert!(value("p2p_sent_bytes_total{channel=\"votes\"}") > 0.0);
+    assert!(value("p2p_received_bytes_total{channel=\"shares\"}") > 0.0);
+    assert!(value("mempool_bytes") >= 0.0);
+    assert!(metrics.contains("api_requests_total{route=\"/v1/status\""));
+
     // SIGKILL node 3, keep going without it, restart it: it serves every block.
     net.nodes[3].sigkill();
     let mut later = Vec::new();

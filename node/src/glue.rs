@@ -67,6 +67,8 @@ pub struct ApiNode {
     pub status: Status,
     pub validators: usize,
     pub peers: Arc<AtomicUsize>,
+    /// Encodes the runtime's metrics registry (every actor's metrics) as Prometheus text.
+    pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
 }
 
 impl cortado_api::Node for ApiNode {
@@ -90,6 +92,10 @@ impl cortado_api::Node for ApiNode {
             }),
             Err(other) => Err(SubmitError::Unavailable(other.to_string())),
         }
+    }
+
+    async fn metrics(&self) -> String {
+        (self.metrics)()
     }
 
     async fn is_pending(&self, hash: Hash) -> bool {

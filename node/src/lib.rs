@@ -10,6 +10,7 @@
 
 pub mod config;
 mod glue;
+mod metered;
 mod run;
 pub mod testnet;
 

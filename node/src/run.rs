@@ -4,6 +4,7 @@ use crate::{
     channels,
     config::NodeConfig,
     glue::{ApiNode, Sink},
+    metered,
 };
 use commonware_cryptography::{ChaCha20Poly1305, Signer};
 use commonware_p2p::{Address, AddressableManager, authenticated::lookup};
@@ -139,13 +140,17 @@ async fn start(
             .map(|(k, a)| (k.clone(), Address::Symmetric(*a))),
     );
     let _ = oracle.track(0, book);
-    let votes = network.register(channels::VOTES, quota(2_000));
-    let certificates = network.register(channels::CERTIFICATES, quota(2_000));
-    let resolver = network.register(channels::RESOLVER, quota(500));
-    let blocks = network.register(channels::BLOCKS, quota(200));
-    let backfill = network.register(channels::BACKFILL, quota(200));
-    let gossip = network.register(channels::MEMPOOL, quota(2_000));
-    let shares = network.register(channels::SHARES, quota(2_000));
+    let metered = |name, channel| metered::channel(&context, name, channel);
+    let votes = metered("votes", network.register(channels::VOTES, quota(2_000)));
+    let certificates = metered(
+        "certificates",
+        network.register(channels::CERTIFICATES, quota(2_000)),
+    );
+    let resolver = metered("resolver", network.register(channels::RESOLVER, quota(500)));
+    let blocks = metered("headers", network.register(channels::BLOCKS, quota(200)));
+    let backfill = metered("backfill", network.register(channels::BACKFILL, quota(200)));
+    let gossip = metered("mempool", network.register(channels::MEMPOOL, quota(2_000)));
+    let shares = metered("shares", network.register(channels::SHARES, quota(2_000)));
     let network_handle = network.start();
 
     // Query index.
@@ -248,6 +253,10 @@ async fn start(
             status: engine.status.clone(),
             validators: n as usize,
             peers: peers_connected,
+            metrics: {
+                let context = context.child("metrics");
+                Arc::new(move || context.encode())
+            },
         },
         index.clone(),
         finalized_rx,

@@ -5,8 +5,9 @@ use bytes::Bytes;
 use commonware_codec::{Decode, Encode, RangeCfg, Read, ReadExt};
 use cortado_coding::{InvalidEncodingEvidence, Params};
 use cortado_types::{
-    Block, history::{self, HistoryProof}, FORMAT_VERSION, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
+    Block, FORMAT_VERSION, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
     NamespaceData, NamespaceEntry, Transaction,
+    history::{self, HistoryProof},
 };
 use sqlx::{
     Row,

@@ -573,8 +573,13 @@ async fn history_proofs_of_every_pair_verify() {
     for height in 0..40u64 {
         ctx.height = height;
         let payload = height.to_be_bytes();
-        let (b, _) = build_block(params(), ctx.clone(), transactions(&[(1, &payload)]), &limits())
-            .unwrap();
+        let (b, _) = build_block(
+            params(),
+            ctx.clone(),
+            transactions(&[(1, &payload)]),
+            &limits(),
+        )
+        .unwrap();
         ctx.parent = b.hash();
         ctx.history = b.header().child_history();
         headers.push(b.header().clone());
@@ -592,16 +597,32 @@ async fn history_proofs_of_every_pair_verify() {
                 .unwrap()
                 .expect("both indexed");
             assert_eq!(
-                history::verify(&later.history, against, headers[leaf as usize].hash(), &proof),
+                history::verify(
+                    &later.history,
+                    against,
+                    headers[leaf as usize].hash(),
+                    &proof
+                ),
                 Ok(()),
                 "leaf {leaf} against {against}"
             );
             assert!(
-                history::verify(&later.history, against, headers[against as usize].hash(), &proof)
-                    .is_err()
+                history::verify(
+                    &later.history,
+                    against,
+                    headers[against as usize].hash(),
+                    &proof
+                )
+                .is_err()
             );
         }
-        assert!(index.history_proof(against, against).await.unwrap().is_none());
+        assert!(
+            index
+                .history_proof(against, against)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
     // Beyond what is indexed: the nodes are missing.
     assert!(index.history_proof(3, 64).await.unwrap().is_none());

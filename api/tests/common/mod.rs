@@ -85,6 +85,11 @@ impl Node for FakeNode {
         self.0.lock().unwrap().pending.contains(&hash)
     }
 
+    async fn metrics(&self) -> String {
+        "# HELP node_height Finalized height.\n# TYPE node_height gauge\nnode_height 2\n# EOF\n"
+            .to_string()
+    }
+
     async fn status(&self) -> ConsensusStatus {
         let state = self.0.lock().unwrap();
         ConsensusStatus {
