@@ -85,3 +85,20 @@ fn certificate_fixture() {
         cert
     );
 }
+
+#[test]
+fn envelope_fixture() {
+    let envelope = cortado_types::Envelope {
+        source: cortado_types::Namespace(10),
+        destination: cortado_types::Namespace(20),
+        sequence: 3,
+        sender: Bytes::from_static(b"alice"),
+        recipient: Bytes::from_static(b"bob"),
+        body: Bytes::from_static(b"pay 5"),
+    };
+    check("envelope", &envelope.encode());
+    assert_eq!(
+        cortado_types::Envelope::decode_payload(&envelope.encode()),
+        Ok(envelope)
+    );
+}
