@@ -5,7 +5,7 @@ use bytes::Bytes;
 use commonware_codec::{Decode, Encode, RangeCfg, Read, ReadExt};
 use cortado_coding::{InvalidEncodingEvidence, Params};
 use cortado_types::{
-    Block, FORMAT_VERSION, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
+    Block, Envelope, FORMAT_VERSION, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
     NamespaceData, NamespaceEntry, Transaction,
     history::{self, HistoryProof},
 };
@@ -27,6 +27,36 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Index {
     pool: SqlitePool,
     limits: Limits,
+}
+
+/// A finalized cross-rollup message, as the index locates it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedMessage {
+    /// The decoded envelope.
+    pub envelope: Envelope,
+    /// Height of the block holding it.
+    pub height: Height,
+    /// Its transaction's position in that block's transaction order.
+    pub index: u32,
+    /// Its transaction's hash.
+    pub hash: Hash,
+}
+
+/// Which messages of a destination to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InboxQuery {
+    /// One source's messages to the destination, by sequence from `from_sequence`.
+    Source {
+        /// The source namespace.
+        source: Namespace,
+        /// The first sequence number.
+        from_sequence: u64,
+    },
+    /// Every source's messages, in finalization order from `from_height`.
+    All {
+        /// The first height.
+        from_height: Height,
+    },
 }
 
 /// Where a transaction was finalized.
@@ -366,6 +396,26 @@ impl Index {
                 .bind(payload.as_ref())
                 .execute(&mut *tx)
                 .await?;
+                if let Ok(envelope) = Envelope::from_transaction(data.namespace, payload)
+                    && let Ok(sequence) = i64::try_from(envelope.sequence)
+                {
+                    // The earliest (height, idx) of a (destination, source, sequence) wins,
+                    // whatever order blocks are indexed in.
+                    sqlx::query(
+                        "INSERT INTO messages (destination, source, sequence, height, idx) \
+                         VALUES (?, ?, ?, ?, ?) \
+                         ON CONFLICT (destination, source, sequence) DO UPDATE \
+                         SET height = excluded.height, idx = excluded.idx \
+                         WHERE (excluded.height, excluded.idx) < (messages.height, messages.idx)",
+                    )
+                    .bind(namespace_param(envelope.destination))
+                    .bind(namespace_param(envelope.source))
+                    .bind(sequence)
+                    .bind(height)
+                    .bind(idx)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 idx += 1;
             }
         }
@@ -651,6 +701,68 @@ impl Index {
             count: against,
             siblings,
         }))
+    }
+
+    /// Up to `limit` finalized messages to `destination` selected by `query`: one source's by
+    /// sequence, or every source's in finalization order (height, then index).
+    pub async fn inbox(
+        &self,
+        destination: Namespace,
+        query: InboxQuery,
+        limit: usize,
+    ) -> Result<Vec<IndexedMessage>, Error> {
+        let select = "SELECT messages.height, messages.idx, txs.namespace, txs.hash, txs.payload \
+             FROM messages JOIN txs ON txs.height = messages.height AND txs.idx = messages.idx \
+             WHERE messages.destination = ?";
+        let rows = match query {
+            InboxQuery::Source {
+                source,
+                from_sequence,
+            } => {
+                let Ok(from) = i64::try_from(from_sequence) else {
+                    return Ok(Vec::new());
+                };
+                sqlx::query(&format!(
+                    "{select} AND messages.source = ? AND messages.sequence >= ? \
+                     ORDER BY messages.sequence LIMIT ?"
+                ))
+                .bind(namespace_param(destination))
+                .bind(namespace_param(source))
+                .bind(from)
+                .bind(limit_param(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            InboxQuery::All { from_height } => {
+                let Some(from) = height_param(from_height) else {
+                    return Ok(Vec::new());
+                };
+                sqlx::query(&format!(
+                    "{select} AND messages.height >= ? ORDER BY messages.height, messages.idx LIMIT ?"
+                ))
+                .bind(namespace_param(destination))
+                .bind(from)
+                .bind(limit_param(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.into_iter()
+            .map(|row| {
+                let height = height_from(row.try_get("height")?)?;
+                let namespace = Namespace(row.try_get::<i64, _>("namespace")? as u64);
+                let payload: Vec<u8> = row.try_get("payload")?;
+                let envelope = Envelope::from_transaction(namespace, &payload).map_err(|e| {
+                    Error::Codec(format!("indexed message at height {height}: {e}"))
+                })?;
+                Ok(IndexedMessage {
+                    envelope,
+                    height,
+                    index: index_from(row.try_get("idx")?)?,
+                    hash: hash_from(&row.try_get::<Vec<u8>, _>("hash")?, "transaction hash")?,
+                })
+            })
+            .collect()
     }
 
     /// Up to `limit` heights ≥ `from` whose blocks hold namespace `namespace`, ascending.

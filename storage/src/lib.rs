@@ -44,7 +44,9 @@ mod index;
 mod reader;
 mod schema;
 
-pub use index::{EncodedEvidence, Index, IndexedTx, NamespaceBlock, TxLocation};
+pub use index::{
+    EncodedEvidence, InboxQuery, Index, IndexedMessage, IndexedTx, NamespaceBlock, TxLocation,
+};
 pub use reader::Reader;
 
 /// Why an index operation failed.

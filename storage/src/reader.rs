@@ -1,6 +1,6 @@
 //! The read side of the index, as a trait the API is generic over.
 
-use crate::{Error, Index, NamespaceBlock, TxLocation};
+use crate::{Error, InboxQuery, Index, IndexedMessage, NamespaceBlock, TxLocation};
 use cortado_types::{
     Block, FinalityCertificate, Hash, Header, Height, Namespace, history::HistoryProof,
 };
@@ -62,6 +62,14 @@ pub trait Reader: Send + Sync {
         leaf: Height,
         against: Height,
     ) -> impl Future<Output = Result<Option<HistoryProof>, Error>> + Send;
+
+    /// Up to `limit` finalized messages to `destination`.
+    fn inbox(
+        &self,
+        destination: Namespace,
+        query: InboxQuery,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<IndexedMessage>, Error>> + Send;
 }
 
 impl Reader for Index {
@@ -127,5 +135,14 @@ impl Reader for Index {
         against: Height,
     ) -> impl Future<Output = Result<Option<HistoryProof>, Error>> + Send {
         Index::history_proof(self, leaf, against)
+    }
+
+    fn inbox(
+        &self,
+        destination: Namespace,
+        query: InboxQuery,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<IndexedMessage>, Error>> + Send {
+        Index::inbox(self, destination, query, limit)
     }
 }

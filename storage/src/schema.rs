@@ -8,7 +8,9 @@
 ///   directory.
 /// - 3: the header history accumulator's nodes (`history_nodes`), so that the index answers
 ///   history proofs. Headers of version-2 files predate the accumulator: refused.
-pub(crate) const VERSION: i64 = 3;
+/// - 4: cross-rollup messages by destination (`messages`). A version-3 file has finalized
+///   blocks whose messages were never indexed: refused.
+pub(crate) const VERSION: i64 = 4;
 
 /// Statements creating the schema; each is idempotent.
 ///
@@ -27,6 +29,10 @@ pub(crate) const VERSION: i64 = 3;
 ///   `(level, idx)`: the node over leaves `[idx·2^level, (idx+1)·2^level)`. Indexing the header
 ///   at height `h` adds leaf `(0, h)` and the merges it causes, computed from that header's own
 ///   peaks, so the rows do not depend on the order blocks are indexed in.
+/// - `messages`: every finalized cross-rollup message (`cortado_types::Envelope`, posted in its
+///   own source namespace, validly encoded) by `(destination, source, sequence)`, pointing at
+///   its transaction `(height, idx)`. The first finalized message of a `(destination, source,
+///   sequence)` counts; a later one is a duplicate and not indexed.
 pub(crate) const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS blocks (
         height INTEGER PRIMARY KEY,
@@ -67,4 +73,13 @@ pub(crate) const CREATE: &[&str] = &[
         hash BLOB NOT NULL,
         PRIMARY KEY (level, idx)
     ) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS messages (
+        destination INTEGER NOT NULL,
+        source INTEGER NOT NULL,
+        sequence INTEGER NOT NULL,
+        height INTEGER NOT NULL REFERENCES blocks(height),
+        idx INTEGER NOT NULL,
+        PRIMARY KEY (destination, source, sequence)
+    ) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS messages_by_height ON messages (destination, height, idx)",
 ];
