@@ -13,6 +13,7 @@
 //! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same as a header plus `"namespace","status","proof","evidence","transactions"` (below) |
 //! | `GET /metrics` | Prometheus text: the node's metrics (consensus, p2p bytes per channel, mempool, dispersal, finality latency) then `api_requests_total` and `api_request_duration_seconds` by route, method and status |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 description of every route, generated from this crate |
+//! | `GET /v1/namespaces/{dst}/inbox?source=S&from_seq=N` or `?from=H` | cross-rollup messages to `dst` (`cortado_types::Envelope`s finalized in their source namespace): `{"destination","messages":[{"source","sequence","sender","recipient","body","hash","height","index","block","position"}],"blocks":[{"height","source","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}],"gaps":[[first,last]…],"next"}`; each message is proven by `blocks[block]` (one per block and source), at `position` among its namespace transactions; with `source`, by sequence, with the missing numbers in `gaps` |
 //! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
 //! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}` |
 //!
@@ -121,6 +122,7 @@ where
             "/v1/namespaces/{ns}/blocks/{height}",
             get(routes::namespace_block::<N, R>),
         )
+        .route("/v1/namespaces/{ns}/inbox", get(routes::inbox::<N, R>))
         .route("/v1/stream/headers", get(stream::headers::<N, R>))
         .route("/v1/stream/namespaces/{ns}", get(stream::namespace::<N, R>))
         .route("/v1/openapi.json", get(openapi::openapi_json))

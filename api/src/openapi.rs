@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         routes::history_proof,
         routes::block,
         routes::namespace_block,
+        routes::inbox,
         stream::headers,
         stream::namespace,
         openapi_json,
@@ -31,6 +32,7 @@ use utoipa::OpenApi;
     tags(
         (name = "transactions", description = "Submit and follow transactions"),
         (name = "finalized", description = "Finalized headers, blocks and namespaces, with proofs"),
+        (name = "messages", description = "Cross-rollup messages by destination, with proofs"),
         (name = "streams", description = "Server-sent events of finalized data, resumable"),
         (name = "node", description = "This node"),
     )

@@ -456,3 +456,115 @@ impl HistoryProofView {
         }
     }
 }
+
+/// One message of an inbox answer: the envelope's fields, where it stands, and which proof
+/// block (`blocks[block]`) proves it, at `position` among that block's namespace transactions.
+#[derive(Serialize, Debug, ToSchema)]
+pub(crate) struct MessageView {
+    /// The source namespace (the transaction's namespace).
+    source: u64,
+    /// The sequence number in the (source, destination) stream.
+    sequence: u64,
+    /// Sender address, hex.
+    sender: String,
+    /// Recipient address, hex.
+    recipient: String,
+    /// Body, standard base64.
+    body: String,
+    /// Hash of the carrying transaction.
+    hash: String,
+    /// Height of the block holding it.
+    height: u64,
+    /// Its index in the block's transaction order.
+    index: u32,
+    /// Index into `blocks` of the proof covering it.
+    block: usize,
+    /// Its position among that block's namespace transactions.
+    position: u32,
+}
+
+/// The proof of one source namespace in one block, covering every message of the answer from
+/// that (block, source): header, certificate, inclusion proof and all the namespace's
+/// transactions (the commitment covers all of them).
+#[derive(Serialize, Debug, ToSchema)]
+pub(crate) struct ProofBlockView {
+    height: u64,
+    source: u64,
+    header_bytes: String,
+    certificate_bytes: String,
+    namespace_proof: InclusionView,
+    namespace_transactions: Vec<NamespaceTxView>,
+}
+
+/// `/v1/namespaces/{dst}/inbox`: messages in order, the blocks that prove them, the sequence
+/// gaps (with `source`), and where to resume.
+#[derive(Serialize, Debug, ToSchema)]
+pub(crate) struct InboxView {
+    destination: u64,
+    messages: Vec<MessageView>,
+    blocks: Vec<ProofBlockView>,
+    /// With `source`: the sequence numbers missing between `from_seq` and the last message
+    /// returned, as `[first, last]` ranges (not finalized yet, or never sent).
+    gaps: Vec<[u64; 2]>,
+    /// The query that continues after this answer: `from_seq` (with `source`) or `from` (a
+    /// height); null when the answer was not full.
+    next: Option<u64>,
+}
+
+impl InboxView {
+    /// Builds the view of `messages` (in answer order) with the namespace blocks proving them
+    /// (`proofs`, one per distinct (height, source)); `None` if a proof does not hold its
+    /// message (the index is inconsistent).
+    pub(crate) fn new(
+        destination: u64,
+        messages: &[cortado_storage::IndexedMessage],
+        proofs: &[NamespaceBlock],
+        gaps: Vec<[u64; 2]>,
+        next: Option<u64>,
+    ) -> Option<Self> {
+        let mut blocks = Vec::with_capacity(proofs.len());
+        for nb in proofs {
+            if nb.invalid_encoding {
+                return None;
+            }
+            let proof = prove_namespace(&nb.header, nb.namespace).ok()?;
+            blocks.push(ProofBlockView {
+                height: nb.header.height,
+                source: nb.namespace.get(),
+                header_bytes: hex::encode(nb.header.encode()),
+                certificate_bytes: hex::encode(nb.certificate.encode()),
+                namespace_proof: InclusionView::from(&proof),
+                namespace_transactions: nb.transactions.iter().map(NamespaceTxView::from).collect(),
+            });
+        }
+        let mut views = Vec::with_capacity(messages.len());
+        for m in messages {
+            let block = proofs
+                .iter()
+                .position(|nb| nb.header.height == m.height && nb.namespace == m.envelope.source)?;
+            let position = proofs[block]
+                .transactions
+                .iter()
+                .position(|tx| tx.index == m.index)?;
+            views.push(MessageView {
+                source: m.envelope.source.get(),
+                sequence: m.envelope.sequence,
+                sender: hex::encode(&m.envelope.sender),
+                recipient: hex::encode(&m.envelope.recipient),
+                body: STANDARD.encode(&m.envelope.body),
+                hash: m.hash.to_hex(),
+                height: m.height,
+                index: m.index,
+                block,
+                position: u32::try_from(position).ok()?,
+            });
+        }
+        Some(Self {
+            destination,
+            messages: views,
+            blocks,
+            gaps,
+            next,
+        })
+    }
+}
