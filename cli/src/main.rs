@@ -3,6 +3,7 @@
 mod bench;
 mod client;
 mod dev;
+mod verify;
 
 use anyhow::{Context as _, Result, bail};
 use base64::Engine as _;
@@ -45,8 +46,11 @@ enum Command {
     },
     /// Submit a transaction to a namespace.
     Submit(SubmitArgs),
-    /// Follow a namespace's finalized transactions as they arrive.
+    /// Follow a namespace's finalized transactions as they arrive, verifying each block against
+    /// the genesis file (header, certificate, namespace proof).
     Tail(TailArgs),
+    /// Verify saved API answers, or a range of a namespace on live nodes, against a genesis file.
+    Verify(verify::VerifyArgs),
     /// Offer load to a running network and measure submit → finalized latency.
     Bench(bench::Args),
     /// Show a node's status.
@@ -109,12 +113,18 @@ struct TailArgs {
     /// Start from this height (default: the next finalized block).
     #[arg(long)]
     from: Option<u64>,
-    /// Node API URL.
-    #[arg(long, env = "CORTADO_URL", default_value = DEFAULT_URL)]
-    url: String,
+    /// Node API URLs; the stream moves to the next when one fails.
+    #[arg(long = "url", env = "CORTADO_URL", value_delimiter = ',', default_value = DEFAULT_URL)]
+    urls: Vec<String>,
     /// Stop after this many transactions.
     #[arg(long)]
     count: Option<u64>,
+    /// The genesis file to verify against.
+    #[arg(long, default_value = verify::DEFAULT_GENESIS)]
+    genesis: PathBuf,
+    /// Print what the node sends without verifying it.
+    #[arg(long)]
+    no_verify: bool,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -145,6 +155,7 @@ fn main() -> Result<()> {
         }
         Command::Submit(args) => runtime()?.block_on(submit(args)),
         Command::Tail(args) => runtime()?.block_on(tail(args)),
+        Command::Verify(args) => runtime()?.block_on(verify::verify(args)),
         Command::Bench(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
@@ -228,7 +239,11 @@ async fn submit(args: SubmitArgs) -> Result<()> {
 }
 
 async fn tail(args: TailArgs) -> Result<()> {
-    let client = client::Client::new(&args.url);
+    if !args.no_verify {
+        return verify::tail_verified(args.urls, &args.genesis, args.ns, args.from, args.count)
+            .await;
+    }
+    let client = client::Client::new(&args.urls[0]);
     let mut printed = 0u64;
     let mut events = client.stream_namespace(args.ns, args.from).await?;
     while let Some(event) = events.next().await? {

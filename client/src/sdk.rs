@@ -1,0 +1,1145 @@
+//! The Rust SDK (feature `http`): submit transactions, wait for their finality, and follow a
+//! namespace, verifying every answer against the pinned genesis before returning it.
+//!
+//! A [`Client`] talks to one or more nodes' HTTP APIs. It prefers one node and moves to the next
+//! when a node cannot be reached, refuses, or answers something that does not verify, so a
+//! dead or lying node costs a retry, never a wrong answer.
+//!
+//! What each call proves (see `docs/LIGHT_CLIENT.md`):
+//! - [`Client::wait_final`]: the header is certified by the chain's validators (directly, or
+//!   through the history of a later certified header when the node serves a descendant's
+//!   certificate), the namespace proof binds the namespace's transactions to the header, and the
+//!   transaction at the stated position hashes to the hash asked for.
+//! - [`Client::stream_namespace`]: each block yielded is certified and its namespace content
+//!   (transactions, or the invalid-encoding verdict with its evidence) is proven; heights strictly
+//!   increase, so a resumed stream has no duplicate. Completeness (that no block holding the
+//!   namespace was skipped) rests on the nodes' streams; [`Client::namespace_range`] proves it
+//!   height by height, with absence proofs.
+
+use crate::{
+    LightClient, Trust, VerifiedHeader, VerifyError,
+    sse::{Events, SseError},
+};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use bytes::Bytes;
+use cortado_types::{Hash, Header, Namespace, Transaction};
+use futures::Stream;
+use serde::Deserialize;
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+/// Largest JSON answer or SSE event the client reads (a namespace of a maximal block, hex and
+/// base64 encoded, plus headers): 64 MiB.
+pub const RESPONSE_BYTES_MAX: usize = 64 << 20;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SdkError {
+    /// No node could be reached.
+    #[error("no node answered (tried {tried}): {last}")]
+    Unreachable {
+        /// The nodes tried, comma-separated.
+        tried: String,
+        /// The last error.
+        last: String,
+    },
+    /// A node refused the request with a JSON error.
+    #[error("{url} refused ({status} {code}): {message}")]
+    Refused {
+        /// The node.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The error code.
+        code: String,
+        /// The node's message.
+        message: String,
+    },
+    /// A node's answer does not have the documented shape.
+    #[error("{url} sent a malformed answer: {what}")]
+    Malformed {
+        /// The node.
+        url: String,
+        /// What is wrong.
+        what: String,
+    },
+    /// A node's answer does not verify: it is faulty or lying.
+    #[error("{url} sent data that does not verify: {source}")]
+    Verify {
+        /// The node.
+        url: String,
+        /// What failed.
+        source: VerifyError,
+    },
+    /// The transaction was not final in time.
+    #[error("transaction {hash} not final after {after:?}")]
+    Timeout {
+        /// The transaction.
+        hash: Hash,
+        /// How long the client waited.
+        after: Duration,
+    },
+}
+
+/// A finalized transaction, verified.
+#[derive(Clone, Debug)]
+pub struct FinalTx {
+    /// Its hash.
+    pub hash: Hash,
+    /// Its namespace.
+    pub namespace: Namespace,
+    /// Its payload.
+    pub payload: Bytes,
+    /// Height of the block holding it.
+    pub height: u64,
+    /// Its index in the block's transaction order.
+    pub index: u32,
+    /// Its position among its namespace's transactions in the block.
+    pub position: u32,
+    /// The verified header of the block.
+    pub header: Header,
+}
+
+/// What a block holds of a namespace, verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NamespaceContent {
+    /// The namespace's transactions, in block order.
+    Transactions(Vec<Bytes>),
+    /// The namespace's committed encoding is invalid: it counts as empty (evidence verified).
+    InvalidEncoding,
+    /// The block does not hold the namespace (absence proven).
+    Absent,
+}
+
+/// One block's part of a namespace, verified.
+#[derive(Clone, Debug)]
+pub struct NamespaceBlock {
+    /// The block height.
+    pub height: u64,
+    /// The verified header.
+    pub header: Header,
+    /// The namespace.
+    pub namespace: Namespace,
+    /// What the block holds of it.
+    pub content: NamespaceContent,
+}
+
+/// Tuning of a [`Client`].
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Per-request timeout (not applied to streams).
+    pub request_timeout: Duration,
+    /// Pause between polls of a pending transaction.
+    pub poll_interval: Duration,
+    /// Pause before reconnecting a broken stream, per consecutive failure (capped at 10×).
+    pub reconnect_backoff: Duration,
+    /// Consecutive failed reconnections after which a stream gives up with an error.
+    pub reconnect_attempts: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(50),
+            reconnect_backoff: Duration::from_millis(200),
+            reconnect_attempts: 50,
+        }
+    }
+}
+
+struct Inner {
+    urls: Vec<String>,
+    preferred: AtomicUsize,
+    http: reqwest::Client,
+    light: Mutex<LightClient>,
+    options: Options,
+}
+
+/// The future that parses and verifies one node's answer.
+type Parsing<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, SdkError>> + Send + 'a>>;
+
+/// A verifying client of one or more Cortado nodes. Cheap to clone.
+#[derive(Clone)]
+pub struct Client(Arc<Inner>);
+
+/// A node's JSON error.
+#[derive(Deserialize)]
+struct ErrorJson {
+    error: String,
+    code: String,
+}
+
+/// An inclusion proof object (`proof` or `namespace_proof`): only the bytes are trusted.
+#[derive(Deserialize)]
+struct ProofJson {
+    bytes: String,
+}
+
+#[derive(Deserialize)]
+struct TxJson {
+    payload: String,
+}
+
+#[derive(Deserialize)]
+struct EvidenceJson {
+    bytes: String,
+}
+
+/// `GET /v1/transactions/{hash}`.
+#[derive(Deserialize)]
+struct TransactionJson {
+    status: String,
+    height: Option<u64>,
+    index: Option<u32>,
+    namespace: Option<u64>,
+    position: Option<u32>,
+    header_bytes: Option<String>,
+    certificate_bytes: Option<String>,
+    namespace_proof: Option<ProofJson>,
+    namespace_transactions: Option<Vec<TxJson>>,
+}
+
+/// A namespace read or a `namespace_block` event.
+#[derive(Deserialize)]
+struct NamespaceJson {
+    height: u64,
+    header_bytes: String,
+    certificate_bytes: String,
+    namespace: u64,
+    status: String,
+    proof: ProofJson,
+    evidence: Option<EvidenceJson>,
+    transactions: Vec<TxJson>,
+}
+
+/// `GET /v1/headers/{h}/proof`.
+#[derive(Deserialize)]
+struct HistoryJson {
+    header_bytes: String,
+    later_header_bytes: String,
+    later_certificate_bytes: String,
+    proof: ProofJson,
+}
+
+/// `GET /v1/headers/{h}`.
+#[derive(Deserialize)]
+struct HeaderJson {
+    header_bytes: String,
+    certificate_bytes: String,
+}
+
+#[derive(Deserialize)]
+struct SubmitJson {
+    hash: String,
+}
+
+fn hex_bytes(url: &str, field: &str, value: &str) -> Result<Vec<u8>, SdkError> {
+    hex::decode(value).map_err(|e| SdkError::Malformed {
+        url: url.to_string(),
+        what: format!("{field} is not hex: {e}"),
+    })
+}
+
+fn payloads(url: &str, txs: &[TxJson]) -> Result<Vec<Bytes>, SdkError> {
+    txs.iter()
+        .map(|t| {
+            STANDARD
+                .decode(t.payload.as_bytes())
+                .map(Bytes::from)
+                .map_err(|e| SdkError::Malformed {
+                    url: url.to_string(),
+                    what: format!("a payload is not base64: {e}"),
+                })
+        })
+        .collect()
+}
+
+impl Client {
+    /// A client of the nodes at `urls` (e.g. `http://127.0.0.1:27100`), verifying against
+    /// `trust`.
+    ///
+    /// Panics if `urls` is empty.
+    pub fn new(trust: Trust, urls: Vec<String>, options: Options) -> Self {
+        assert!(!urls.is_empty(), "a client needs at least one node URL");
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.request_timeout)
+            .build()
+            .unwrap_or_default();
+        Self(Arc::new(Inner {
+            urls: urls
+                .into_iter()
+                .map(|u| u.trim_end_matches('/').to_string())
+                .collect(),
+            preferred: AtomicUsize::new(0),
+            http,
+            light: Mutex::new(LightClient::new(trust)),
+            options,
+        }))
+    }
+
+    /// The pinned trust.
+    pub fn trust(&self) -> Trust {
+        self.light().trust().clone()
+    }
+
+    /// The latest header this client verified with its own certificate, if any.
+    pub fn latest(&self) -> Option<Header> {
+        self.light().latest().map(|v| v.header().clone())
+    }
+
+    /// The verified header at `height`.
+    pub async fn header(&self, height: u64) -> Result<VerifiedHeader, SdkError> {
+        let http = &self.0.http;
+        self.call(
+            |url| http.get(format!("{url}/v1/headers/{height}")),
+            move |url, response| {
+                Box::pin(async move {
+                    let url = url.as_str();
+                    let json: HeaderJson = Self::json(url, response).await?;
+                    self.verify_header(
+                        url,
+                        &hex_bytes(url, "header_bytes", &json.header_bytes)?,
+                        &hex_bytes(url, "certificate_bytes", &json.certificate_bytes)?,
+                    )
+                    .await
+                })
+            },
+        )
+        .await
+    }
+
+    fn light(&self) -> std::sync::MutexGuard<'_, LightClient> {
+        // A panic while holding the lock leaves the light client as it was: keep using it.
+        self.0.light.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The node URLs, starting with the preferred one.
+    fn rotation(&self) -> impl Iterator<Item = (usize, &str)> {
+        let n = self.0.urls.len();
+        let first = self.0.preferred.load(Ordering::Relaxed) % n;
+        (0..n).map(move |i| {
+            let at = (first + i) % n;
+            (at, self.0.urls[at].as_str())
+        })
+    }
+
+    /// Sends `request(url)` to the preferred node, then each other in turn, until one answers
+    /// something `parse` accepts; remembers the one that did.
+    async fn call<'a, T, F, P>(&'a self, request: F, parse: P) -> Result<T, SdkError>
+    where
+        F: Fn(&str) -> reqwest::RequestBuilder,
+        P: Fn(String, reqwest::Response) -> Parsing<'a, T>,
+    {
+        let mut tried = Vec::new();
+        let mut last = None;
+        for (at, url) in self.rotation() {
+            tried.push(url.to_string());
+            let response = match request(url)
+                .timeout(self.0.options.request_timeout)
+                .send()
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    last = Some(SdkError::Unreachable {
+                        tried: url.to_string(),
+                        last: e.to_string(),
+                    });
+                    continue;
+                }
+            };
+            match parse(url.to_string(), response).await {
+                Ok(v) => {
+                    self.0.preferred.store(at, Ordering::Relaxed);
+                    return Ok(v);
+                }
+                // A refusal is the node's considered answer: another node would say the same.
+                Err(e @ SdkError::Refused { .. }) => return Err(e),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(match last {
+            Some(SdkError::Unreachable { last, .. }) => SdkError::Unreachable {
+                tried: tried.join(", "),
+                last,
+            },
+            Some(other) => other,
+            None => SdkError::Unreachable {
+                tried: tried.join(", "),
+                last: "no node".into(),
+            },
+        })
+    }
+
+    /// Reads a JSON body (bounded), mapping error statuses to [`SdkError::Refused`].
+    async fn json<T: for<'de> Deserialize<'de>>(
+        url: &str,
+        response: reqwest::Response,
+    ) -> Result<T, SdkError> {
+        let status = response.status();
+        if response
+            .content_length()
+            .is_some_and(|l| l > RESPONSE_BYTES_MAX as u64)
+        {
+            return Err(SdkError::Malformed {
+                url: url.to_string(),
+                what: format!("answer exceeds {RESPONSE_BYTES_MAX} bytes"),
+            });
+        }
+        let body = response.bytes().await.map_err(|e| SdkError::Unreachable {
+            tried: url.to_string(),
+            last: e.to_string(),
+        })?;
+        if !status.is_success() {
+            let (code, message) = match serde_json::from_slice::<ErrorJson>(&body) {
+                Ok(e) => (e.code, e.error),
+                Err(_) => (
+                    "unknown".to_string(),
+                    String::from_utf8_lossy(&body).into_owned(),
+                ),
+            };
+            return Err(SdkError::Refused {
+                url: url.to_string(),
+                status: status.as_u16(),
+                code,
+                message,
+            });
+        }
+        serde_json::from_slice(&body).map_err(|e| SdkError::Malformed {
+            url: url.to_string(),
+            what: e.to_string(),
+        })
+    }
+
+    /// Submits a transaction; returns its hash once a node holds it durably. The hash is
+    /// checked against the one computed here.
+    pub async fn submit(&self, namespace: Namespace, payload: &[u8]) -> Result<Hash, SdkError> {
+        let expected = Transaction::hash_parts(namespace, payload);
+        let body = serde_json::json!({
+            "namespace": namespace.get(),
+            "payload": STANDARD.encode(payload),
+        });
+        let http = &self.0.http;
+        self.call(
+            |url| http.post(format!("{url}/v1/transactions")).json(&body),
+            move |url, response| {
+                Box::pin(async move {
+                    let url = url.as_str();
+                    let answer: SubmitJson = Self::json(url, response).await?;
+                    if answer.hash != expected.to_hex() {
+                        return Err(SdkError::Malformed {
+                            url: url.to_string(),
+                            what: format!(
+                                "returned hash {} for a transaction whose hash is {expected}",
+                                answer.hash
+                            ),
+                        });
+                    }
+                    Ok(expected)
+                })
+            },
+        )
+        .await
+    }
+
+    /// Verifies a header and its certificate. When the certificate is a descendant's (the
+    /// genesis block, or a block finalized only through a later one), proves the header through
+    /// the history of the node's latest certified header instead.
+    async fn verify_header(
+        &self,
+        url: &str,
+        header_bytes: &[u8],
+        certificate_bytes: &[u8],
+    ) -> Result<VerifiedHeader, SdkError> {
+        let trust = self.trust();
+        match crate::verify_header(&trust, header_bytes, certificate_bytes) {
+            Ok(verified) => {
+                self.light().observe(verified.clone());
+                Ok(verified)
+            }
+            Err(VerifyError::CertificateForAnotherHeader { height, .. }) => {
+                self.prove_through_history(url, height, header_bytes).await
+            }
+            Err(source) => Err(SdkError::Verify {
+                url: url.to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Proves the header `header_bytes` at `height` (whose own certificate is not available)
+    /// by its inclusion in the history of the node's latest header, verified with that
+    /// header's own certificate.
+    async fn prove_through_history(
+        &self,
+        url: &str,
+        height: u64,
+        header_bytes: &[u8],
+    ) -> Result<VerifiedHeader, SdkError> {
+        let http = &self.0.http;
+        let answer: HistoryJson = Self::json(
+            url,
+            http.get(format!("{url}/v1/headers/{height}/proof?against=latest"))
+                .timeout(self.0.options.request_timeout)
+                .send()
+                .await
+                .map_err(|e| SdkError::Unreachable {
+                    tried: url.to_string(),
+                    last: e.to_string(),
+                })?,
+        )
+        .await?;
+        let verify = |source| SdkError::Verify {
+            url: url.to_string(),
+            source,
+        };
+        let trust = self.trust();
+        let later = crate::verify_header(
+            &trust,
+            &hex_bytes(url, "later_header_bytes", &answer.later_header_bytes)?,
+            &hex_bytes(
+                url,
+                "later_certificate_bytes",
+                &answer.later_certificate_bytes,
+            )?,
+        )
+        .map_err(verify)?;
+        if hex_bytes(url, "header_bytes", &answer.header_bytes)? != header_bytes {
+            return Err(SdkError::Malformed {
+                url: url.to_string(),
+                what: format!("the history proof is for another header at height {height}"),
+            });
+        }
+        let proven = crate::verify_history(
+            &trust,
+            &later,
+            header_bytes,
+            &hex_bytes(url, "proof.bytes", &answer.proof.bytes)?,
+        )
+        .map_err(verify)?;
+        self.light().observe(later);
+        Ok(proven)
+    }
+
+    /// Verifies a namespace read or event.
+    async fn verify_namespace_json(
+        &self,
+        url: &str,
+        json: NamespaceJson,
+    ) -> Result<NamespaceBlock, SdkError> {
+        let header = self
+            .verify_header(
+                url,
+                &hex_bytes(url, "header_bytes", &json.header_bytes)?,
+                &hex_bytes(url, "certificate_bytes", &json.certificate_bytes)?,
+            )
+            .await?;
+        if header.height() != json.height {
+            return Err(SdkError::Malformed {
+                url: url.to_string(),
+                what: format!(
+                    "height {} does not match the header's {}",
+                    json.height,
+                    header.height()
+                ),
+            });
+        }
+        let namespace = Namespace(json.namespace);
+        let proof = hex_bytes(url, "proof.bytes", &json.proof.bytes)?;
+        let trust = self.trust();
+        let verified = header;
+        let verify = |source| SdkError::Verify {
+            url: url.to_string(),
+            source,
+        };
+        let content = match json.status.as_str() {
+            "valid" => {
+                let payloads = payloads(url, &json.transactions)?;
+                crate::verify_namespace(&trust, &verified, namespace, &proof, &payloads)
+                    .map_err(verify)?;
+                NamespaceContent::Transactions(payloads)
+            }
+            "invalid_encoding" => {
+                let evidence = json.evidence.ok_or_else(|| SdkError::Malformed {
+                    url: url.to_string(),
+                    what: "an invalid_encoding answer without evidence".into(),
+                })?;
+                crate::verify_invalid_encoding(
+                    &trust,
+                    &verified,
+                    namespace,
+                    &proof,
+                    &hex_bytes(url, "evidence.bytes", &evidence.bytes)?,
+                )
+                .map_err(verify)?;
+                NamespaceContent::InvalidEncoding
+            }
+            "absent" => {
+                crate::verify_absence(&trust, &verified, namespace, &proof).map_err(verify)?;
+                NamespaceContent::Absent
+            }
+            other => {
+                return Err(SdkError::Malformed {
+                    url: url.to_string(),
+                    what: format!("unknown status {other:?}"),
+                });
+            }
+        };
+        Ok(NamespaceBlock {
+            height: verified.height(),
+            header: verified.header().clone(),
+            namespace,
+            content,
+        })
+    }
+
+    /// The status of `hash` on one node: `Some` once finalized and verified.
+    async fn final_tx(&self, hash: Hash) -> Result<Option<FinalTx>, SdkError> {
+        let http = &self.0.http;
+        let result = self
+            .call(
+                |url| http.get(format!("{url}/v1/transactions/{hash}")),
+                move |url, response| {
+                    Box::pin(async move {
+                        let url = url.as_str();
+                        let json: TransactionJson = Self::json(url, response).await?;
+                        if json.status != "finalized" {
+                            return Ok(None);
+                        }
+                        self.verify_tx_json(url, hash, json).await.map(Some)
+                    })
+                },
+            )
+            .await;
+        match result {
+            // Not known yet (not gossiped to that node): keep waiting.
+            Err(SdkError::Refused { status: 404, .. }) => Ok(None),
+            other => other,
+        }
+    }
+
+    async fn verify_tx_json(
+        &self,
+        url: &str,
+        hash: Hash,
+        json: TransactionJson,
+    ) -> Result<FinalTx, SdkError> {
+        let missing = |field: &str| SdkError::Malformed {
+            url: url.to_string(),
+            what: format!("a finalized transaction without {field}"),
+        };
+        let height = json.height.ok_or_else(|| missing("height"))?;
+        let index = json.index.ok_or_else(|| missing("index"))?;
+        let namespace = Namespace(json.namespace.ok_or_else(|| missing("namespace"))?);
+        let position = json.position.ok_or_else(|| missing("position"))?;
+        let header_bytes = json.header_bytes.ok_or_else(|| missing("header_bytes"))?;
+        let certificate_bytes = json
+            .certificate_bytes
+            .ok_or_else(|| missing("certificate_bytes"))?;
+        let proof = json
+            .namespace_proof
+            .ok_or_else(|| missing("namespace_proof"))?;
+        let txs = json
+            .namespace_transactions
+            .ok_or_else(|| missing("namespace_transactions"))?;
+        let header = self
+            .verify_header(
+                url,
+                &hex_bytes(url, "header_bytes", &header_bytes)?,
+                &hex_bytes(url, "certificate_bytes", &certificate_bytes)?,
+            )
+            .await?;
+        if header.height() != height {
+            return Err(missing("a height matching its header"));
+        }
+        let payloads = payloads(url, &txs)?;
+        crate::verify_namespace(
+            &self.trust(),
+            &header,
+            namespace,
+            &hex_bytes(url, "namespace_proof.bytes", &proof.bytes)?,
+            &payloads,
+        )
+        .map_err(|source| SdkError::Verify {
+            url: url.to_string(),
+            source,
+        })?;
+        let payload = payloads
+            .get(position as usize)
+            .cloned()
+            .ok_or_else(|| missing("a position within its namespace"))?;
+        if Transaction::hash_parts(namespace, &payload) != hash {
+            return Err(SdkError::Malformed {
+                url: url.to_string(),
+                what: format!("the transaction at position {position} is not {hash}"),
+            });
+        }
+        Ok(FinalTx {
+            hash,
+            namespace,
+            payload,
+            height,
+            index,
+            position,
+            header: header.header().clone(),
+        })
+    }
+
+    /// Waits until `hash` is final (on any node), verifies it, and returns it.
+    pub async fn wait_final(&self, hash: Hash, timeout: Duration) -> Result<FinalTx, SdkError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(tx) = self.final_tx(hash).await? {
+                return Ok(tx);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SdkError::Timeout {
+                    hash,
+                    after: timeout,
+                });
+            }
+            tokio::time::sleep(self.0.options.poll_interval).await;
+        }
+    }
+
+    /// Reads and verifies namespace `namespace` at every height in `from..=to`: the blocks
+    /// that hold it with their content, and the absence proof of every other height, so the
+    /// result is complete.
+    pub async fn namespace_range(
+        &self,
+        namespace: Namespace,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<NamespaceBlock>, SdkError> {
+        let mut blocks = Vec::new();
+        let http = &self.0.http;
+        for height in from..=to {
+            let block = self
+                .call(
+                    |url| http.get(format!("{url}/v1/namespaces/{namespace}/blocks/{height}")),
+                    move |url, response| {
+                        Box::pin(async move {
+                            let url = url.as_str();
+                            let json: NamespaceJson = Self::json(url, response).await?;
+                            self.verify_namespace_json(url, json).await
+                        })
+                    },
+                )
+                .await?;
+            blocks.push(block);
+        }
+        Ok(blocks)
+    }
+
+    /// Follows namespace `namespace` from height `from`: every finalized block holding it, in
+    /// height order, each verified. On a dropped connection it resumes on the next node from
+    /// the height after the last block yielded, so nothing is duplicated; it ends with an error
+    /// after [`Options::reconnect_attempts`] consecutive failed attempts, or on data that does
+    /// not verify from every node.
+    pub fn stream_namespace(
+        &self,
+        namespace: Namespace,
+        from: u64,
+    ) -> impl Stream<Item = Result<NamespaceBlock, SdkError>> + Send + 'static {
+        let state = Follow {
+            client: self.clone(),
+            namespace,
+            next: from,
+            events: None,
+            failures: 0,
+        };
+        futures::stream::unfold(Some(state), |state| async move {
+            let mut state = state?;
+            match state.next_block().await {
+                Ok(block) => Some((Ok(block), Some(state))),
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+}
+
+/// The state of a namespace stream.
+struct Follow {
+    client: Client,
+    namespace: Namespace,
+    /// The lowest height not yet yielded.
+    next: u64,
+    /// The open stream and its node.
+    events: Option<(String, Events)>,
+    /// Consecutive failed attempts.
+    failures: u32,
+}
+
+impl Follow {
+    async fn connect(&mut self) -> Result<(), SdkError> {
+        let n = self.client.0.urls.len();
+        let at = self.client.0.preferred.load(Ordering::Relaxed) % n;
+        let url = self.client.0.urls[at].clone();
+        let response = self
+            .client
+            .0
+            .http
+            .get(format!(
+                "{url}/v1/stream/namespaces/{}?from={}",
+                self.namespace, self.next
+            ))
+            .header("accept", "text/event-stream")
+            .send()
+            .await;
+        match response {
+            Ok(r) if r.status().is_success() => {
+                self.events = Some((url, Events::new(r, RESPONSE_BYTES_MAX)));
+                Ok(())
+            }
+            Ok(r) => Err(Client::json::<serde_json::Value>(&url, r)
+                .await
+                .err()
+                .unwrap_or_else(|| SdkError::Malformed {
+                    url,
+                    what: "a stream answered with a JSON body".into(),
+                })),
+            Err(e) => Err(SdkError::Unreachable {
+                tried: url,
+                last: e.to_string(),
+            }),
+        }
+    }
+
+    /// Moves to the next node after a failure; `Err` once too many failed in a row.
+    async fn fail(&mut self, error: SdkError) -> Result<(), SdkError> {
+        self.events = None;
+        self.failures += 1;
+        if self.failures >= self.client.0.options.reconnect_attempts {
+            return Err(error);
+        }
+        let n = self.client.0.urls.len();
+        self.client.0.preferred.fetch_add(1, Ordering::Relaxed);
+        // Back off once a whole round of nodes has failed.
+        if (self.failures as usize).is_multiple_of(n) {
+            let factor = (self.failures / n as u32).min(10);
+            tokio::time::sleep(self.client.0.options.reconnect_backoff * factor).await;
+        }
+        Ok(())
+    }
+
+    async fn next_block(&mut self) -> Result<NamespaceBlock, SdkError> {
+        loop {
+            if self.events.is_none()
+                && let Err(e) = self.connect().await
+            {
+                self.fail(e).await?;
+                continue;
+            }
+            let Some((url, events)) = self.events.as_mut() else {
+                continue;
+            };
+            let url = url.clone();
+            let event = match events.next().await {
+                Ok(Some(event)) => event,
+                Ok(None) => {
+                    let e = SdkError::Unreachable {
+                        tried: url,
+                        last: "the stream ended".into(),
+                    };
+                    self.fail(e).await?;
+                    continue;
+                }
+                Err(SseError::Broken(e)) => {
+                    self.fail(SdkError::Unreachable {
+                        tried: url,
+                        last: e,
+                    })
+                    .await?;
+                    continue;
+                }
+                Err(e @ SseError::TooLarge(_)) => {
+                    self.fail(SdkError::Malformed {
+                        url,
+                        what: e.to_string(),
+                    })
+                    .await?;
+                    continue;
+                }
+            };
+            if event.event != "namespace_block" {
+                let e = SdkError::Malformed {
+                    url,
+                    what: format!("stream sent a {:?} event: {}", event.event, event.data),
+                };
+                self.fail(e).await?;
+                continue;
+            }
+            let json: NamespaceJson = match serde_json::from_str(&event.data) {
+                Ok(json) => json,
+                Err(e) => {
+                    self.fail(SdkError::Malformed {
+                        url,
+                        what: e.to_string(),
+                    })
+                    .await?;
+                    continue;
+                }
+            };
+            if json.height < self.next {
+                continue; // already yielded (a node replaying after a resume)
+            }
+            if json.namespace != self.namespace.get() {
+                let e = SdkError::Malformed {
+                    url,
+                    what: format!(
+                        "stream of namespace {} sent {}",
+                        self.namespace, json.namespace
+                    ),
+                };
+                self.fail(e).await?;
+                continue;
+            }
+            match self.client.verify_namespace_json(&url, json).await {
+                Ok(block) => {
+                    self.failures = 0;
+                    self.next = block.height + 1;
+                    return Ok(block);
+                }
+                Err(e) => {
+                    self.fail(e).await?;
+                    continue;
+                }
+            }
+        }
+    }
+}
+
+/// What [`verify_document`] verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verified {
+    /// A header and its own certificate.
+    Header {
+        /// The height.
+        height: u64,
+    },
+    /// A namespace read or event.
+    Namespace {
+        /// The height.
+        height: u64,
+        /// The namespace.
+        namespace: Namespace,
+        /// What the block holds of it.
+        content: NamespaceContent,
+    },
+    /// A finalized transaction with its inclusion proof.
+    Transaction {
+        /// The hash.
+        hash: Hash,
+        /// The height.
+        height: u64,
+    },
+    /// An older header proven through a later certified header's history.
+    History {
+        /// The proven height.
+        height: u64,
+        /// The later height.
+        against: u64,
+    },
+}
+
+impl std::fmt::Display for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Header { height } => {
+                write!(f, "header {height} with its finality certificate")
+            }
+            Self::Namespace {
+                height,
+                namespace,
+                content,
+            } => match content {
+                NamespaceContent::Transactions(t) => write!(
+                    f,
+                    "namespace {namespace} at height {height}: {} transactions, exactly and in order (header, certificate, namespace proof)",
+                    t.len()
+                ),
+                NamespaceContent::InvalidEncoding => write!(
+                    f,
+                    "namespace {namespace} at height {height}: invalidly encoded, counts as empty (evidence)"
+                ),
+                NamespaceContent::Absent => write!(
+                    f,
+                    "namespace {namespace} at height {height}: absent (absence proof)"
+                ),
+            },
+            Self::Transaction { hash, height } => write!(
+                f,
+                "transaction {hash} final at height {height} (header, certificate, namespace proof, position)"
+            ),
+            Self::History { height, against } => write!(
+                f,
+                "header {height} in the history of header {against}, itself certified"
+            ),
+        }
+    }
+}
+
+fn offline_header(
+    trust: &Trust,
+    header_bytes: &str,
+    certificate_bytes: &str,
+) -> Result<VerifiedHeader, SdkError> {
+    crate::verify_header(
+        trust,
+        &hex_bytes(OFFLINE, "header_bytes", header_bytes)?,
+        &hex_bytes(OFFLINE, "certificate_bytes", certificate_bytes)?,
+    )
+    .map_err(|source| SdkError::Verify {
+        url: OFFLINE.into(),
+        source,
+    })
+}
+
+/// The "node" of an offline check, in errors.
+const OFFLINE: &str = "the saved answer";
+
+/// Verifies a saved API answer offline (no request): a header (`/v1/headers/{h}`), a
+/// namespace read or `namespace_block` event, a finalized transaction, or a history proof.
+/// A header whose certificate is a descendant's cannot be checked offline; verify it against
+/// a node with [`Client`].
+pub fn verify_document(trust: &Trust, json: &serde_json::Value) -> Result<Verified, SdkError> {
+    let malformed = |what: String| SdkError::Malformed {
+        url: OFFLINE.into(),
+        what,
+    };
+    let parse = |what: &str| {
+        malformed(format!(
+            "not a {what} answer: {}",
+            json.to_string().chars().take(80).collect::<String>()
+        ))
+    };
+    let verify = |source| SdkError::Verify {
+        url: OFFLINE.into(),
+        source,
+    };
+    if json.get("later_header_bytes").is_some() {
+        let h: HistoryJson =
+            serde_json::from_value(json.clone()).map_err(|_| parse("history proof"))?;
+        let later = offline_header(trust, &h.later_header_bytes, &h.later_certificate_bytes)?;
+        let proven = crate::verify_history(
+            trust,
+            &later,
+            &hex_bytes(OFFLINE, "header_bytes", &h.header_bytes)?,
+            &hex_bytes(OFFLINE, "proof.bytes", &h.proof.bytes)?,
+        )
+        .map_err(verify)?;
+        return Ok(Verified::History {
+            height: proven.height(),
+            against: later.height(),
+        });
+    }
+    if json.get("namespace_proof").is_some() {
+        let hash: Hash = json["hash"]
+            .as_str()
+            .and_then(|h| h.parse().ok())
+            .ok_or_else(|| parse("transaction"))?;
+        let t: TransactionJson =
+            serde_json::from_value(json.clone()).map_err(|_| parse("transaction"))?;
+        let missing = |field: &str| malformed(format!("a finalized transaction without {field}"));
+        let header = offline_header(
+            trust,
+            t.header_bytes
+                .as_deref()
+                .ok_or_else(|| missing("header_bytes"))?,
+            t.certificate_bytes
+                .as_deref()
+                .ok_or_else(|| missing("certificate_bytes"))?,
+        )?;
+        let namespace = Namespace(t.namespace.ok_or_else(|| missing("namespace"))?);
+        let txs = t
+            .namespace_transactions
+            .ok_or_else(|| missing("namespace_transactions"))?;
+        let payloads = payloads(OFFLINE, &txs)?;
+        let proof = t
+            .namespace_proof
+            .ok_or_else(|| missing("namespace_proof"))?;
+        crate::verify_namespace(
+            trust,
+            &header,
+            namespace,
+            &hex_bytes(OFFLINE, "namespace_proof.bytes", &proof.bytes)?,
+            &payloads,
+        )
+        .map_err(verify)?;
+        let position = t.position.ok_or_else(|| missing("position"))? as usize;
+        let payload = payloads
+            .get(position)
+            .ok_or_else(|| missing("a position within its namespace"))?;
+        if Transaction::hash_parts(namespace, payload) != hash {
+            return Err(malformed(format!(
+                "the transaction at position {position} is not {hash}"
+            )));
+        }
+        if t.height != Some(header.height()) {
+            return Err(missing("a height matching its header"));
+        }
+        return Ok(Verified::Transaction {
+            hash,
+            height: header.height(),
+        });
+    }
+    if json.get("proof").is_some() && json.get("namespace").is_some() {
+        let n: NamespaceJson =
+            serde_json::from_value(json.clone()).map_err(|_| parse("namespace"))?;
+        let header = offline_header(trust, &n.header_bytes, &n.certificate_bytes)?;
+        if header.height() != n.height {
+            return Err(malformed("height does not match the header's".into()));
+        }
+        let namespace = Namespace(n.namespace);
+        let proof = hex_bytes(OFFLINE, "proof.bytes", &n.proof.bytes)?;
+        let content = match n.status.as_str() {
+            "valid" => {
+                let payloads = payloads(OFFLINE, &n.transactions)?;
+                crate::verify_namespace(trust, &header, namespace, &proof, &payloads)
+                    .map_err(verify)?;
+                NamespaceContent::Transactions(payloads)
+            }
+            "invalid_encoding" => {
+                let evidence = n
+                    .evidence
+                    .ok_or_else(|| malformed("invalid_encoding without evidence".into()))?;
+                crate::verify_invalid_encoding(
+                    trust,
+                    &header,
+                    namespace,
+                    &proof,
+                    &hex_bytes(OFFLINE, "evidence.bytes", &evidence.bytes)?,
+                )
+                .map_err(verify)?;
+                NamespaceContent::InvalidEncoding
+            }
+            "absent" => {
+                crate::verify_absence(trust, &header, namespace, &proof).map_err(verify)?;
+                NamespaceContent::Absent
+            }
+            other => return Err(malformed(format!("unknown status {other:?}"))),
+        };
+        return Ok(Verified::Namespace {
+            height: header.height(),
+            namespace,
+            content,
+        });
+    }
+    if json.get("header_bytes").is_some() {
+        let h: HeaderJson = serde_json::from_value(json.clone()).map_err(|_| parse("header"))?;
+        let header = offline_header(trust, &h.header_bytes, &h.certificate_bytes)?;
+        return Ok(Verified::Header {
+            height: header.height(),
+        });
+    }
+    Err(malformed(
+        "not an answer this tool verifies (a header, namespace read or event, finalized transaction or history proof)".into(),
+    ))
+}
