@@ -60,6 +60,42 @@ async fn light_client_follows_verifies_and_fails_over() {
     assert_eq!(&first.payload[..], b"first");
     assert_eq!(first.header.height, first.height);
 
+    // `cortado verify` checks a saved answer offline against the genesis file, and refuses a
+    // tampered one.
+    let (status, saved) = net
+        .get(1, &format!("/v1/transactions/{hash}"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let good = dir.join("tx.json");
+    std::fs::write(&good, saved.to_string()).unwrap();
+    let mut tampered = saved.clone();
+    let txs = tampered["namespace_transactions"].as_array_mut().unwrap();
+    let position = saved["position"].as_u64().unwrap() as usize;
+    txs[position]["payload"] = serde_json::Value::String("Zmlyc3Q=".into()); // "first"
+    txs.push(serde_json::json!({"index": 0, "hash": "00", "payload": "eA=="}));
+    let bad = dir.join("tampered.json");
+    std::fs::write(&bad, tampered.to_string()).unwrap();
+    let verify = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cortado"))
+            .args(["verify", "--genesis"])
+            .arg(dir.join("genesis.toml"))
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&good);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}");
+    assert!(out.contains("OK: transaction"), "{out}");
+    let refused = verify(&bad);
+    let out = String::from_utf8_lossy(&refused.stdout);
+    assert!(!refused.status.success(), "{out}");
+    assert!(
+        out.contains("FAILED") && out.contains("does not verify"),
+        "{out}"
+    );
+
     let from = first.height;
     let mut stream = Box::pin(client.stream_namespace(NS, from));
     let mut heights = Vec::new();
