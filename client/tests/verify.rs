@@ -61,6 +61,22 @@ fn certificates_agree_with_the_consensus_verifier() {
         Err(VerifyError::BadSignature)
     );
     assert!(!consensus.verify(&other_domain));
+    // Too few signers: one validator's partial signature is not the group's signature.
+    {
+        use commonware_cryptography::bls12381::primitives::{ops::threshold, variant::MinSig};
+        let mut lone = sign(&committee, CHAIN, header);
+        let partial = threshold::sign_message::<MinSig>(
+            &committee.validators[0].share,
+            &cortado_client::finalize_namespace(CHAIN),
+            &cortado_client::finalize_message(&lone),
+        );
+        lone.signature.copy_from_slice(&partial.value.encode());
+        assert_eq!(
+            verify_certificate(&trust, header, &lone),
+            Err(VerifyError::BadSignature)
+        );
+        assert!(!consensus.verify(&lone));
+    }
     // Signed by another committee.
     let strangers = cortado_chain::keys::deal(&mut commonware_utils::TestRng::new(99), 4);
     assert_eq!(
@@ -235,6 +251,53 @@ fn invalid_encoding_evidence_must_be_about_the_entry() {
     assert!(matches!(
         verify_invalid_encoding(&trust, &verified, Namespace(5), &proof, b"junk"),
         Err(VerifyError::ProofDecode { .. })
+    ));
+
+    // A block whose leader committed namespace 5 invalidly: the evidence proves it.
+    let mut found = None;
+    let txs = vec![
+        cortado_types::Transaction::new(5u64, Bytes::from_static(b"bad")),
+        cortado_types::Transaction::new(6u64, Bytes::from_static(b"good")),
+    ];
+    let ctx = cortado_types::BlockContext {
+        chain_id: CHAIN,
+        height: 0,
+        epoch: 0,
+        view: 1,
+        parent_view: 0,
+        leader: [0; 32],
+        timestamp_ms: 1,
+        parent: cortado_types::Hash::ZERO,
+        history: Vec::new(),
+    };
+    let block = cortado_types::Block::build(ctx, txs, &limits(), |data| {
+        if data.namespace != Namespace(5) {
+            return cortado_coding::namespace_entry(params, data).commitment;
+        }
+        let (entry, chunks) = encode_namespace_invalid(params, data, 0);
+        let chunks: Vec<(u16, Chunk)> = (0..).zip(chunks).collect();
+        found = invalid_encoding_evidence(params, &entry, &chunks, &limits()).unwrap();
+        entry.commitment
+    })
+    .unwrap();
+    let evidence = found.unwrap().encode();
+    let header = block.header();
+    let verified = verify_header(
+        &trust,
+        &header.encode(),
+        &sign(&committee, CHAIN, header).encode(),
+    )
+    .unwrap();
+    let proof = prove_namespace(header, Namespace(5)).unwrap().encode();
+    assert_eq!(
+        verify_invalid_encoding(&trust, &verified, Namespace(5), &proof, &evidence),
+        Ok(())
+    );
+    // The same evidence does not make the valid namespace 6 invalid.
+    let proof6 = prove_namespace(header, Namespace(6)).unwrap().encode();
+    assert!(matches!(
+        verify_invalid_encoding(&trust, &verified, Namespace(6), &proof6, &evidence),
+        Err(VerifyError::Evidence { .. })
     ));
 }
 
