@@ -16,6 +16,7 @@
 //!   of a namespace: exactly these transactions in this order, nothing, or an invalid encoding
 //!   that counts as empty.
 //! - [`LightClient`]: the pinned trust and the latest verified header.
+//! - [`Receiver`]: takes each verified cross-rollup message exactly once, in sequence order.
 //!
 //! The byte formats, the signed message and its domain are in `docs/LIGHT_CLIENT.md`.
 //!
@@ -33,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod receiver;
 #[cfg(feature = "http")]
 pub mod sdk;
 #[cfg(feature = "http")]
@@ -40,6 +42,7 @@ mod sse;
 mod trust;
 mod verify;
 
+pub use receiver::{Admission, Receiver};
 pub use trust::{GroupPublicKey, Trust, TrustError};
 pub use verify::{
     CONSENSUS_DOMAIN, FINALIZE_SUFFIX, Finality, LightClient, VerifiedHeader, VerifyError,
