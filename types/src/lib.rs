@@ -13,6 +13,7 @@
 //! This crate does no I/O.
 
 mod block;
+pub mod bundle;
 mod certificate;
 mod error;
 pub mod hash;
@@ -26,6 +27,7 @@ mod table;
 mod transaction;
 
 pub use block::{Block, BlockContext, NamespaceData};
+pub use bundle::{BUNDLE_NAMESPACE, Bundle, BundleError};
 pub use certificate::{FinalityCertificate, SIGNATURE_LENGTH};
 pub use error::Error;
 pub use hash::Hash;

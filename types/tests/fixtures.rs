@@ -102,3 +102,14 @@ fn envelope_fixture() {
         Ok(envelope)
     );
 }
+
+#[test]
+fn bundle_fixture() {
+    let bundle = cortado_types::Bundle::new(vec![
+        Transaction::new(1, Bytes::from_static(b"buy")),
+        Transaction::new(2, Bytes::from_static(b"sell")),
+    ])
+    .unwrap();
+    check("bundle_carrier", &bundle.carrier().encode());
+    check("bundle_hash", bundle.hash().as_bytes());
+}
