@@ -52,7 +52,10 @@ enum Reply {
         Result<Submitted, Error>,
     ),
     Select(oneshot::Sender<Vec<Transaction>>, Vec<Transaction>),
-    Finalized(oneshot::Sender<()>),
+    Finalized(
+        oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
+        Vec<(Hash, Vec<Hash>)>,
+    ),
     Contains(oneshot::Sender<bool>, bool),
     Stats(oneshot::Sender<Stats>, Stats),
     Proposed(oneshot::Sender<()>),
@@ -64,7 +67,7 @@ impl Reply {
         match self {
             Reply::Submit(response, value) => drop(response.send(value)),
             Reply::Select(response, value) => drop(response.send(value)),
-            Reply::Finalized(response) => drop(response.send(())),
+            Reply::Finalized(response, bundles) => drop(response.send(bundles)),
             Reply::Contains(response, value) => drop(response.send(value)),
             Reply::Stats(response, value) => drop(response.send(value)),
             Reply::Proposed(response) => drop(response.send(())),
@@ -286,13 +289,13 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 for hash in &hashes {
                     self.in_flight.remove(hash);
                 }
-                let removed = self.pool.finalize(&hashes);
+                let (removed, bundles) = self.pool.finalize_bundles(&hashes);
                 if !removed.is_empty() {
                     self.wal.append_finalized(&removed).await;
                     self.metrics.finalized.inc_by(removed.len() as u64);
                     batch.dirty = true;
                 }
-                Reply::Finalized(response)
+                Reply::Finalized(response, bundles)
             }
             Message::Contains { hash, response } => {
                 Reply::Contains(response, self.pool.contains(&hash))

@@ -22,7 +22,7 @@ pub(crate) enum Message {
     /// Remove finalized transactions.
     Finalized {
         hashes: Vec<Hash>,
-        response: oneshot::Sender<()>,
+        response: oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
     },
     /// Is a transaction pooled?
     Contains {
@@ -92,8 +92,10 @@ impl Mailbox {
     }
 
     /// Removes finalized transactions and remembers their hashes, so late copies are refused.
-    /// Idempotent. Resolves once the removal is durable (or at once if the actor has stopped).
-    pub async fn finalized(&self, hashes: Vec<Hash>) {
+    /// Idempotent. Resolves once the removal is durable (or at once if the actor has stopped),
+    /// with the bundles that left the pool because their members were finalized: `(bundle
+    /// hash, member hashes)`.
+    pub async fn finalized(&self, hashes: Vec<Hash>) -> Vec<(Hash, Vec<Hash>)> {
         let (response, receiver) = oneshot::channel();
         if self
             .sender
@@ -101,8 +103,9 @@ impl Mailbox {
             .await
             .is_ok()
         {
-            let _ = receiver.await;
+            return receiver.await.unwrap_or_default();
         }
+        Vec::new()
     }
 
     /// The proposer just put these transactions in a block: mark them in flight here and tell

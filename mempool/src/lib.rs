@@ -164,6 +164,10 @@ pub enum Error {
         /// When a retry has a fair chance.
         retry_after: Duration,
     },
+    /// A bundle carrier that does not decode, or whose members are already pending in another
+    /// bundle or finalized.
+    #[error("invalid bundle: {0}")]
+    Bundle(String),
     /// The mempool actor has stopped.
     #[error("mempool is stopped (the node is shutting down or failed; check its logs)")]
     Closed,

@@ -6,7 +6,7 @@
 //! compacted transaction after younger ones) restores the same order.
 
 use crate::{Error, Limit, Stats};
-use cortado_types::{Hash, Limits, Namespace, Transaction};
+use cortado_types::{BUNDLE_NAMESPACE, Bundle, Hash, Limits, Namespace, Transaction};
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
     time::Duration,
@@ -111,7 +111,14 @@ pub(crate) struct Pool {
     bytes: usize,
     next_seq: u64,
     recent: Recent,
+    /// Pooled bundles by carrier hash, decoded.
+    bundles: HashMap<Hash, Bundle>,
+    /// Member hash → carrier hash, for every pooled bundle.
+    member_of: HashMap<Hash, Hash>,
 }
+
+/// A bundle whose members were finalized: its hash (the carrier's) and the members' hashes.
+pub type FinalizedBundle = (Hash, Vec<Hash>);
 
 impl Pool {
     /// Creates an empty pool.
@@ -124,7 +131,32 @@ impl Pool {
             bytes: 0,
             next_seq: 0,
             recent: Recent::new(bounds.recent_finalized_max),
+            bundles: HashMap::new(),
+            member_of: HashMap::new(),
         }
+    }
+
+    /// Decodes a bundle carrier and checks its members against the pool: none may be pending
+    /// in another bundle or finalized recently.
+    fn bundle_of(&self, tx: &Transaction) -> Result<Bundle, Error> {
+        let bundle = Bundle::from_carrier(tx, self.bounds.tx_bytes_max)
+            .map_err(|e| Error::Bundle(e.to_string()))?;
+        for hash in bundle.member_hashes() {
+            if self.member_of.contains_key(&hash) {
+                return Err(Error::Bundle(format!(
+                    "member {hash} is already pending in another bundle"
+                )));
+            }
+            if self.entries.contains_key(&hash) {
+                return Err(Error::Bundle(format!(
+                    "member {hash} is already pending on its own"
+                )));
+            }
+            if self.recent.contains(&hash) {
+                return Err(Error::Bundle(format!("member {hash} is already finalized")));
+            }
+        }
+        Ok(bundle)
     }
 
     /// Admits `tx` (whose hash is `hash`) if the bounds allow.
@@ -139,9 +171,18 @@ impl Pool {
                 limit: self.bounds.tx_bytes_max,
             });
         }
-        if self.entries.contains_key(&hash) || self.recent.contains(&hash) {
+        // A member of a pending bundle is pending (it will be included with its bundle).
+        if self.entries.contains_key(&hash)
+            || self.recent.contains(&hash)
+            || self.member_of.contains_key(&hash)
+        {
             return Ok(Admitted::Duplicate);
         }
+        let bundle = if tx.namespace == BUNDLE_NAMESPACE {
+            Some(self.bundle_of(&tx)?)
+        } else {
+            None
+        };
         let retry_after = self.bounds.full_retry_after;
         if self.entries.len() >= self.bounds.txs_max {
             return Err(Error::Full {
@@ -164,7 +205,7 @@ impl Pool {
             });
         }
         let seq = self.next_seq;
-        self.insert(seq, hash, tx);
+        self.insert(seq, hash, tx, bundle);
         Ok(Admitted::New { seq })
     }
 
@@ -183,11 +224,25 @@ impl Pool {
             !self.order.contains_key(&seq),
             "journal holds two transactions with sequence number {seq}"
         );
-        self.insert(seq, hash, tx);
+        let bundle = if tx.namespace == BUNDLE_NAMESPACE {
+            match self.bundle_of(&tx) {
+                Ok(bundle) => Some(bundle),
+                Err(_) => return Restored::Dropped,
+            }
+        } else {
+            None
+        };
+        self.insert(seq, hash, tx, bundle);
         Restored::Added
     }
 
-    fn insert(&mut self, seq: u64, hash: Hash, tx: Transaction) {
+    fn insert(&mut self, seq: u64, hash: Hash, tx: Transaction, bundle: Option<Bundle>) {
+        if let Some(bundle) = bundle {
+            for member in bundle.member_hashes() {
+                self.member_of.insert(member, hash);
+            }
+            self.bundles.insert(hash, bundle);
+        }
         let size = tx.payload.len();
         self.bytes += size;
         *self.namespaces.entry(tx.namespace).or_insert(0) += size;
@@ -197,30 +252,64 @@ impl Pool {
     }
 
     /// Removes the finalized `hashes` and remembers them as recently finalized. Returns the ones
-    /// that were in the pool.
+    /// that were in the pool (with the carriers of bundles whose members were finalized).
     pub fn finalize(&mut self, hashes: &[Hash]) -> Vec<Hash> {
+        self.finalize_bundles(hashes).0
+    }
+
+    /// [`Self::finalize`], also returning the bundles whose members were finalized. A bundle
+    /// leaves the pool as soon as one of its members is finalized: its members were proposed
+    /// together, and a bundle split across blocks (only a faulty leader does that) must not be
+    /// proposed again.
+    pub fn finalize_bundles(&mut self, hashes: &[Hash]) -> (Vec<Hash>, Vec<FinalizedBundle>) {
         let mut removed = Vec::new();
+        let mut bundles = Vec::new();
         for hash in hashes {
             self.recent.insert(*hash);
-            let Some(entry) = self.entries.remove(hash) else {
-                continue;
-            };
-            let size = entry.tx.payload.len();
-            self.bytes -= size;
-            let namespace = self
-                .namespaces
-                .get_mut(&entry.tx.namespace)
-                .expect("namespace of a pooled transaction is counted");
-            *namespace -= size;
-            if *namespace == 0 {
-                self.namespaces.remove(&entry.tx.namespace);
+            if let Some(carrier) = self.member_of.get(hash).copied()
+                && let Some(bundle) = self.bundles.remove(&carrier)
+            {
+                let members = bundle.member_hashes();
+                for member in &members {
+                    self.member_of.remove(member);
+                }
+                self.recent.insert(carrier);
+                if self.remove(&carrier) {
+                    removed.push(carrier);
+                }
+                bundles.push((carrier, members));
             }
-            self.order
-                .remove(&entry.seq)
-                .expect("pooled transaction is in the order");
-            removed.push(*hash);
+            if self.remove(hash) {
+                removed.push(*hash);
+            }
         }
-        removed
+        (removed, bundles)
+    }
+
+    /// Removes one pooled transaction; whether it was there.
+    fn remove(&mut self, hash: &Hash) -> bool {
+        let Some(entry) = self.entries.remove(hash) else {
+            return false;
+        };
+        if let Some(bundle) = self.bundles.remove(hash) {
+            for member in bundle.member_hashes() {
+                self.member_of.remove(&member);
+            }
+        }
+        let size = entry.tx.payload.len();
+        self.bytes -= size;
+        let namespace = self
+            .namespaces
+            .get_mut(&entry.tx.namespace)
+            .expect("namespace of a pooled transaction is counted");
+        *namespace -= size;
+        if *namespace == 0 {
+            self.namespaces.remove(&entry.tx.namespace);
+        }
+        self.order
+            .remove(&entry.seq)
+            .expect("pooled transaction is in the order");
+        true
     }
 
     /// Transactions in arrival order that fit `limits`, skipping `exclude`. Removes nothing.
@@ -234,6 +323,9 @@ impl Pool {
     }
 
     /// [`Self::select`], also skipping every hash for which `skip` is true (in flight).
+    ///
+    /// A bundle carrier is expanded into its members, all of them or none: it is taken only if
+    /// none of its members is excluded, in flight or already selected, and all fit together.
     pub fn select_skipping(
         &self,
         limits: &Limits,
@@ -241,28 +333,47 @@ impl Pool {
         skip: impl Fn(&Hash) -> bool,
     ) -> Vec<Transaction> {
         let mut selected = Vec::new();
+        let mut taken: HashSet<Hash> = HashSet::new();
         let mut bytes = 0usize;
         let mut namespaces = HashSet::new();
         for hash in self.order.values() {
             if selected.len() >= limits.txs_per_block_max {
                 break;
             }
-            if exclude.contains(hash) || skip(hash) {
+            if exclude.contains(hash) || skip(hash) || taken.contains(hash) {
                 continue;
             }
-            let tx = &self.entries[hash].tx;
-            let size = tx.payload.len();
-            if size > limits.tx_bytes_max || bytes + size > limits.block_bytes_max {
-                continue;
-            }
-            if !namespaces.contains(&tx.namespace)
-                && namespaces.len() >= limits.namespaces_per_block_max
+            let members: Vec<&Transaction> = match self.bundles.get(hash) {
+                Some(bundle) => bundle.transactions().iter().collect(),
+                None => vec![&self.entries[hash].tx],
+            };
+            let hashes: Vec<Hash> = members.iter().map(|t| t.hash()).collect();
+            if self.bundles.contains_key(hash)
+                && hashes
+                    .iter()
+                    .any(|h| exclude.contains(h) || skip(h) || taken.contains(h))
             {
                 continue;
             }
-            namespaces.insert(tx.namespace);
+            let size: usize = members.iter().map(|t| t.payload.len()).sum();
+            let new_namespaces: HashSet<Namespace> = members
+                .iter()
+                .map(|t| t.namespace)
+                .filter(|ns| !namespaces.contains(ns))
+                .collect();
+            if members
+                .iter()
+                .any(|t| t.payload.len() > limits.tx_bytes_max)
+                || bytes + size > limits.block_bytes_max
+                || selected.len() + members.len() > limits.txs_per_block_max
+                || namespaces.len() + new_namespaces.len() > limits.namespaces_per_block_max
+            {
+                continue;
+            }
+            namespaces.extend(new_namespaces);
             bytes += size;
-            selected.push(tx.clone());
+            taken.extend(hashes);
+            selected.extend(members.into_iter().cloned());
         }
         selected
     }
@@ -540,5 +651,113 @@ mod tests {
         // New admissions continue after the largest sequence number.
         let (d, tx_d) = tx(3, 1, 3);
         assert_eq!(pool.admit(d, tx_d), Ok(Admitted::New { seq: 8 }));
+    }
+
+    fn bundle(members: &[(u64, usize, u8)]) -> (Hash, Transaction, Vec<Hash>) {
+        let txs: Vec<Transaction> = members
+            .iter()
+            .map(|(ns, size, tag)| tx(*ns, *size, *tag).1)
+            .collect();
+        let b = Bundle::new(txs).unwrap();
+        let carrier = b.carrier();
+        (carrier.hash(), carrier, b.member_hashes())
+    }
+
+    fn bundle_bounds() -> Bounds {
+        Bounds {
+            bytes_max: 1000,
+            txs_max: 100,
+            tx_bytes_max: 200,
+            namespace_bytes_max: 1000,
+            ..bounds()
+        }
+    }
+
+    #[test]
+    fn bundles_are_selected_whole_or_not_at_all() {
+        let mut pool = Pool::new(bundle_bounds());
+        let (a, _) = tx(1, 30, 1);
+        pool.admit(a, tx(1, 30, 1).1).unwrap();
+        let (b_hash, carrier, members) = bundle(&[(2, 20, 2), (3, 20, 3), (4, 20, 4)]);
+        assert!(matches!(
+            pool.admit(b_hash, carrier.clone()),
+            Ok(Admitted::New { .. })
+        ));
+        assert_eq!(pool.admit(b_hash, carrier), Ok(Admitted::Duplicate));
+        let (c, _) = tx(5, 10, 5);
+        pool.admit(c, tx(5, 10, 5).1).unwrap();
+        pool.check_invariants();
+        let none = HashSet::new();
+        let hashes = |txs: Vec<Transaction>| txs.iter().map(Transaction::hash).collect::<Vec<_>>();
+
+        // Everything fits: the bundle expands in place, never the carrier itself.
+        let all = hashes(pool.select(&limits(1000, 10, 10), &none));
+        let mut expected = vec![a];
+        expected.extend(&members);
+        expected.push(c);
+        assert_eq!(all, expected);
+        // 75 bytes: the bundle (60) does not fit after `a` (30): skipped whole; `c` still fits.
+        assert_eq!(hashes(pool.select(&limits(75, 10, 10), &none)), vec![a, c]);
+        // Three namespaces: `a` and the bundle's three do not fit together.
+        assert_eq!(hashes(pool.select(&limits(1000, 3, 10), &none)), vec![a, c]);
+        // Three transactions: likewise.
+        assert_eq!(hashes(pool.select(&limits(1000, 10, 3), &none)), vec![a, c]);
+        // One member excluded (in an ancestor, or in flight): the whole bundle waits.
+        let excluded: HashSet<Hash> = [members[1]].into_iter().collect();
+        assert_eq!(
+            hashes(pool.select(&limits(1000, 10, 10), &excluded)),
+            vec![a, c]
+        );
+        assert_eq!(
+            hashes(pool.select_skipping(&limits(1000, 10, 10), &none, |h| *h == members[2])),
+            vec![a, c]
+        );
+
+        // A member is pending through its bundle; another bundle cannot claim it.
+        assert_eq!(
+            pool.admit(members[0], tx(2, 20, 2).1),
+            Ok(Admitted::Duplicate)
+        );
+        let (other, other_carrier, _) = bundle(&[(2, 20, 2), (9, 5, 9)]);
+        assert!(
+            matches!(pool.admit(other, other_carrier), Err(Error::Bundle(m)) if m.contains("another bundle"))
+        );
+        // Nor a member pending on its own.
+        let (own, own_carrier, _) = bundle(&[(1, 30, 1), (9, 5, 9)]);
+        assert!(
+            matches!(pool.admit(own, own_carrier), Err(Error::Bundle(m)) if m.contains("on its own"))
+        );
+        // A carrier that does not decode.
+        let junk = Transaction::new(BUNDLE_NAMESPACE, vec![9u8; 5]);
+        assert!(matches!(
+            pool.admit(junk.hash(), junk),
+            Err(Error::Bundle(_))
+        ));
+
+        // Finalizing the members removes the carrier and reports the bundle.
+        let (removed, bundles) = pool.finalize_bundles(&members);
+        assert!(removed.contains(&b_hash));
+        assert_eq!(bundles, vec![(b_hash, members.clone())]);
+        assert!(!pool.contains(&b_hash));
+        pool.check_invariants();
+        assert_eq!(
+            hashes(pool.select(&limits(1000, 10, 10), &none)),
+            vec![a, c]
+        );
+    }
+
+    #[test]
+    fn journaled_bundles_are_restored() {
+        let mut pool = Pool::new(bundle_bounds());
+        let (b_hash, carrier, members) = bundle(&[(2, 20, 2), (3, 20, 3)]);
+        assert_eq!(pool.restore(7, b_hash, carrier), Restored::Added);
+        let selected: Vec<Hash> = pool
+            .select(&limits(1000, 10, 10), &HashSet::new())
+            .iter()
+            .map(Transaction::hash)
+            .collect();
+        assert_eq!(selected, members);
+        let junk = Transaction::new(BUNDLE_NAMESPACE, vec![1u8; 3]);
+        assert_eq!(pool.restore(8, junk.hash(), junk), Restored::Dropped);
     }
 }
