@@ -22,6 +22,9 @@ pub mod code {
     pub const INVALID_HASH: &str = "invalid_hash";
     /// 400: a height (path, `from`, `Last-Event-ID`) is not an unsigned integer.
     pub const INVALID_HEIGHT: &str = "invalid_height";
+    /// 400: a bundle is empty, malformed, too large for a block, or conflicts with pending
+    /// transactions.
+    pub const INVALID_BUNDLE: &str = "invalid_bundle";
     /// 400: a namespace is missing or not an unsigned 64-bit integer.
     pub const INVALID_NAMESPACE: &str = "invalid_namespace";
     /// 404: no such transaction, height or route.
@@ -146,6 +149,9 @@ impl From<SubmitError> for ApiError {
             },
             SubmitError::Unavailable(_) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE, message)
+            }
+            SubmitError::InvalidBundle(_) => {
+                Self::new(StatusCode::BAD_REQUEST, code::INVALID_BUNDLE, message)
             }
         }
     }

@@ -6,6 +6,8 @@
 //! |---|---|
 //! | `POST /v1/transactions` | 202 `{"hash"}` (plus `"duplicate": true` if the mempool had it) |
 //! | `GET /v1/transactions/{hash}` | `{"hash","status":"pending"}`, or once final `{"hash","status":"finalized","height","index","namespace","block_hash","position","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}`: the namespace's inclusion proof (as in a namespace read) and all its transactions in the block, this one at `position`, so the answer alone proves inclusion |
+//! | `POST /v1/bundles` | 202 `{"hash","transactions":[hash…]}`: `{"transactions":[{"namespace","payload"}…]}` included in one block, all or none (`cortado_types::Bundle`) |
+//! | `GET /v1/bundles/{hash}` | `{"hash","status":"pending"}`, or `{"hash","status":"finalized","height","transactions":[{"hash","height","index"}…]}` (`"split"` if members landed in different blocks) |
 //! | `GET /v1/status` | `{"chain_id","height","view","validators","peers","last_finality_latency_ms","mempool":{"txs","bytes"},"dispersal":{"shares_stored","share_bytes_stored","share_bytes_received","blocks_reconstructed","last_reconstruct_us"}}` |
 //! | `GET /v1/headers/{height\|latest}` | `{"height","hash","header","header_bytes","certificate","certificate_bytes"}`: the header, its hex encoding, the certificate and its hex encoding |
 //! | `GET /v1/headers/{height}/proof?against={later\|latest}` | `{"height","hash","header_bytes","against","later_header_bytes","later_certificate_bytes","proof":{"leaf","count","siblings","bytes"}}`: the proof that header `height` is in the history accumulator of the later header (default: the latest), `bytes` the encoded `cortado_types::history::HistoryProof` |
@@ -111,6 +113,8 @@ where
     Router::new()
         .route("/v1/transactions", post(routes::submit::<N, R>))
         .route("/v1/transactions/{hash}", get(routes::transaction::<N, R>))
+        .route("/v1/bundles", post(routes::submit_bundle::<N, R>))
+        .route("/v1/bundles/{hash}", get(routes::bundle::<N, R>))
         .route("/v1/status", get(routes::status::<N, R>))
         .route("/v1/headers/{height}", get(routes::header::<N, R>))
         .route(

@@ -55,6 +55,9 @@ pub enum SubmitError {
     },
     /// The node cannot take transactions now (starting, stopping, or failed).
     Unavailable(String),
+    /// The mempool refused a bundle (its members conflict with pending ones, or it is
+    /// malformed).
+    InvalidBundle(String),
 }
 
 impl std::fmt::Display for SubmitError {
@@ -78,6 +81,7 @@ impl std::fmt::Display for SubmitError {
                 retry_after_secs(*retry_after)
             ),
             SubmitError::Unavailable(why) => write!(f, "the node cannot take transactions: {why}"),
+            SubmitError::InvalidBundle(why) => write!(f, "bundle refused: {why}"),
         }
     }
 }

@@ -17,6 +17,8 @@ use utoipa::OpenApi;
     paths(
         routes::submit,
         routes::transaction,
+        routes::submit_bundle,
+        routes::bundle,
         routes::status,
         routes::header,
         routes::history_proof,

@@ -73,7 +73,7 @@ async fn submit_json_and_raw() {
     assert_eq!(fx.call(req).await.0, StatusCode::ACCEPTED);
     // The largest payload fits, in both forms.
     let max = vec![0xee; common::limits().tx_bytes_max];
-    let big = json!({"namespace": u64::MAX, "payload": STANDARD.encode(&max)});
+    let big = json!({"namespace": u64::MAX - 1, "payload": STANDARD.encode(&max)});
     assert_eq!(fx.call(post_json(&big)).await.0, StatusCode::ACCEPTED);
     assert_eq!(
         fx.call(post_raw("/v1/transactions?namespace=1", max.clone()))
@@ -89,7 +89,7 @@ async fn submit_json_and_raw() {
     assert_eq!(submitted[2], Transaction::new(7u64, &b"raw"[..]));
     assert_eq!(submitted[3], Transaction::new(8u64, Vec::new()));
     assert_eq!(submitted[4], Transaction::new(9u64, &b"curl"[..]));
-    assert_eq!(submitted[5], Transaction::new(u64::MAX, max.clone()));
+    assert_eq!(submitted[5], Transaction::new(u64::MAX - 1, max.clone()));
     assert_eq!(submitted[6], Transaction::new(1u64, max));
 }
 
@@ -700,4 +700,135 @@ async fn metrics_count_requests_by_route_and_status() {
     ] {
         assert!(text.contains(line), "missing {line}:\n{text}");
     }
+}
+
+#[tokio::test]
+async fn bundles_are_submitted_whole_and_report_their_status() {
+    let mut fx = common::Fixture::new(64).await;
+    let post_bundle = |body: Value| {
+        Request::post("/v1/bundles")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let members = [(1u64, &b"buy"[..]), (2, b"sell")];
+    let body = json!({"transactions": members.iter().map(|(ns, p)| json!({"namespace": ns, "payload": STANDARD.encode(p)})).collect::<Vec<_>>()});
+    let (status, _, json) = fx.call(post_bundle(body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    let bundle = cortado_types::Bundle::new(
+        members
+            .iter()
+            .map(|(ns, p)| Transaction::new(*ns, p.to_vec()))
+            .collect(),
+    )
+    .unwrap();
+    assert_eq!(json["hash"], bundle.hash().to_hex());
+    assert_eq!(
+        json["transactions"],
+        json!(
+            bundle
+                .member_hashes()
+                .iter()
+                .map(|h| h.to_hex())
+                .collect::<Vec<_>>()
+        )
+    );
+    // The node got the carrier, one unit.
+    assert_eq!(fx.node.submitted().last(), Some(&bundle.carrier()));
+    let (_, _, pending) = fx.get(&format!("/v1/bundles/{}", bundle.hash())).await;
+    assert_eq!(
+        pending,
+        json!({"hash": bundle.hash().to_hex(), "status": "pending"})
+    );
+
+    // Finalized: every member in one block.
+    let b = fx
+        .finalize(&[(1, b"buy"), (2, b"sell"), (3, b"other")])
+        .await;
+    fx.index
+        .insert_bundles(b.height(), &[(bundle.hash(), bundle.member_hashes())])
+        .await
+        .unwrap();
+    let (_, _, done) = fx.get(&format!("/v1/bundles/{}", bundle.hash())).await;
+    assert_eq!(done["status"], "finalized", "{done}");
+    assert_eq!(done["height"], b.height());
+    assert_eq!(done["transactions"][1]["index"], 1);
+
+    // Split (a faulty leader): reported as such.
+    let split = cortado_types::Bundle::new(vec![
+        Transaction::new(1u64, b"x".to_vec()),
+        Transaction::new(2u64, b"y".to_vec()),
+    ])
+    .unwrap();
+    fx.finalize(&[(1, b"x")]).await;
+    let last = fx.finalize(&[(2, b"y")]).await;
+    fx.index
+        .insert_bundles(last.height(), &[(split.hash(), split.member_hashes())])
+        .await
+        .unwrap();
+    let (_, _, split_view) = fx.get(&format!("/v1/bundles/{}", split.hash())).await;
+    assert_eq!(split_view["status"], "split", "{split_view}");
+    assert_eq!(split_view.get("height"), None);
+
+    // Refusals, each saying what is wrong.
+    let tx = |ns: u64, p: &str| json!({"namespace": ns, "payload": p});
+    for (body, status, code, needle) in [
+        (
+            json!({"transactions": []}),
+            400,
+            "invalid_bundle",
+            "at least one",
+        ),
+        (
+            json!({"transactions": [tx(1, "YQ=="), tx(1, "YQ==")]}),
+            400,
+            "invalid_bundle",
+            "repeats",
+        ),
+        (
+            json!({"transactions": [tx(u64::MAX, "YQ==")]}),
+            400,
+            "invalid_bundle",
+            "reserved",
+        ),
+        (
+            json!({"transactions": [tx(1, "***")]}),
+            400,
+            "invalid_base64",
+            "transaction 0",
+        ),
+        (json!({"txs": []}), 400, "invalid_json", "expected"),
+        (
+            json!({"transactions": [tx(1, &STANDARD.encode([0u8; 700])), tx(2, &STANDARD.encode([0u8; 700]))]}),
+            413,
+            "payload_too_large",
+            "tx_bytes_max",
+        ),
+    ] {
+        fx.expect_error(
+            post_bundle(body),
+            StatusCode::from_u16(status).unwrap(),
+            code,
+            needle,
+        )
+        .await;
+    }
+    // The carrier namespace is not open to plain transactions.
+    fx.expect_error(
+        post_json(&json!({"namespace": u64::MAX, "payload": "YQ=="})),
+        StatusCode::BAD_REQUEST,
+        "invalid_namespace",
+        "reserved for bundle carriers",
+    )
+    .await;
+    let unknown = Transaction::new(9u64, b"z".to_vec()).hash();
+    fx.expect_error(
+        Request::get(format!("/v1/bundles/{unknown}"))
+            .body(Body::empty())
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "unknown bundle",
+    )
+    .await;
 }

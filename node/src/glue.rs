@@ -47,7 +47,14 @@ impl FinalizedSink for Sink {
         }
         let hashes: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
         if !hashes.is_empty() {
-            self.mempool.finalized(hashes).await;
+            let bundles = self.mempool.finalized(hashes).await;
+            // Bundle status is informational (each member's own status is in the index): a
+            // failure here is logged, not fatal.
+            if !bundles.is_empty()
+                && let Err(err) = self.index.insert_bundles(block.height(), &bundles).await
+            {
+                error!(%err, height = block.height(), "cannot record finalized bundles");
+            }
         }
         self.finalized.send_if_modified(|h| {
             let advanced = block.height() > *h;
@@ -90,6 +97,7 @@ impl cortado_api::Node for ApiNode {
                 namespace,
                 retry_after,
             }),
+            Err(PoolError::Bundle(why)) => Err(SubmitError::InvalidBundle(why)),
             Err(other) => Err(SubmitError::Unavailable(other.to_string())),
         }
     }

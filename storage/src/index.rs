@@ -765,6 +765,51 @@ impl Index {
             .collect()
     }
 
+    /// Records bundles whose members were finalized in the block at `height` (idempotent).
+    pub async fn insert_bundles(
+        &self,
+        height: Height,
+        bundles: &[(Hash, Vec<Hash>)],
+    ) -> Result<(), Error> {
+        let height = height_param(height)
+            .ok_or_else(|| Error::Invalid(format!("height {height} exceeds i64::MAX")))?;
+        let mut tx = self.pool.begin().await?;
+        for (hash, members) in bundles {
+            let members: Vec<u8> = members.iter().flat_map(|m| m.0).collect();
+            sqlx::query("INSERT OR IGNORE INTO bundles (hash, members, height) VALUES (?, ?, ?)")
+                .bind(hash.as_bytes().as_slice())
+                .bind(members)
+                .bind(height)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A finalized bundle's members, if the index recorded it.
+    pub async fn bundle(&self, hash: Hash) -> Result<Option<Vec<Hash>>, Error> {
+        let members: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT members FROM bundles WHERE hash = ?")
+                .bind(hash.as_bytes().as_slice())
+                .fetch_optional(&self.pool)
+                .await?;
+        members
+            .map(|bytes| {
+                if bytes.len() % 32 != 0 {
+                    return Err(Error::Codec(format!(
+                        "bundle {hash}: members are {} bytes, not a multiple of 32",
+                        bytes.len()
+                    )));
+                }
+                bytes
+                    .chunks(32)
+                    .map(|c| hash_from(c, "bundle member"))
+                    .collect()
+            })
+            .transpose()
+    }
+
     /// Up to `limit` heights ≥ `from` whose blocks hold namespace `namespace`, ascending.
     pub async fn namespace_heights(
         &self,

@@ -63,6 +63,9 @@ pub trait Reader: Send + Sync {
         against: Height,
     ) -> impl Future<Output = Result<Option<HistoryProof>, Error>> + Send;
 
+    /// A finalized bundle's members.
+    fn bundle(&self, hash: Hash) -> impl Future<Output = Result<Option<Vec<Hash>>, Error>> + Send;
+
     /// Up to `limit` finalized messages to `destination`.
     fn inbox(
         &self,
@@ -144,5 +147,9 @@ impl Reader for Index {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<IndexedMessage>, Error>> + Send {
         Index::inbox(self, destination, query, limit)
+    }
+
+    fn bundle(&self, hash: Hash) -> impl Future<Output = Result<Option<Vec<Hash>>, Error>> + Send {
+        Index::bundle(self, hash)
     }
 }

@@ -33,6 +33,9 @@ pub(crate) const VERSION: i64 = 4;
 ///   own source namespace, validly encoded) by `(destination, source, sequence)`, pointing at
 ///   its transaction `(height, idx)`. The first finalized message of a `(destination, source,
 ///   sequence)` counts; a later one is a duplicate and not indexed.
+/// - `bundles`: bundles whose members were finalized (`cortado_types::Bundle`), by bundle hash:
+///   the members' hashes (concatenated, 32 bytes each) and the height at which the mempool saw
+///   them finalized. Where each member landed is read from `txs`.
 pub(crate) const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS blocks (
         height INTEGER PRIMARY KEY,
@@ -82,4 +85,9 @@ pub(crate) const CREATE: &[&str] = &[
         PRIMARY KEY (destination, source, sequence)
     ) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS messages_by_height ON messages (destination, height, idx)",
+    "CREATE TABLE IF NOT EXISTS bundles (
+        hash BLOB PRIMARY KEY,
+        members BLOB NOT NULL,
+        height INTEGER NOT NULL
+    )",
 ];
