@@ -17,6 +17,7 @@
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 description of every route, generated from this crate |
 //! | `GET /v1/namespaces/{dst}/inbox?source=S&from_seq=N` or `?from=H` | cross-rollup messages to `dst` (`cortado_types::Envelope`s finalized in their source namespace): `{"destination","messages":[{"source","sequence","sender","recipient","body","hash","height","index","block","position"}],"blocks":[{"height","source","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}],"gaps":[[first,last]…],"next"}`; each message is proven by `blocks[block]` (one per block and source), at `position` among its namespace transactions; with `source`, by sequence, with the missing numbers in `gaps` |
 //! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
+//! | `GET /v1/stream/namespaces/{dst}/inbox?from=H` | SSE, event `inbox_block`, one per finalized block holding messages to `dst`: the inbox view of that block's messages |
 //! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}` |
 //!
 //! A submission is either JSON, `{"namespace": 42, "payload": "<base64>"}` with
@@ -129,6 +130,10 @@ where
         .route("/v1/namespaces/{ns}/inbox", get(routes::inbox::<N, R>))
         .route("/v1/stream/headers", get(stream::headers::<N, R>))
         .route("/v1/stream/namespaces/{ns}", get(stream::namespace::<N, R>))
+        .route(
+            "/v1/stream/namespaces/{ns}/inbox",
+            get(stream::inbox::<N, R>),
+        )
         .route("/v1/openapi.json", get(openapi::openapi_json))
         .route("/metrics", get(metrics::metrics::<N, R>))
         // After every route: it applies to the routes present.

@@ -27,6 +27,7 @@ use utoipa::OpenApi;
         routes::inbox,
         stream::headers,
         stream::namespace,
+        stream::inbox,
         openapi_json,
         metrics::metrics,
     ),

@@ -692,28 +692,6 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
         .inbox(destination, query, limit)
         .await
         .map_err(ApiError::storage)?;
-    // One proof per (height, source), in the order first needed.
-    let mut wanted: Vec<(u64, cortado_types::Namespace)> = Vec::new();
-    for m in &messages {
-        let key = (m.height, m.envelope.source);
-        if !wanted.contains(&key) {
-            wanted.push(key);
-        }
-    }
-    let mut proofs = Vec::with_capacity(wanted.len());
-    for (height, source) in wanted {
-        let nb = state
-            .reader
-            .namespace_block(source, height)
-            .await
-            .map_err(ApiError::storage)?
-            .ok_or_else(|| {
-                ApiError::internal(format!(
-                    "the index holds a message at height {height} but not that block"
-                ))
-            })?;
-        proofs.push(nb);
-    }
     let full = messages.len() == limit;
     let (gaps, next) = match from_seq {
         Some(mut expected) => {
@@ -733,13 +711,45 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
             full.then(|| messages.last().map_or(0, |m| m.height)),
         ),
     };
-    InboxView::new(destination.get(), &messages, &proofs, gaps, next)
+    inbox_view(&state.reader, destination, &messages, gaps, next)
+        .await
         .map(Json)
-        .ok_or_else(|| {
-            ApiError::internal(format!(
-                "the inbox of namespace {destination} does not agree with the blocks that hold it"
-            ))
-        })
+}
+
+/// The inbox view of `messages` (to `destination`), with one proof per (height, source).
+pub(crate) async fn inbox_view(
+    reader: &impl Reader,
+    destination: cortado_types::Namespace,
+    messages: &[cortado_storage::IndexedMessage],
+    gaps: Vec<[u64; 2]>,
+    next: Option<u64>,
+) -> ApiResult<InboxView> {
+    // One proof per (height, source), in the order first needed.
+    let mut wanted: Vec<(u64, cortado_types::Namespace)> = Vec::new();
+    for m in messages {
+        let key = (m.height, m.envelope.source);
+        if !wanted.contains(&key) {
+            wanted.push(key);
+        }
+    }
+    let mut proofs = Vec::with_capacity(wanted.len());
+    for (height, source) in wanted {
+        let nb = reader
+            .namespace_block(source, height)
+            .await
+            .map_err(ApiError::storage)?
+            .ok_or_else(|| {
+                ApiError::internal(format!(
+                    "the index holds a message at height {height} but not that block"
+                ))
+            })?;
+        proofs.push(nb);
+    }
+    InboxView::new(destination.get(), messages, &proofs, gaps, next).ok_or_else(|| {
+        ApiError::internal(format!(
+            "the inbox of namespace {destination} does not agree with the blocks that hold it"
+        ))
+    })
 }
 
 /// One member of a bundle submission.

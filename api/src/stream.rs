@@ -14,7 +14,7 @@
 use crate::{
     Node,
     error::{ApiError, ErrorBody, code},
-    routes::{ApiReader, AppState, parse_height, parse_namespace},
+    routes::{ApiReader, AppState, inbox_view, parse_height, parse_namespace},
     views::{HeaderView, NamespaceEventView},
 };
 use axum::{
@@ -28,7 +28,10 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
-use cortado_storage::{Error as StorageError, Reader};
+use cortado_storage::{Error as StorageError, InboxQuery, Reader};
+
+/// Most messages one `inbox_block` event reads (a block holds at most `txs_per_block_max`).
+const INBOX_BLOCK_MESSAGES_MAX: usize = 65_536;
 use cortado_types::{FinalityCertificate, Header, Height, Namespace};
 use serde::Deserialize;
 use std::{collections::VecDeque, convert::Infallible, time::Duration};
@@ -45,6 +48,7 @@ pub(crate) struct StreamQuery {
 enum Kind {
     Headers,
     Namespace(Namespace),
+    Inbox(Namespace),
 }
 
 /// Read from the index, not yet sent.
@@ -103,6 +107,7 @@ impl<R: Reader> Follow<R> {
                     .extend(batch.into_iter().map(|hc| Pending::Header(Box::new(hc))));
                 Ok(true)
             }
+            Kind::Inbox(destination) => self.fill_inbox(destination, next).await,
             Kind::Namespace(namespace) => {
                 // Bound the walk by the latest height first, so that skipping the heights
                 // without this namespace never skips a block indexed during the walk.
@@ -128,6 +133,47 @@ impl<R: Reader> Follow<R> {
         }
     }
 
+    /// The heights ≥ `next` (up to the latest) holding messages to `destination`.
+    async fn fill_inbox(
+        &mut self,
+        destination: Namespace,
+        next: Height,
+    ) -> Result<bool, StorageError> {
+        let Some(latest) = self.reader.latest_height().await? else {
+            return Ok(false);
+        };
+        if next > latest {
+            return Ok(false);
+        }
+        let messages = self
+            .reader
+            .inbox(
+                destination,
+                InboxQuery::All { from_height: next },
+                self.batch,
+            )
+            .await?;
+        let full = messages.len() == self.batch;
+        let mut heights: Vec<Height> = messages
+            .iter()
+            .map(|m| m.height)
+            .filter(|h| *h <= latest)
+            .collect();
+        heights.dedup();
+        // A full page may cut its last height short: read that height again next time (its
+        // event reads the whole height), unless it is the only one.
+        if full && heights.len() > 1 {
+            heights.pop();
+        }
+        self.next = match (full, heights.last()) {
+            (true, Some(last)) => last.checked_add(1),
+            _ => latest.checked_add(1),
+        };
+        self.pending
+            .extend(heights.into_iter().map(Pending::Height));
+        Ok(true)
+    }
+
     /// The event for a pending item; `None` if there is nothing to send for it.
     async fn event(&self, pending: Pending) -> Result<Option<Event>, StorageError> {
         match (pending, self.kind) {
@@ -143,6 +189,33 @@ impl<R: Reader> Follow<R> {
                     .as_ref()
                     .and_then(NamespaceEventView::new)
                     .map(|view| json_event("namespace_block", height, &view)))
+            }
+            (Pending::Height(height), Kind::Inbox(destination)) => {
+                let messages: Vec<_> = self
+                    .reader
+                    .inbox(
+                        destination,
+                        InboxQuery::All {
+                            from_height: height,
+                        },
+                        INBOX_BLOCK_MESSAGES_MAX,
+                    )
+                    .await?
+                    .into_iter()
+                    .filter(|m| m.height == height)
+                    .collect();
+                if messages.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(
+                    match inbox_view(&self.reader, destination, &messages, Vec::new(), None).await {
+                        Ok(view) => json_event("inbox_block", height, &view),
+                        Err(e) => {
+                            let data = serde_json::json!({ "error": e.message, "code": e.code });
+                            Event::default().event("error").data(data.to_string())
+                        }
+                    },
+                ))
             }
             (Pending::Height(_), Kind::Headers) => Ok(None),
         }
@@ -289,6 +362,41 @@ pub(crate) async fn namespace<N: Node, R: ApiReader>(
         state.reader,
         state.finalized,
         Kind::Namespace(namespace),
+        next,
+        state.cfg.stream_batch_max,
+        state.cfg.sse_keepalive,
+    ))
+}
+
+/// `GET /v1/stream/namespaces/{ns}/inbox?from=H`.
+#[utoipa::path(
+    get,
+    path = "/v1/stream/namespaces/{ns}/inbox",
+    tag = "streams",
+    params(
+        ("ns" = u64, Path, description = "The destination namespace"),
+        ("from" = Option<u64>, Query, description = "First height to consider (default: the next to be finalized)"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this height (takes precedence over `from`)"),
+    ),
+    responses(
+        (status = 200, description = "Server-sent events: one `inbox_block` event (id = height) per finalized block holding messages to the namespace, with their proofs (the inbox view)", content_type = "text/event-stream", body = crate::views::InboxView),
+        (status = 400, description = "Not a namespace or height", body = ErrorBody),
+    )
+)]
+pub(crate) async fn inbox<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Path(ns) = path?;
+    let destination = parse_namespace(&ns)?;
+    let Query(query) = query?;
+    let next = start(&state.reader, &query, &headers).await?;
+    Ok(sse(
+        state.reader,
+        state.finalized,
+        Kind::Inbox(destination),
         next,
         state.cfg.stream_batch_max,
         state.cfg.sse_keepalive,

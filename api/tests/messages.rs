@@ -134,3 +134,33 @@ async fn inbox_serves_proven_messages_in_order_with_gaps() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn inbox_stream_sends_each_block_of_messages_and_resumes() {
+    // A batch of 2 messages: a block of 3 messages to 20 must still come whole.
+    let mut fx = Fixture::new(2).await;
+    let (a0, a1, a2) = (
+        message(10, 20, 0, "a0"),
+        message(10, 20, 1, "a1"),
+        message(10, 20, 2, "a2"),
+    );
+    let b0 = message(11, 20, 0, "b0");
+    fx.finalize(&[(10, &a0), (10, &a1), (11, &b0)]).await; // height 3
+    fx.finalize(&[(10, b"plain")]).await; // height 4: no message
+    let mut stream = common::open_stream(&fx, "/v1/stream/namespaces/20/inbox?from=0", None).await;
+    let first = stream.next().await.unwrap();
+    assert_eq!(
+        (first.event.as_str(), first.id.as_str()),
+        ("inbox_block", "3")
+    );
+    assert_eq!(bodies(&verify_inbox(&first.data)), ["a0", "a1", "b0"]);
+    // A block finalized while the stream is open.
+    fx.finalize(&[(10, &a2), (10, &message(10, 21, 0, "not ours"))])
+        .await; // height 5
+    let second = stream.next().await.unwrap();
+    assert_eq!(second.id, "5");
+    assert_eq!(bodies(&verify_inbox(&second.data)), ["a2"]);
+    // Resuming after height 3 skips it.
+    let mut resumed = common::open_stream(&fx, "/v1/stream/namespaces/20/inbox", Some("3")).await;
+    assert_eq!(resumed.next().await.unwrap().id, "5");
+}
