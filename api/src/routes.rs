@@ -597,6 +597,7 @@ pub(crate) async fn history_proof<N: Node, R: ApiReader>(
 #[derive(Deserialize)]
 pub(crate) struct InboxQueryParams {
     source: Option<String>,
+    sender: Option<String>,
     from_seq: Option<String>,
     from: Option<String>,
     limit: Option<String>,
@@ -613,6 +614,7 @@ pub(crate) const INBOX_LIMIT_MAX: usize = 1_000;
     params(
         ("ns" = u64, Path, description = "The destination namespace"),
         ("source" = Option<u64>, Query, description = "Only this source's messages, by sequence number"),
+        ("sender" = Option<String>, Query, description = "With `source`: only this sender's messages (hex); sequence numbers count per sender, and gaps are reported only with it"),
         ("from_seq" = Option<u64>, Query, description = "With `source`: the first sequence number (default 0)"),
         ("from" = Option<u64>, Query, description = "Without `source`: the first height (default 0); messages in finalization order"),
         ("limit" = Option<u64>, Query, description = "Most messages to return (default and maximum 1000)"),
@@ -656,13 +658,30 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
     let (query, from_seq) = match (&q.source, &q.from_seq, &q.from) {
         (Some(source), from_seq, None) => {
             let from_sequence = from_seq.as_deref().map(seq).transpose()?.unwrap_or(0);
+            let sender = q
+                .sender
+                .as_deref()
+                .map(|h| {
+                    hex::decode(h.trim_start_matches("0x")).map_err(|e| {
+                        ApiError::bad_request(code::BAD_REQUEST, format!("sender must be hex: {e}"))
+                    })
+                })
+                .transpose()?;
+            let gaps_from = sender.is_some().then_some(from_sequence);
             (
                 cortado_storage::InboxQuery::Source {
                     source: parse_namespace(source)?,
+                    sender: sender.map(Bytes::from),
                     from_sequence,
                 },
-                Some(from_sequence),
+                gaps_from,
             )
+        }
+        (None, _, _) if q.sender.is_some() => {
+            return Err(ApiError::bad_request(
+                code::BAD_REQUEST,
+                "sender needs source: a sender is an address on the source rollup",
+            ));
         }
         (None, None, from) => (
             cortado_storage::InboxQuery::All {
@@ -693,6 +712,7 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
         .await
         .map_err(ApiError::storage)?;
     let full = messages.len() == limit;
+    let by_source = q.source.is_some();
     let (gaps, next) = match from_seq {
         Some(mut expected) => {
             let mut gaps = Vec::new();
@@ -704,6 +724,12 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
             }
             (gaps, full.then_some(expected))
         }
+        // By source without a sender: resume at the last sequence number (several senders may
+        // share it; the reader skips what it has).
+        None if by_source => (
+            Vec::new(),
+            full.then(|| messages.last().map_or(0, |m| m.envelope.sequence)),
+        ),
         None => (
             Vec::new(),
             // Resume at the last height: a block's messages may have been cut by the limit;

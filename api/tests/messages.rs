@@ -83,26 +83,43 @@ async fn inbox_serves_proven_messages_in_order_with_gaps() {
     fx.finalize(&[(10, &a3), (10, &message(10, 21, 0, "elsewhere"))])
         .await;
 
-    let (status, _, json) = fx.get("/v1/namespaces/20/inbox?source=10").await;
+    let (status, _, json) = fx
+        .get("/v1/namespaces/20/inbox?source=10&sender=616c696365")
+        .await;
     assert_eq!(status, StatusCode::OK, "{json}");
     assert_eq!(bodies(&verify_inbox(&json)), ["a0", "a1", "a3"]);
     assert_eq!(json["gaps"], serde_json::json!([[2, 2]]));
     assert_eq!(json["next"], Value::Null);
     // One proof per (block, source).
     assert_eq!(json["blocks"].as_array().unwrap().len(), 3);
+    // Another sender cannot take alice's sequence numbers: its messages are its own stream.
+    let squatter = Envelope {
+        sender: Bytes::from_static(b"mallory"),
+        ..Envelope::decode_payload(&a0).unwrap()
+    }
+    .encode()
+    .to_vec();
+    fx.finalize(&[(10, &squatter)]).await;
+    let (_, _, again) = fx
+        .get("/v1/namespaces/20/inbox?source=10&sender=616c696365")
+        .await;
+    assert_eq!(bodies(&verify_inbox(&again)), ["a0", "a1", "a3"]);
+    let (_, _, every) = fx.get("/v1/namespaces/20/inbox?source=10").await;
+    assert_eq!(bodies(&verify_inbox(&every)), ["a0", "a0", "a1", "a3"]);
+    assert_eq!(every["gaps"], serde_json::json!([]));
 
     // Paging by sequence.
     let (_, _, page) = fx
-        .get("/v1/namespaces/20/inbox?source=10&from_seq=1&limit=1")
+        .get("/v1/namespaces/20/inbox?source=10&sender=616c696365&from_seq=1&limit=1")
         .await;
     assert_eq!(bodies(&verify_inbox(&page)), ["a1"]);
     assert_eq!(page["next"], 2);
 
     // Every source, in finalization order.
     let (_, _, all) = fx.get("/v1/namespaces/20/inbox").await;
-    assert_eq!(bodies(&verify_inbox(&all)), ["a0", "b0", "a1", "a3"]);
+    assert_eq!(bodies(&verify_inbox(&all)), ["a0", "b0", "a1", "a3", "a0"]);
     let (_, _, later) = fx.get("/v1/namespaces/20/inbox?from=4").await;
-    assert_eq!(bodies(&verify_inbox(&later)), ["a1", "a3"]);
+    assert_eq!(bodies(&verify_inbox(&later)), ["a1", "a3", "a0"]);
 
     // Tampering is caught by the reader: change a byte of another transaction of the block.
     let mut tampered = json.clone();

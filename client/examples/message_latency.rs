@@ -48,7 +48,7 @@ async fn main() {
     let start = {
         let mut next = 0;
         loop {
-            let (page, full) = receiver.inbox_page(b, a, next).await.unwrap();
+            let (page, full) = receiver.inbox_page(b, a, b"alice", next).await.unwrap();
             if let Some(last) = page.last() {
                 next = last.envelope.sequence + 1;
             }
@@ -61,13 +61,16 @@ async fn main() {
     let received: Arc<Mutex<Vec<f64>>> = Arc::default();
     let inbox = {
         let (sent, received) = (sent.clone(), received.clone());
-        let mut stream = Box::pin(receiver.inbox(b, a, start));
+        let mut stream = Box::pin(receiver.inbox(b, a, Bytes::from_static(b"alice"), start));
         tokio::spawn(async move {
             while let Some(message) = stream.next().await {
                 let message = message.expect("every message verifies");
                 let now = Instant::now();
                 if let Some(at) = sent.lock().unwrap().remove(&message.envelope.sequence) {
-                    received.lock().unwrap().push((now - at).as_secs_f64() * 1e3);
+                    received
+                        .lock()
+                        .unwrap()
+                        .push((now - at).as_secs_f64() * 1e3);
                 }
             }
         })
@@ -88,7 +91,10 @@ async fn main() {
         let hash = sender.send_message(&envelope).await.unwrap();
         let sender = sender.clone();
         waits.push(tokio::spawn(async move {
-            sender.wait_final(hash, Duration::from_secs(30)).await.unwrap();
+            sender
+                .wait_final(hash, Duration::from_secs(30))
+                .await
+                .unwrap();
             (Instant::now() - at).as_secs_f64() * 1e3
         }));
         tokio::time::sleep(Duration::from_millis(50)).await;

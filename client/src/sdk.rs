@@ -792,7 +792,8 @@ impl Client {
         self.submit(envelope.source, &envelope.encode()).await
     }
 
-    /// One page of `source`'s messages to `destination` from sequence `from_sequence`, each
+    /// One page of the messages of `sender` on `source` to `destination` (sequence numbers count
+    /// per sender) from sequence `from_sequence`, each
     /// verified: its block's header and certificate, the source namespace's proof over the
     /// block's namespace transactions, and the envelope at the stated position. Returns the
     /// messages in sequence order (gaps possible: compare sequence numbers) and whether the
@@ -801,13 +802,16 @@ impl Client {
         &self,
         destination: Namespace,
         source: Namespace,
+        sender: &[u8],
         from_sequence: u64,
     ) -> Result<(Vec<VerifiedMessage>, bool), SdkError> {
         let http = &self.0.http;
+        let sender_hex = hex::encode(sender);
+        let sender = &bytes::Bytes::copy_from_slice(sender);
         self.call(
             |url| {
                 http.get(format!(
-                    "{url}/v1/namespaces/{destination}/inbox?source={source}&from_seq={from_sequence}"
+                    "{url}/v1/namespaces/{destination}/inbox?source={source}&sender={sender_hex}&from_seq={from_sequence}"
                 ))
             },
             move |url, response| {
@@ -816,9 +820,11 @@ impl Client {
                     let json: InboxJson = Self::json(url, response).await?;
                     let full = json.next.is_some();
                     let messages = self.verify_inbox(url, destination, json).await?;
-                    if messages
-                        .iter()
-                        .any(|m| m.envelope.source != source || m.envelope.sequence < from_sequence)
+                    if messages.iter().any(|m| {
+                        m.envelope.source != source
+                            || m.envelope.sender != *sender
+                            || m.envelope.sequence < from_sequence
+                    })
                         || messages.windows(2).any(|w| w[0].envelope.sequence >= w[1].envelope.sequence)
                     {
                         return Err(SdkError::Malformed {
@@ -923,6 +929,7 @@ impl Client {
         &self,
         destination: Namespace,
         source: Namespace,
+        sender: Bytes,
         from_sequence: u64,
     ) -> impl Stream<Item = Result<VerifiedMessage, SdkError>> + Send + 'static {
         let client = self.clone();
@@ -932,29 +939,32 @@ impl Client {
             std::collections::VecDeque::new(),
             0u32,
         );
-        futures::stream::unfold(Some(state), move |state| async move {
-            let (client, mut next, mut buffer, mut failures) = state?;
-            loop {
-                if let Some(m) = buffer.pop_front() {
-                    let m: VerifiedMessage = m;
-                    next = m.envelope.sequence.saturating_add(1);
-                    return Some((Ok(m), Some((client, next, buffer, failures))));
-                }
-                match client.inbox_page(destination, source, next).await {
-                    Ok((page, _full)) => {
-                        failures = 0;
-                        // Caught up: wait before asking again.
-                        if page.is_empty() {
-                            tokio::time::sleep(client.0.options.poll_interval).await;
-                        }
-                        buffer.extend(page);
+        futures::stream::unfold(Some(state), move |state| {
+            let sender = sender.clone();
+            async move {
+                let (client, mut next, mut buffer, mut failures) = state?;
+                loop {
+                    if let Some(m) = buffer.pop_front() {
+                        let m: VerifiedMessage = m;
+                        next = m.envelope.sequence.saturating_add(1);
+                        return Some((Ok(m), Some((client, next, buffer, failures))));
                     }
-                    Err(e) => {
-                        failures += 1;
-                        if failures >= client.0.options.reconnect_attempts {
-                            return Some((Err(e), None));
+                    match client.inbox_page(destination, source, &sender, next).await {
+                        Ok((page, _full)) => {
+                            failures = 0;
+                            // Caught up: wait before asking again.
+                            if page.is_empty() {
+                                tokio::time::sleep(client.0.options.poll_interval).await;
+                            }
+                            buffer.extend(page);
                         }
-                        tokio::time::sleep(client.0.options.reconnect_backoff).await;
+                        Err(e) => {
+                            failures += 1;
+                            if failures >= client.0.options.reconnect_attempts {
+                                return Some((Err(e), None));
+                            }
+                            tokio::time::sleep(client.0.options.reconnect_backoff).await;
+                        }
                     }
                 }
             }

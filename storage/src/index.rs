@@ -43,12 +43,15 @@ pub struct IndexedMessage {
 }
 
 /// Which messages of a destination to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InboxQuery {
-    /// One source's messages to the destination, by sequence from `from_sequence`.
+    /// One source's messages to the destination, by sequence from `from_sequence` (then by
+    /// finalization order: different senders number their messages independently).
     Source {
         /// The source namespace.
         source: Namespace,
+        /// Only this sender's messages.
+        sender: Option<Bytes>,
         /// The first sequence number.
         from_sequence: u64,
     },
@@ -402,14 +405,15 @@ impl Index {
                     // The earliest (height, idx) of a (destination, source, sequence) wins,
                     // whatever order blocks are indexed in.
                     sqlx::query(
-                        "INSERT INTO messages (destination, source, sequence, height, idx) \
-                         VALUES (?, ?, ?, ?, ?) \
-                         ON CONFLICT (destination, source, sequence) DO UPDATE \
+                        "INSERT INTO messages (destination, source, sender, sequence, height, idx) \
+                         VALUES (?, ?, ?, ?, ?, ?) \
+                         ON CONFLICT (destination, source, sender, sequence) DO UPDATE \
                          SET height = excluded.height, idx = excluded.idx \
                          WHERE (excluded.height, excluded.idx) < (messages.height, messages.idx)",
                     )
                     .bind(namespace_param(envelope.destination))
                     .bind(namespace_param(envelope.source))
+                    .bind(envelope.sender.as_ref())
                     .bind(sequence)
                     .bind(height)
                     .bind(idx)
@@ -717,21 +721,32 @@ impl Index {
         let rows = match query {
             InboxQuery::Source {
                 source,
+                sender,
                 from_sequence,
             } => {
                 let Ok(from) = i64::try_from(from_sequence) else {
                     return Ok(Vec::new());
                 };
-                sqlx::query(&format!(
-                    "{select} AND messages.source = ? AND messages.sequence >= ? \
-                     ORDER BY messages.sequence LIMIT ?"
-                ))
-                .bind(namespace_param(destination))
-                .bind(namespace_param(source))
-                .bind(from)
-                .bind(limit_param(limit))
-                .fetch_all(&self.pool)
-                .await?
+                let by_sender = if sender.is_some() {
+                    " AND messages.sender = ?"
+                } else {
+                    ""
+                };
+                let sql = format!(
+                    "{select} AND messages.source = ?{by_sender} AND messages.sequence >= ? \
+                     ORDER BY messages.sequence, messages.height, messages.idx LIMIT ?"
+                );
+                let mut query = sqlx::query(&sql)
+                    .bind(namespace_param(destination))
+                    .bind(namespace_param(source));
+                if let Some(sender) = &sender {
+                    query = query.bind(sender.as_ref());
+                }
+                query
+                    .bind(from)
+                    .bind(limit_param(limit))
+                    .fetch_all(&self.pool)
+                    .await?
             }
             InboxQuery::All { from_height } => {
                 let Some(from) = height_param(from_height) else {

@@ -30,9 +30,11 @@ pub(crate) const VERSION: i64 = 4;
 ///   at height `h` adds leaf `(0, h)` and the merges it causes, computed from that header's own
 ///   peaks, so the rows do not depend on the order blocks are indexed in.
 /// - `messages`: every finalized cross-rollup message (`cortado_types::Envelope`, posted in its
-///   own source namespace, validly encoded) by `(destination, source, sequence)`, pointing at
-///   its transaction `(height, idx)`. The first finalized message of a `(destination, source,
-///   sequence)` counts; a later one is a duplicate and not indexed.
+///   own source namespace, validly encoded) by `(destination, source, sender, sequence)`,
+///   pointing at its transaction `(height, idx)`. Sequence numbers count per sender, so that
+///   nobody posting in the source namespace can take another sender's numbers. The first
+///   finalized message of a `(destination, source, sender, sequence)` counts; a later one is a
+///   duplicate and not indexed.
 /// - `bundles`: bundles whose members were finalized (`cortado_types::Bundle`), by bundle hash:
 ///   the members' hashes (concatenated, 32 bytes each) and the height at which the mempool saw
 ///   them finalized. Where each member landed is read from `txs`.
@@ -79,10 +81,11 @@ pub(crate) const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS messages (
         destination INTEGER NOT NULL,
         source INTEGER NOT NULL,
+        sender BLOB NOT NULL,
         sequence INTEGER NOT NULL,
         height INTEGER NOT NULL REFERENCES blocks(height),
         idx INTEGER NOT NULL,
-        PRIMARY KEY (destination, source, sequence)
+        PRIMARY KEY (destination, source, sender, sequence)
     ) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS messages_by_height ON messages (destination, height, idx)",
     "CREATE TABLE IF NOT EXISTS bundles (

@@ -696,6 +696,7 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
             Namespace(20),
             InboxQuery::Source {
                 source: Namespace(10),
+                sender: Some(bytes::Bytes::from_static(b"s")),
                 from_sequence: 0,
             },
             100,
