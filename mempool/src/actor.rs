@@ -57,6 +57,10 @@ enum Reply {
         Vec<(Hash, Vec<Hash>)>,
     ),
     Contains(oneshot::Sender<bool>, bool),
+    BundlesOf(
+        oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
+        Vec<(Hash, Vec<Hash>)>,
+    ),
     Stats(oneshot::Sender<Stats>, Stats),
     Proposed(oneshot::Sender<()>),
 }
@@ -69,6 +73,7 @@ impl Reply {
             Reply::Select(response, value) => drop(response.send(value)),
             Reply::Finalized(response, bundles) => drop(response.send(bundles)),
             Reply::Contains(response, value) => drop(response.send(value)),
+            Reply::BundlesOf(response, value) => drop(response.send(value)),
             Reply::Stats(response, value) => drop(response.send(value)),
             Reply::Proposed(response) => drop(response.send(())),
         }
@@ -299,6 +304,9 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             }
             Message::Contains { hash, response } => {
                 Reply::Contains(response, self.pool.contains(&hash))
+            }
+            Message::BundlesOf { hashes, response } => {
+                Reply::BundlesOf(response, self.pool.bundles_of(&hashes))
             }
             Message::Stats { response } => Reply::Stats(response, self.pool.stats()),
         };

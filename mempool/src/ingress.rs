@@ -24,6 +24,11 @@ pub(crate) enum Message {
         hashes: Vec<Hash>,
         response: oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
     },
+    /// The pooled bundles holding any of these hashes.
+    BundlesOf {
+        hashes: Vec<Hash>,
+        response: oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
+    },
     /// Is a transaction pooled?
     Contains {
         hash: Hash,
@@ -121,6 +126,21 @@ impl Mailbox {
         {
             let _ = receiver.await;
         }
+    }
+
+    /// The pooled bundles that hold any of `hashes`: `(bundle hash, member hashes)`. Changes
+    /// nothing (empty if the actor has stopped).
+    pub async fn bundles_of(&self, hashes: Vec<Hash>) -> Vec<(Hash, Vec<Hash>)> {
+        let (response, receiver) = oneshot::channel();
+        if self
+            .sender
+            .send(Message::BundlesOf { hashes, response })
+            .await
+            .is_ok()
+        {
+            return receiver.await.unwrap_or_default();
+        }
+        Vec::new()
     }
 
     /// Whether the pool holds `hash` (false if the actor has stopped).

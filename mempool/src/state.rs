@@ -286,6 +286,20 @@ impl Pool {
         (removed, bundles)
     }
 
+    /// The pooled bundles holding any of `hashes`, each once.
+    pub fn bundles_of(&self, hashes: &[Hash]) -> Vec<FinalizedBundle> {
+        let mut out: Vec<FinalizedBundle> = Vec::new();
+        for hash in hashes {
+            if let Some(carrier) = self.member_of.get(hash)
+                && !out.iter().any(|(c, _)| c == carrier)
+                && let Some(bundle) = self.bundles.get(carrier)
+            {
+                out.push((*carrier, bundle.member_hashes()));
+            }
+        }
+        out
+    }
+
     /// Removes one pooled transaction; whether it was there.
     fn remove(&mut self, hash: &Hash) -> bool {
         let Some(entry) = self.entries.remove(hash) else {
@@ -735,6 +749,10 @@ mod tests {
         ));
 
         // Finalizing the members removes the carrier and reports the bundle.
+        assert_eq!(
+            pool.bundles_of(&[a, members[1]]),
+            vec![(b_hash, members.clone())]
+        );
         let (removed, bundles) = pool.finalize_bundles(&members);
         assert!(removed.contains(&b_hash));
         assert_eq!(bundles, vec![(b_hash, members.clone())]);

@@ -47,14 +47,16 @@ impl FinalizedSink for Sink {
         }
         let hashes: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
         if !hashes.is_empty() {
-            let bundles = self.mempool.finalized(hashes).await;
-            // Bundle status is informational (each member's own status is in the index): a
-            // failure here is logged, not fatal.
+            // Record the bundles whose members are in this block before the mempool drops them,
+            // so a bundle is always either pending or recorded. Bundle status is informational
+            // (each member's own status is in the index): a failure is logged, not fatal.
+            let bundles = self.mempool.bundles_of(hashes.clone()).await;
             if !bundles.is_empty()
                 && let Err(err) = self.index.insert_bundles(block.height(), &bundles).await
             {
                 error!(%err, height = block.height(), "cannot record finalized bundles");
             }
+            self.mempool.finalized(hashes).await;
         }
         self.finalized.send_if_modified(|h| {
             let advanced = block.height() > *h;
