@@ -357,11 +357,15 @@ impl Pool {
             if exclude.contains(hash) || skip(hash) || taken.contains(hash) {
                 continue;
             }
-            let members: Vec<&Transaction> = match self.bundles.get(hash) {
-                Some(bundle) => bundle.transactions().iter().collect(),
-                None => vec![&self.entries[hash].tx],
+            // A plain transaction's hash is its key; only a bundle's members are hashed here
+            // (hashing every pooled payload on every selection dominated a saturated node).
+            let (members, hashes): (Vec<&Transaction>, Vec<Hash>) = match self.bundles.get(hash) {
+                Some(bundle) => (
+                    bundle.transactions().iter().collect(),
+                    bundle.member_hashes(),
+                ),
+                None => (vec![&self.entries[hash].tx], vec![*hash]),
             };
-            let hashes: Vec<Hash> = members.iter().map(|t| t.hash()).collect();
             if self.bundles.contains_key(hash)
                 && hashes
                     .iter()
