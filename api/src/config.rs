@@ -17,6 +17,12 @@ pub struct ApiConfig {
     /// Bytes a submission body may hold beyond the base64 encoding of `tx_bytes_max` (the JSON
     /// envelope: braces, field names, namespace).
     pub body_envelope_bytes: usize,
+    /// Whether this node serves namespace data and takes submissions (an API node, the
+    /// default). A validator that is not an API node indexes headers only: its data routes and
+    /// submissions answer 421 `not_served`, naming [`Self::data_nodes`].
+    pub serves_data: bool,
+    /// Where the API nodes are (their URLs, from genesis), for the `not_served` message.
+    pub data_nodes: Vec<String>,
 }
 
 impl ApiConfig {
@@ -35,7 +41,16 @@ impl ApiConfig {
             sse_keepalive: Self::SSE_KEEPALIVE_DEFAULT,
             stream_batch_max: Self::STREAM_BATCH_MAX_DEFAULT,
             body_envelope_bytes: Self::BODY_ENVELOPE_BYTES_DEFAULT,
+            serves_data: true,
+            data_nodes: Vec::new(),
         }
+    }
+
+    /// The same, for a validator that is not an API node (see [`Self::serves_data`]).
+    pub fn validator_only(mut self, data_nodes: Vec<String>) -> Self {
+        self.serves_data = false;
+        self.data_nodes = data_nodes;
+        self
     }
 
     /// Largest submission body accepted: `tx_bytes_max` base64-encoded, plus the envelope.

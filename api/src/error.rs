@@ -31,6 +31,9 @@ pub mod code {
     pub const NOT_FOUND: &str = "not_found";
     /// 405: the route exists but not for this method.
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    /// 421: this node is a validator that is not an API node: it serves headers, status and
+    /// metrics, not namespace data, and takes no submissions.
+    pub const NOT_SERVED: &str = "not_served";
     /// 413: the body or payload exceeds the limit.
     pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
     /// 429: the namespace's share of the mempool is full (see `Retry-After`).
@@ -63,7 +66,8 @@ pub(crate) struct ErrorBody {
     /// What is wrong and, where possible, what to do.
     error: String,
     /// Machine-readable: bad_request, invalid_json, invalid_base64, invalid_hash,
-    /// invalid_height, invalid_namespace, not_found, method_not_allowed, payload_too_large,
+    /// invalid_height, invalid_namespace, not_found, method_not_allowed, not_served,
+    /// payload_too_large,
     /// namespace_full, mempool_full, unavailable, internal.
     code: String,
 }
@@ -208,6 +212,41 @@ pub(crate) async fn not_found(method: Method, uri: Uri) -> ApiError {
         "no route for {method} {}; the API lives under /v1 (every route is in /v1/openapi.json)",
         uri.path()
     ))
+}
+
+/// Whether `path` reads namespace data or takes a submission: what only an API node serves.
+/// Headers, their proofs and stream, status, metrics and the OpenAPI document are served by
+/// every node.
+pub(crate) fn is_data_route(path: &str) -> bool {
+    const DATA: [&str; 5] = [
+        "/v1/transactions",
+        "/v1/bundles",
+        "/v1/blocks",
+        "/v1/namespaces",
+        "/v1/stream/namespaces",
+    ];
+    DATA.iter().any(|prefix| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// The answer of a validator that is not an API node to a data route.
+pub(crate) fn not_served(path: &str, data_nodes: &[String]) -> ApiError {
+    let hint = if data_nodes.is_empty() {
+        "an API node of this chain".to_string()
+    } else {
+        format!("an API node ({})", data_nodes.join(", "))
+    };
+    ApiError::new(
+        StatusCode::MISDIRECTED_REQUEST,
+        code::NOT_SERVED,
+        format!(
+            "{path} is not served here: this node is a validator that keeps only its own shares \
+             (role = \"validator\" in genesis) and serves headers, status and metrics; submit to \
+             and read namespace data from {hint}"
+        ),
+    )
 }
 
 /// Fallback for a known path with a method it does not take (axum adds the `Allow` header).

@@ -18,7 +18,7 @@
 //! | `GET /v1/namespaces/{dst}/inbox?source=S&from_seq=N` or `?from=H` | cross-rollup messages to `dst` (`cortado_types::Envelope`s finalized in their source namespace): `{"destination","messages":[{"source","sequence","sender","recipient","body","hash","height","index","block","position"}],"blocks":[{"height","source","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}],"gaps":[[first,last]…],"next"}`; each message is proven by `blocks[block]` (one per block and source), at `position` among its namespace transactions; with `source`, by sequence, with the missing numbers in `gaps` |
 //! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
 //! | `GET /v1/stream/namespaces/{dst}/inbox?from=H` | SSE, event `inbox_block`, one per finalized block holding messages to `dst`: the inbox view of that block's messages |
-//! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}` |
+//! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}`; with `&payloads=false` each transaction is `{"index","hash"}` only (inclusion tracking without the bytes) |
 //!
 //! A submission is either JSON, `{"namespace": 42, "payload": "<base64>"}` with
 //! `Content-Type: application/json`, or the raw payload as the body (any other content type)
@@ -57,6 +57,11 @@
 //! coding parameters come from the genesis validator count, the limits from genesis too.
 //!
 //! # Errors
+//!
+//! A validator that is not an API node ([`ApiConfig::serves_data`] false) indexes headers only:
+//! it serves `/v1/status`, `/v1/headers…`, `/v1/stream/headers`, `/metrics` and the OpenAPI
+//! document, and answers every other route (namespace data, blocks, transactions, bundles,
+//! inboxes, submissions) with 421 `not_served`, naming the API nodes.
 //!
 //! Every error, including axum's own rejections, unknown routes (404) and wrong methods (405),
 //! is JSON `{"error": "<what is wrong>", "code": "<code>"}`, with the codes in [`error::code`].
@@ -104,6 +109,7 @@ where
 {
     let body_bytes_max = cfg.body_bytes_max();
     let metrics = metrics::ApiMetrics::new();
+    let gate = (!cfg.serves_data).then(|| Arc::new(cfg.data_nodes.clone()));
     let state = AppState {
         node,
         reader,
@@ -140,11 +146,27 @@ where
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_bytes_max))
+        .layer(axum::middleware::from_fn_with_state(gate, data_gate))
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
         ))
         .with_state(state)
+}
+
+/// Refuses the data routes on a validator that is not an API node (`Some(api node URLs)`).
+async fn data_gate(
+    axum::extract::State(gate): axum::extract::State<Option<Arc<Vec<String>>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match gate {
+        Some(data_nodes) if error::is_data_route(request.uri().path()) => {
+            error::not_served(request.uri().path(), &data_nodes).into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish for

@@ -41,13 +41,16 @@ use tokio::sync::watch;
 #[derive(Deserialize)]
 pub(crate) struct StreamQuery {
     from: Option<String>,
+    /// Namespace streams only: `false` leaves out the payloads (hashes only).
+    payloads: Option<bool>,
 }
 
 /// What a stream follows.
 #[derive(Clone, Copy)]
 enum Kind {
     Headers,
-    Namespace(Namespace),
+    /// A namespace, and whether events carry the payloads.
+    Namespace(Namespace, bool),
     Inbox(Namespace),
 }
 
@@ -108,7 +111,7 @@ impl<R: Reader> Follow<R> {
                 Ok(true)
             }
             Kind::Inbox(destination) => self.fill_inbox(destination, next).await,
-            Kind::Namespace(namespace) => {
+            Kind::Namespace(namespace, _) => {
                 // Bound the walk by the latest height first, so that skipping the heights
                 // without this namespace never skips a block indexed during the walk.
                 let Some(latest) = self.reader.latest_height().await? else {
@@ -182,12 +185,12 @@ impl<R: Reader> Follow<R> {
                 let view = HeaderView::new(&header, &certificate);
                 Ok(Some(json_event("header", header.height, &view)))
             }
-            (Pending::Height(height), Kind::Namespace(namespace)) => {
+            (Pending::Height(height), Kind::Namespace(namespace, payloads)) => {
                 // `namespace_heights` lists only blocks holding the namespace; skip any other.
                 let nb = self.reader.namespace_block(namespace, height).await?;
                 Ok(nb
                     .as_ref()
-                    .and_then(NamespaceEventView::new)
+                    .and_then(|nb| NamespaceEventView::new(nb, payloads))
                     .map(|view| json_event("namespace_block", height, &view)))
             }
             (Pending::Height(height), Kind::Inbox(destination)) => {
@@ -333,7 +336,7 @@ pub(crate) async fn headers<N: Node, R: ApiReader>(
     ))
 }
 
-/// `GET /v1/stream/namespaces/{ns}?from=H`.
+/// `GET /v1/stream/namespaces/{ns}?from=H&payloads=false`.
 #[utoipa::path(
     get,
     path = "/v1/stream/namespaces/{ns}",
@@ -341,6 +344,7 @@ pub(crate) async fn headers<N: Node, R: ApiReader>(
     params(
         ("ns" = u64, Path, description = "The namespace"),
         ("from" = Option<u64>, Query, description = "First height to consider (default: the next to be finalized)"),
+        ("payloads" = Option<bool>, Query, description = "`false`: transactions carry their index and hash only (default `true`)"),
         ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this height (takes precedence over `from`)"),
     ),
     responses(
@@ -361,7 +365,7 @@ pub(crate) async fn namespace<N: Node, R: ApiReader>(
     Ok(sse(
         state.reader,
         state.finalized,
-        Kind::Namespace(namespace),
+        Kind::Namespace(namespace, query.payloads.unwrap_or(true)),
         next,
         state.cfg.stream_batch_max,
         state.cfg.sse_keepalive,

@@ -145,7 +145,9 @@ impl BlockView {
 pub(crate) struct NamespaceTxView {
     index: u32,
     hash: String,
-    payload: String,
+    /// Base64; left out only on a namespace stream opened with `payloads=false`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<String>,
 }
 
 impl From<&IndexedTx> for NamespaceTxView {
@@ -153,7 +155,18 @@ impl From<&IndexedTx> for NamespaceTxView {
         Self {
             index: tx.index,
             hash: tx.hash.to_hex(),
-            payload: STANDARD.encode(&tx.payload),
+            payload: Some(STANDARD.encode(&tx.payload)),
+        }
+    }
+}
+
+impl NamespaceTxView {
+    /// The same without the payload.
+    fn hash_only(tx: &IndexedTx) -> Self {
+        Self {
+            index: tx.index,
+            hash: tx.hash.to_hex(),
+            payload: None,
         }
     }
 }
@@ -320,9 +333,21 @@ pub(crate) struct NamespaceEventView {
 }
 
 impl NamespaceEventView {
-    /// The event of a namespace read; `None` if the block does not hold the namespace.
-    pub(crate) fn new(nb: &NamespaceBlock) -> Option<Self> {
-        let fields = NamespaceFields::from(nb);
+    /// The event of a namespace read; `None` if the block does not hold the namespace. Without
+    /// `payloads`, transactions carry their index and hash only (for clients that track
+    /// inclusion and need not verify the namespace proof).
+    pub(crate) fn new(nb: &NamespaceBlock, payloads: bool) -> Option<Self> {
+        let mut fields = NamespaceFields::from(nb);
+        if !payloads {
+            fields.transactions = match fields.status {
+                Status::Valid => nb
+                    .transactions
+                    .iter()
+                    .map(NamespaceTxView::hash_only)
+                    .collect(),
+                Status::InvalidEncoding | Status::Absent => Vec::new(),
+            };
+        }
         fields.present().then(|| Self {
             height: nb.header.height,
             block_hash: nb.header.hash().to_hex(),

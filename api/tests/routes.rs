@@ -7,9 +7,9 @@ use axum::{
     http::{Request, StatusCode},
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use common::{Fixture, certificate};
+use common::{CHAIN, Fixture, certificate, limits};
 use commonware_codec::Encode;
-use cortado_api::SubmitError;
+use cortado_api::{ApiConfig, SubmitError};
 use cortado_types::{Namespace, Transaction};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -566,6 +566,61 @@ async fn namespace_blocks() {
         StatusCode::BAD_REQUEST,
         "invalid_height",
         "got \"zz\"",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_validator_only_node_serves_headers_and_refuses_data_routes() {
+    let cfg = ApiConfig::new(limits(), CHAIN).validator_only(vec!["http://127.0.0.1:27100".into()]);
+    let fx = Fixture::with_config(cfg).await;
+    for uri in [
+        "/v1/status",
+        "/v1/headers/latest",
+        "/v1/headers/1/proof?against=latest",
+        "/v1/openapi.json",
+    ] {
+        let (status, _, json) = fx.get(uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {json}");
+    }
+    for uri in [
+        "/v1/blocks/1",
+        "/v1/namespaces/5/blocks/2",
+        "/v1/namespaces/5/inbox",
+        "/v1/transactions/00",
+        "/v1/bundles/00",
+        "/v1/stream/namespaces/5",
+    ] {
+        fx.expect_error(
+            Request::get(uri).body(Body::empty()).unwrap(),
+            StatusCode::MISDIRECTED_REQUEST,
+            "not_served",
+            "http://127.0.0.1:27100",
+        )
+        .await;
+    }
+    fx.expect_error(
+        Request::post("/v1/transactions?namespace=1")
+            .header("content-type", "application/octet-stream")
+            .body(Body::from("x"))
+            .unwrap(),
+        StatusCode::MISDIRECTED_REQUEST,
+        "not_served",
+        "role = \"validator\"",
+    )
+    .await;
+    assert!(
+        fx.node.submitted().is_empty(),
+        "nothing reached the mempool"
+    );
+    // A path that merely starts like a data route is an ordinary unknown route.
+    fx.expect_error(
+        Request::get("/v1/transactionsx")
+            .body(Body::empty())
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no route",
     )
     .await;
 }

@@ -138,6 +138,33 @@ async fn namespace_stream_skips_blocks_without_it() {
 }
 
 #[tokio::test]
+async fn namespace_stream_without_payloads_carries_hashes_only() {
+    let fx = Fixture::new(64).await;
+    let mut full = open_stream(&fx, "/v1/stream/namespaces/5?from=0", None).await;
+    let mut lean = open_stream(&fx, "/v1/stream/namespaces/5?from=0&payloads=false", None).await;
+    let full = take(&mut full, 2).await;
+    let lean = take(&mut lean, 2).await;
+    assert_eq!(heights(&lean), ["0", "2"]);
+    for (f, l) in full.iter().zip(&lean) {
+        let mut want = f.data.clone();
+        for tx in want["transactions"].as_array_mut().unwrap() {
+            tx.as_object_mut().unwrap().remove("payload");
+        }
+        assert_eq!(l.data, want);
+    }
+    assert_eq!(
+        lean[0].data["transactions"],
+        json!([
+            {"index": 1, "hash": Transaction::new(5u64, &b"b"[..]).hash().to_hex()},
+            {"index": 2, "hash": Transaction::new(5u64, &b"c"[..]).hash().to_hex()},
+        ])
+    );
+    // Not a boolean: a 400 naming the parameter.
+    let (status, _, json) = fx.get("/v1/stream/namespaces/5?payloads=maybe").await;
+    assert_eq!(status, 400, "{json}");
+}
+
+#[tokio::test]
 async fn namespace_stream_serves_invalid_encodings_with_evidence() {
     let mut fx = Fixture::new(1).await;
     let mut stream = open_stream(&fx, "/v1/stream/namespaces/5?from=1", None).await;

@@ -49,9 +49,9 @@ pub trait TxSource: Clone + Send + Sync + 'static {
         exclude: HashSet<Hash>,
     ) -> impl Future<Output = Vec<Transaction>> + Send;
 
-    /// These transactions were just proposed: skip them (here and at the other validators)
-    /// until they are finalized or the proposal is abandoned.
-    fn proposed(&self, hashes: Vec<Hash>) -> impl Future<Output = ()> + Send;
+    /// These transactions were just proposed in `block`: skip them (here and at the other
+    /// validators) until they are finalized or the proposal is abandoned.
+    fn proposed(&self, block: Hash, hashes: Vec<Hash>) -> impl Future<Output = ()> + Send;
 }
 
 impl TxSource for cortado_mempool::Mailbox {
@@ -59,8 +59,8 @@ impl TxSource for cortado_mempool::Mailbox {
         cortado_mempool::Mailbox::select(self, limits, exclude).await
     }
 
-    async fn proposed(&self, hashes: Vec<Hash>) {
-        cortado_mempool::Mailbox::proposed(self, hashes).await
+    async fn proposed(&self, block: Hash, hashes: Vec<Hash>) {
+        cortado_mempool::Mailbox::proposed(self, block, hashes).await
     }
 }
 
@@ -253,7 +253,7 @@ where
         let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
         let (block, shares) = self.build(ctx, txs)?;
         if !hashes.is_empty() {
-            self.source.proposed(hashes).await;
+            self.source.proposed(block.hash(), hashes).await;
         }
         let header = block.header().clone();
         debug!(height = header.height, txs = block.tx_count(), "proposing");

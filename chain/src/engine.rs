@@ -144,8 +144,12 @@ pub struct Config<B, P, T, S> {
     pub source: T,
     /// Where finalized blocks go.
     pub sink: S,
-    /// Peers that serve an API and want every share pushed (normally every validator).
+    /// Peers that serve an API and want every share pushed (the API nodes).
     pub push_to: Vec<PublicKey>,
+    /// Whether this node is an API node: it reconstructs every finalized block from shares
+    /// for the sink. A validator that is not keeps only its own shares and hands the sink
+    /// finalized headers.
+    pub reconstruct: bool,
     /// Keep stored shares of this many recent views (None: keep all).
     pub share_retention_views: Option<u64>,
     /// Deliberate misbehaviour (simulations only; default: none).
@@ -376,6 +380,7 @@ impl Engine {
             cfg.sink,
             finalized_height.clone(),
             status.clone(),
+            cfg.reconstruct,
         );
         let finalizer_tip = finalizer.tip();
         let finalizer_handle = finalizer.start();

@@ -1,9 +1,11 @@
 //! Hands finalized blocks, in height order, reconstructed from shares and with a certificate, to
 //! the node's sink.
 //!
-//! Marshal delivers finalized *headers*; the finalizer asks dispersal to gather ≥ k shares and
-//! reconstruct the block (every namespace re-encoded and checked against its commitment, an
-//! invalidly encoded namespace marked and empty) before the sink sees a byte.
+//! Marshal delivers finalized *headers*. On an API node (`reconstruct`), the finalizer asks
+//! dispersal to gather ≥ k shares and reconstruct the block (every namespace re-encoded and
+//! checked against its commitment, an invalidly encoded namespace marked and empty) before the
+//! sink sees a byte. A validator that is not an API node keeps only its own shares: the sink gets
+//! the header and its certificate ([`FinalizedSink::finalized_header`]).
 //!
 //! Marshal reports each finalized block with an acknowledgement and waits for it before it
 //! counts the block as processed (and, after a restart, redelivers anything unacknowledged).
@@ -29,7 +31,7 @@ use commonware_runtime::{
 };
 use commonware_utils::{Acknowledgement, acknowledgement::Exact};
 use cortado_coding::InvalidEncodingEvidence;
-use cortado_types::{Block, FinalityCertificate};
+use cortado_types::{Block, FinalityCertificate, Header};
 use futures::{StreamExt, channel::mpsc};
 use std::{
     future::Future,
@@ -53,6 +55,15 @@ pub trait FinalizedSink: Clone + Send + 'static {
         block: Arc<Block>,
         certificate: FinalityCertificate,
         evidence: Vec<InvalidEncodingEvidence>,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// Store (durably) and publish a finalized header whose block this node does not
+    /// reconstruct (a validator that is not an API node). Same delivery rules as
+    /// [`Self::finalized`]: height order, at least once, idempotent.
+    fn finalized_header(
+        &mut self,
+        header: Header,
+        certificate: FinalityCertificate,
     ) -> impl Future<Output = ()> + Send;
 }
 
@@ -96,6 +107,7 @@ pub struct Finalizer<E, S> {
     tip: Arc<AtomicU64>,
     status: Status,
     metrics: FinalizerMetrics,
+    reconstruct: bool,
 }
 
 /// Finality as this node sees it.
@@ -112,7 +124,9 @@ const LATENCY_BUCKETS: [f64; 14] = [
 ];
 
 impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
-    /// Creates the finalizer and its reporter (to give to marshal).
+    /// Creates the finalizer and its reporter (to give to marshal). With `reconstruct`, every
+    /// finalized block is rebuilt from shares for the sink; without, the sink gets headers.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         context: E,
         dispersal: cortado_dispersal::Mailbox,
@@ -120,6 +134,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
         sink: S,
         finalized_height: Arc<AtomicU64>,
         status: Status,
+        reconstruct: bool,
     ) -> (Self, Reporter) {
         let (sender, receiver) = mpsc::unbounded();
         let tip = Arc::new(AtomicU64::new(0));
@@ -145,6 +160,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
                 finalized_height,
                 tip: tip.clone(),
                 status,
+                reconstruct,
             },
             Reporter { sender, tip },
         )
@@ -171,13 +187,17 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
             let certificate = self.certificate_for(height).await;
             let header = block.inner().header().clone();
             let timestamp_ms = header.timestamp_ms;
-            let Some(retrieved) = self.dispersal.retrieve(header).await else {
-                // Dispersal stopped: the node is shutting down; marshal redelivers on restart.
-                return;
-            };
-            self.sink
-                .finalized(Arc::new(retrieved.block), certificate, retrieved.evidence)
-                .await;
+            if self.reconstruct {
+                let Some(retrieved) = self.dispersal.retrieve(header).await else {
+                    // Dispersal stopped: the node is shutting down; marshal redelivers on restart.
+                    return;
+                };
+                self.sink
+                    .finalized(Arc::new(retrieved.block), certificate, retrieved.evidence)
+                    .await;
+            } else {
+                self.sink.finalized_header(header, certificate).await;
+            }
             self.finalized_height.fetch_max(height, Ordering::Release);
             let now = self
                 .context

@@ -41,6 +41,7 @@ pub mod block;
 pub mod engine;
 pub mod finalizer;
 pub mod keys;
+pub mod schedule;
 pub mod status;
 pub mod verify;
 
@@ -48,6 +49,7 @@ pub use application::{Application, TxSource, genesis_block};
 pub use block::ChainBlock;
 pub use engine::{Channels, Config, Engine, Faults, Reader, Timeouts, max_message_size};
 pub use finalizer::FinalizedSink;
+pub use schedule::Schedule;
 pub use status::Status;
 pub use verify::{CertificateVerifier, consensus_namespace};
 

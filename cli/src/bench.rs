@@ -27,6 +27,10 @@ pub struct Args {
     /// scraped for metrics. Repeat the flag or separate with commas.
     #[arg(long = "url", value_delimiter = ',', default_value = crate::DEFAULT_URL)]
     urls: Vec<String>,
+    /// More nodes to scrape for metrics (bytes in, out and stored) without submitting to them:
+    /// validators that are not API nodes. Repeat the flag or separate with commas.
+    #[arg(long = "metrics-url", value_delimiter = ',')]
+    metrics_urls: Vec<String>,
     /// Offered load in transactions per second (ignored with --mbps).
     #[arg(long, default_value_t = 50.0)]
     rate: f64,
@@ -156,6 +160,7 @@ struct Report {
     started_unix_ms: u64,
     cores: usize,
     urls: Vec<String>,
+    metrics_urls: Vec<String>,
     sizes: String,
     namespaces: u64,
     steps: Vec<Step>,
@@ -280,6 +285,12 @@ pub async fn run(args: Args) -> Result<()> {
     }
 
     let follow = Client::new(&args.urls[0]);
+    let scraped: Vec<String> = args
+        .urls
+        .iter()
+        .chain(&args.metrics_urls)
+        .cloned()
+        .collect();
     let start_height = follow.status().await?["height"].as_u64().unwrap_or(0) + 1;
     let pending: Pending = Arc::default();
     let seen: Seen = Arc::new(Mutex::new(vec![Vec::new(); rates.len()]));
@@ -288,7 +299,11 @@ pub async fn run(args: Args) -> Result<()> {
     // Follow every namespace from the current height for the whole run.
     let mut followers = Vec::new();
     for ns in args.namespace_base..args.namespace_base + args.namespaces {
-        let mut events = follow.stream_namespace(ns, Some(start_height)).await?;
+        // Hashes only: the bench tracks inclusion, and the payload bytes would cost the node
+        // and this client more than the measurement.
+        let mut events = follow
+            .stream_namespace_with(ns, Some(start_height), false)
+            .await?;
         let (pending, seen) = (pending.clone(), seen.clone());
         followers.push(tokio::spawn(async move {
             while let Ok(Some(event)) = events.next().await {
@@ -313,7 +328,7 @@ pub async fn run(args: Args) -> Result<()> {
         if index > 0 {
             tokio::time::sleep(Duration::from_secs_f64(args.settle)).await;
         }
-        let before = scrape_all(&http, &args.urls).await;
+        let before = scrape_all(&http, &scraped).await;
         let step_began = began.elapsed();
         let total = (rate * args.duration).round().max(1.0) as u64;
         let failures: Failures = Arc::default();
@@ -329,9 +344,9 @@ pub async fn run(args: Args) -> Result<()> {
             let mut payload = format!("bench-{}-{index}-{i}-", crate::now_ms()).into_bytes();
             payload.resize(sizes.next().max(payload.len()), b'.');
             bytes_offered += payload.len();
-            let hash = cortado_types::Transaction::new(ns, payload.clone())
-                .hash()
-                .to_hex();
+            let hash =
+                cortado_types::Transaction::hash_parts(cortado_types::Namespace(ns), &payload)
+                    .to_hex();
             pending
                 .lock()
                 .expect("lock")
@@ -339,7 +354,7 @@ pub async fn run(args: Args) -> Result<()> {
             let (failed, pending) = (failures.clone(), pending.clone());
             submits.spawn(async move {
                 // Counted as failed only if not already seen final (one bucket per tx).
-                if let Err(e) = client.submit(ns, &payload).await
+                if let Err(e) = client.submit_raw(ns, payload).await
                     && pending.lock().expect("lock").remove(&hash).is_some()
                 {
                     *failed
@@ -381,7 +396,7 @@ pub async fn run(args: Args) -> Result<()> {
             p.retain(|_, (_, s)| *s != index);
             (before - p.len()) as u64
         };
-        let after = scrape_all(&http, &args.urls).await;
+        let after = scrape_all(&http, &scraped).await;
         let step_elapsed = began.elapsed() - step_began;
         let samples = seen.lock().expect("lock")[index].clone();
         let failed_by_kind = failures.lock().expect("lock").clone();
@@ -395,8 +410,7 @@ pub async fn run(args: Args) -> Result<()> {
                 .push(*latency);
         }
         let secs = step_elapsed.as_secs_f64().max(1e-9);
-        let node_bytes = args
-            .urls
+        let node_bytes = scraped
             .iter()
             .zip(before.iter().zip(after.iter()))
             .map(|(url, (b, a))| (url.clone(), a.zip(*b).map(|(a, b)| a.minus(b))))
@@ -435,6 +449,7 @@ pub async fn run(args: Args) -> Result<()> {
         started_unix_ms: crate::now_ms().saturating_sub(began.elapsed().as_millis() as u64),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         urls: args.urls.clone(),
+        metrics_urls: args.metrics_urls.clone(),
         sizes: if sizes.max > sizes.min {
             format!("uniform {}..={} bytes", sizes.min, sizes.max)
         } else {

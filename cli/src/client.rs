@@ -65,6 +65,27 @@ impl Client {
             .ok_or_else(|| anyhow!("response has no hash: {v}"))
     }
 
+    /// Submits the payload as the raw request body (no base64, no JSON: what a load generator
+    /// uses); returns the hash.
+    pub async fn submit_raw(&self, namespace: u64, payload: Vec<u8>) -> Result<String> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/v1/transactions?namespace={namespace}",
+                self.base
+            ))
+            .header("content-type", "application/octet-stream")
+            .body(payload)
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        let v = self.json(response).await?;
+        v["hash"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("response has no hash: {v}"))
+    }
+
     /// A transaction's status (404 is an error).
     pub async fn transaction(&self, hash: &str) -> Result<Value> {
         let response = self
@@ -89,9 +110,27 @@ impl Client {
 
     /// Opens the SSE stream of a namespace.
     pub async fn stream_namespace(&self, namespace: u64, from: Option<u64>) -> Result<Events> {
+        self.stream_namespace_with(namespace, from, true).await
+    }
+
+    /// [`Self::stream_namespace`]; without `payloads`, events carry transaction hashes only.
+    pub async fn stream_namespace_with(
+        &self,
+        namespace: u64,
+        from: Option<u64>,
+        payloads: bool,
+    ) -> Result<Events> {
         let mut url = format!("{}/v1/stream/namespaces/{namespace}", self.base);
+        let mut query = Vec::new();
         if let Some(from) = from {
-            url.push_str(&format!("?from={from}"));
+            query.push(format!("from={from}"));
+        }
+        if !payloads {
+            query.push("payloads=false".to_string());
+        }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query.join("&"));
         }
         let response = self
             .http

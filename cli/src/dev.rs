@@ -5,7 +5,7 @@
 //! `<dir>/node-<i>/node.log`. Ctrl-C (or SIGTERM) stops every node cleanly.
 
 use anyhow::{Context as _, Result, bail};
-use cortado_node::{Genesis, testnet};
+use cortado_node::{Genesis, Role, testnet};
 use std::{
     fs::File,
     net::{IpAddr, Ipv4Addr},
@@ -35,6 +35,11 @@ pub struct Args {
     /// Stop by itself after this many seconds (for scripts and tests).
     #[arg(long)]
     exit_after: Option<u64>,
+    /// Only the first N validators are API nodes (reconstruct every block, serve namespace
+    /// data, take submissions); the others keep only their own shares and serve headers,
+    /// status and metrics. Default: all (a new chain only).
+    #[arg(long)]
+    api_nodes: Option<u32>,
 }
 
 fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
@@ -51,6 +56,12 @@ fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
                 "{} holds a {n}-validator network; run with --validators {n} to resume it, or --fresh to start over with {}",
                 args.dir.display(),
                 args.validators
+            );
+        }
+        if args.api_nodes.is_some() {
+            bail!(
+                "--api-nodes applies to a new chain; {} already holds one (roles are in its genesis.toml): add --fresh to start over",
+                args.dir.display()
             );
         }
         println!("resuming the chain in {}", args.dir.display());
@@ -70,6 +81,7 @@ fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
             limits: Default::default(),
             seed: None,
             consensus: Default::default(),
+            api_nodes: args.api_nodes,
         },
     )?;
     println!(
@@ -142,8 +154,12 @@ pub fn run(args: Args) -> Result<()> {
     );
     for (i, v) in genesis.validators.iter().enumerate() {
         let api = v.api.map(|a| format!("http://{a}")).unwrap_or_default();
+        let role = match v.role {
+            Role::Api => "api",
+            Role::Validator => "validator only (headers, status, metrics)",
+        };
         println!(
-            "  node {i}: api {api}  p2p {}  log {}",
+            "  node {i}: {role}  {api}  p2p {}  log {}",
             v.p2p,
             args.dir
                 .join(format!("node-{i}"))

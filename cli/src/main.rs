@@ -84,6 +84,10 @@ struct GenesisArgs {
     /// Seed for key generation (reproducible test networks); random if absent.
     #[arg(long)]
     seed: Option<u64>,
+    /// Only the first N validators are API nodes (reconstruct blocks, serve data, take
+    /// submissions); the others keep only their own shares. Default: all.
+    #[arg(long)]
+    api_nodes: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -188,6 +192,7 @@ fn genesis(args: GenesisArgs) -> Result<()> {
             limits: Default::default(),
             seed: args.seed,
             consensus: Default::default(),
+            api_nodes: args.api_nodes,
         },
     )?;
     println!(

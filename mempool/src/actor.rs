@@ -31,7 +31,16 @@ use futures::{
     FutureExt as _,
     future::{self, Either},
 };
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+    time::SystemTime,
+};
 use tracing::debug;
+
+/// The validators that lead the next `count` views, this node excluded (a leader schedule):
+/// local transactions are gossiped to them.
+pub type Leaders<P> = Arc<dyn Fn(usize) -> Vec<P> + Send + Sync>;
 
 /// Most gossip messages handled in one group commit.
 const GOSSIP_DRAIN_MAX: usize = 64;
@@ -63,6 +72,7 @@ enum Reply {
     ),
     Stats(oneshot::Sender<Stats>, Stats),
     Proposed(oneshot::Sender<()>),
+    FinalizedBlock(oneshot::Sender<()>),
 }
 
 impl Reply {
@@ -76,6 +86,7 @@ impl Reply {
             Reply::BundlesOf(response, value) => drop(response.send(value)),
             Reply::Stats(response, value) => drop(response.send(value)),
             Reply::Proposed(response) => drop(response.send(())),
+            Reply::FinalizedBlock(response) => drop(response.send(())),
         }
     }
 }
@@ -88,8 +99,58 @@ struct Batch {
     gossip: Vec<Transaction>,
     /// Whether anything was appended to the journal.
     dirty: bool,
-    /// Proposed hashes to hint to the other validators.
-    hints: Vec<Hash>,
+    /// Proposals (block, hashes) to hint to the other validators.
+    hints: Vec<(Hash, Vec<Hash>)>,
+}
+
+/// What the pool remembers of recent proposals' hints: block hash → transaction hashes, so
+/// that the copies a finalized block holds can be dropped without reconstructing it. Bounded by
+/// the number of blocks and of hashes held; the oldest are forgotten first.
+struct Proposals {
+    by_block: HashMap<Hash, Vec<Hash>>,
+    order: VecDeque<Hash>,
+    hashes: usize,
+    blocks_max: usize,
+    hashes_max: usize,
+}
+
+impl Proposals {
+    fn new(blocks_max: usize, hashes_max: usize) -> Self {
+        Self {
+            by_block: HashMap::new(),
+            order: VecDeque::new(),
+            hashes: 0,
+            blocks_max,
+            hashes_max,
+        }
+    }
+
+    fn add(&mut self, block: Hash, hashes: &[Hash]) {
+        if self.blocks_max == 0 || hashes.len() > self.hashes_max {
+            return;
+        }
+        let entry = self.by_block.entry(block).or_insert_with(|| {
+            self.order.push_back(block);
+            Vec::new()
+        });
+        entry.extend_from_slice(hashes);
+        self.hashes += hashes.len();
+        while self.by_block.len() > self.blocks_max || self.hashes > self.hashes_max {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(gone) = self.by_block.remove(&oldest) {
+                self.hashes -= gone.len();
+            }
+        }
+    }
+
+    fn take(&mut self, block: &Hash) -> Vec<Hash> {
+        let hashes = self.by_block.remove(block).unwrap_or_default();
+        self.hashes -= hashes.len();
+        self.order.retain(|b| b != block);
+        hashes
+    }
 }
 
 /// The mempool actor. Create it with [`Actor::init`], run it with [`Actor::start`].
@@ -102,6 +163,9 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics> {
     outbox: Outbox,
     metrics: MempoolMetrics,
     in_flight: InFlight,
+    proposals: Proposals,
+    /// Gossiped copies in arrival order, with the time they expire.
+    copies: VecDeque<(SystemTime, Hash)>,
 }
 
 impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
@@ -113,6 +177,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         }
         let mut pool = Pool::new(Bounds::from(&cfg));
         let cfg_proposed_max = cfg.proposed_max;
+        let proposals = Proposals::new(cfg.proposals_max, cfg.proposed_max);
         let wal = Wal::init(context.child("journal"), &cfg, &mut pool).await;
         let metrics = MempoolMetrics::init(&context);
         metrics.set(pool.stats(), wal.bytes());
@@ -126,6 +191,8 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             wal,
             mailbox: receiver,
             in_flight: InFlight::new(cfg_proposed_max),
+            proposals,
+            copies: VecDeque::new(),
             outbox,
             metrics,
         };
@@ -133,18 +200,22 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
     }
 
     /// Runs the actor on its own task, gossiping over `gossip` (a p2p channel whose messages are
-    /// bounded by [`Config::max_message_size`]).
+    /// bounded by [`Config::max_message_size`]). With `leaders`, local transactions go to the
+    /// next [`Config::forward_leaders`] leaders; without, to every validator.
     pub fn start<P: PublicKey>(
         mut self,
         gossip: (impl Sender<PublicKey = P>, impl Receiver<PublicKey = P>),
+        leaders: Option<Leaders<P>>,
     ) -> Handle<()> {
-        spawn_cell!(self.context, self.run(gossip))
+        spawn_cell!(self.context, self.run(gossip, leaders))
     }
 
     async fn run<P: PublicKey>(
         mut self,
         (mut sender, mut receiver): (impl Sender<PublicKey = P>, impl Receiver<PublicKey = P>),
+        leaders: Option<Leaders<P>>,
     ) {
+        let leaders = leaders.as_deref();
         // Replay may have left old sections worth compacting.
         self.wal.maintain(&self.pool).await;
         let mut shutdown = self.context.stopped();
@@ -169,6 +240,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                     }
                 },
             };
+            self.expire_copies();
             let mut batch = Batch::default();
             match event {
                 Event::Stop => {
@@ -180,14 +252,14 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                     break;
                 }
                 Event::Tick => {
-                    self.flush(&mut sender);
+                    self.flush(&mut sender, leaders);
                     continue;
                 }
                 Event::Local(message) => self.handle_local(message, &mut batch).await,
                 Event::Gossip(peer, message) => self.handle_gossip(peer, message, &mut batch).await,
             }
             let open = self.drain(&mut receiver, &mut batch).await;
-            self.commit(batch, &mut sender).await;
+            self.commit(batch, &mut sender, leaders).await;
             if !open {
                 debug!("mempool stopping: the gossip channel closed");
                 break;
@@ -224,15 +296,20 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
 
     /// Makes the batch durable, answers it, gossips its local transactions, keeps the journal
     /// bounded.
-    async fn commit(&mut self, batch: Batch, sender: &mut impl Sender) {
+    async fn commit<P: PublicKey>(
+        &mut self,
+        batch: Batch,
+        sender: &mut impl Sender<PublicKey = P>,
+        leaders: Option<&(dyn Fn(usize) -> Vec<P> + Send + Sync)>,
+    ) {
         if batch.dirty {
             self.wal.sync().await;
         }
         for reply in batch.replies {
             reply.send();
         }
-        if !batch.hints.is_empty() {
-            for message in gossip::encode_hints(&batch.hints, self.cfg.max_message_size) {
+        for (block, hashes) in &batch.hints {
+            for message in gossip::encode_hints(block, hashes, self.cfg.max_message_size) {
                 sender.send(Recipients::All, message, true);
                 self.metrics.hints_sent.inc();
             }
@@ -241,10 +318,10 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         let now = self.context.current();
         for tx in batch.gossip {
             if let Some(full) = self.outbox.push(tx, now) {
-                self.send(sender, full);
+                self.send(sender, full, leaders);
             }
             if self.outbox.is_full() {
-                self.flush(sender);
+                self.flush(sender, leaders);
             }
         }
         if self
@@ -252,7 +329,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             .deadline()
             .is_some_and(|deadline| deadline <= now)
         {
-            self.flush(sender);
+            self.flush(sender, leaders);
         }
         if batch.dirty {
             self.wal.maintain(&self.pool).await;
@@ -282,13 +359,27 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                     .select_skipping(&limits, &exclude, |h| in_flight.contains(h, now));
                 Reply::Select(response, selected)
             }
-            Message::Proposed { hashes, response } => {
+            Message::Proposed {
+                block,
+                hashes,
+                response,
+            } => {
                 let until = self.context.current() + self.cfg.proposed_ttl;
                 for hash in &hashes {
                     self.in_flight.mark(*hash, until);
                 }
-                batch.hints.extend(hashes);
+                self.proposals.add(block, &hashes);
+                batch.hints.push((block, hashes));
                 Reply::Proposed(response)
+            }
+            Message::FinalizedBlock { block, response } => {
+                let hashes = self.proposals.take(&block);
+                for hash in &hashes {
+                    self.in_flight.remove(hash);
+                }
+                let dropped = self.pool.drop_copies(&hashes);
+                self.metrics.copies_dropped.inc_by(dropped.len() as u64);
+                Reply::FinalizedBlock(response)
             }
             Message::Finalized { hashes, response } => {
                 for hash in &hashes {
@@ -317,12 +408,13 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         self.metrics.gossip_received.inc();
         let txs = match gossip::decode(message, self.cfg.tx_bytes_max, self.cfg.max_message_size) {
             Ok(Gossip::Txs(txs)) => txs,
-            Ok(Gossip::Hint(hashes)) => {
+            Ok(Gossip::Hint(block, hashes)) => {
                 self.metrics.hints_received.inc();
                 let until = self.context.current() + self.cfg.proposed_ttl;
-                for hash in hashes {
-                    self.in_flight.mark(hash, until);
+                for hash in &hashes {
+                    self.in_flight.mark(*hash, until);
                 }
+                self.proposals.add(block, &hashes);
                 return;
             }
             Err(err) => {
@@ -339,7 +431,8 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         }
     }
 
-    /// Admits a transaction and journals it if new. Returns whether it was a duplicate.
+    /// Admits a transaction; journals it if it is new and local (or a local submission of a
+    /// pooled copy). Returns whether it was a duplicate.
     async fn admit(
         &mut self,
         hash: Hash,
@@ -347,17 +440,27 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         local: bool,
         batch: &mut Batch,
     ) -> Result<bool, Error> {
-        match self.pool.admit(hash, tx.clone()) {
-            Ok(Admitted::New { seq }) => {
+        match self.pool.admit(hash, tx.clone(), local) {
+            Ok(Admitted::New { seq }) if local => {
                 self.wal.append_tx(seq, hash, &tx).await;
                 batch.dirty = true;
-                if local {
-                    self.metrics.admitted_local.inc();
-                    batch.gossip.push(tx);
-                } else {
-                    self.metrics.admitted_gossip.inc();
-                }
+                self.metrics.admitted_local.inc();
+                batch.gossip.push(tx);
                 Ok(false)
+            }
+            Ok(Admitted::New { .. }) => {
+                // A copy: soft state, its owner journaled it.
+                self.metrics.admitted_gossip.inc();
+                let expires = self.context.current() + self.cfg.copy_ttl;
+                self.copies.push_back((expires, hash));
+                Ok(false)
+            }
+            Ok(Admitted::Adopted { seq }) => {
+                // Acknowledged here now, so durable here; its owner already gossiped it.
+                self.wal.append_tx(seq, hash, &tx).await;
+                batch.dirty = true;
+                self.metrics.duplicates.inc();
+                Ok(true)
             }
             Ok(Admitted::Duplicate) => {
                 self.metrics.duplicates.inc();
@@ -370,22 +473,53 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         }
     }
 
-    /// Sends the waiting gossip batch, if any.
-    fn flush(&mut self, sender: &mut impl Sender) {
-        let txs = self.outbox.take();
-        if !txs.is_empty() {
-            self.send(sender, txs);
+    /// Drops the gossiped copies whose time to live has passed.
+    fn expire_copies(&mut self) {
+        let now = self.context.current();
+        while let Some((expires, hash)) = self.copies.front().copied() {
+            if expires > now {
+                break;
+            }
+            self.copies.pop_front();
+            if self.pool.expire_copy(&hash) {
+                self.metrics.copies_expired.inc();
+            }
         }
     }
 
-    fn send(&mut self, sender: &mut impl Sender, txs: Vec<Transaction>) {
+    /// Sends the waiting gossip batch, if any.
+    fn flush<P: PublicKey>(
+        &mut self,
+        sender: &mut impl Sender<PublicKey = P>,
+        leaders: Option<&(dyn Fn(usize) -> Vec<P> + Send + Sync)>,
+    ) {
+        let txs = self.outbox.take();
+        if !txs.is_empty() {
+            self.send(sender, txs, leaders);
+        }
+    }
+
+    fn send<P: PublicKey>(
+        &mut self,
+        sender: &mut impl Sender<PublicKey = P>,
+        txs: Vec<Transaction>,
+        leaders: Option<&(dyn Fn(usize) -> Vec<P> + Send + Sync)>,
+    ) {
         let message = gossip::encode(&txs);
         assert!(
             message.len() <= self.cfg.gossip_batch_bytes_max,
             "gossip batch of {} bytes exceeds gossip_batch_bytes_max",
             message.len()
         );
-        let recipients = sender.send(Recipients::All, message, false);
+        let to = match leaders {
+            Some(leaders) => Recipients::Some(leaders(self.cfg.forward_leaders)),
+            None => Recipients::All,
+        };
+        if matches!(&to, Recipients::Some(peers) if peers.is_empty()) {
+            // This node leads every upcoming view: it proposes its own transactions.
+            return;
+        }
+        let recipients = sender.send(to, message, false);
         if recipients.is_empty() {
             debug!(txs = txs.len(), "gossip batch reached no peer");
             self.metrics.gossip_unsent.inc();

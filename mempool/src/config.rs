@@ -51,6 +51,16 @@ pub struct Config {
     pub proposed_ttl: Duration,
     /// Most in-flight marks held (default 2^20); the oldest are dropped first.
     pub proposed_max: usize,
+    /// How many upcoming leaders a local transaction is gossiped to when the actor is given a
+    /// leader schedule (default 3); without one it goes to every validator.
+    pub forward_leaders: usize,
+    /// How long a gossiped copy (a transaction another validator owns) stays in the pool
+    /// unless a finalized block's hint or this node's own reconstruction removes it first
+    /// (default 10 s).
+    pub copy_ttl: Duration,
+    /// Most proposals whose hints are remembered, to drop their copies once the block is
+    /// finalized (default 1024); the oldest are forgotten first.
+    pub proposals_max: usize,
 }
 
 impl Default for Config {
@@ -73,6 +83,9 @@ impl Default for Config {
             journal_page_cache_pages: NZUsize!(16),
             proposed_ttl: Duration::from_secs(3),
             proposed_max: 1 << 20,
+            forward_leaders: 3,
+            copy_ttl: Duration::from_secs(10),
+            proposals_max: 1024,
         }
     }
 }
@@ -122,6 +135,18 @@ impl Config {
         }
         if self.gossip_interval.is_zero() {
             return Err("gossip_interval must be positive".into());
+        }
+        if self.forward_leaders == 0 {
+            return Err(
+                "forward_leaders must be at least 1, or no leader would get local transactions"
+                    .into(),
+            );
+        }
+        if self.copy_ttl <= self.proposed_ttl {
+            return Err(format!(
+                "copy_ttl ({:?}) must exceed proposed_ttl ({:?}): a copy must outlive the in-flight mark of a proposal that may be abandoned",
+                self.copy_ttl, self.proposed_ttl
+            ));
         }
         Ok(())
     }
@@ -201,5 +226,15 @@ mod tests {
             ..Config::default()
         };
         assert!(cfg.assert().unwrap_err().contains("gossip_interval"));
+        let cfg = Config {
+            copy_ttl: Duration::from_secs(1),
+            ..Config::default()
+        };
+        assert!(cfg.assert().unwrap_err().contains("copy_ttl"));
+        let cfg = Config {
+            forward_leaders: 0,
+            ..Config::default()
+        };
+        assert!(cfg.assert().unwrap_err().contains("forward_leaders"));
     }
 }

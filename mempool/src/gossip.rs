@@ -1,12 +1,14 @@
 //! Gossip wire format and the outgoing batch.
 //!
 //! A gossip message starts with a tag byte. Tag 0: a transaction batch, a `Vec<Transaction>` in
-//! commonware-codec (a varint count, then each transaction in its canonical encoding). Tag 1: a
-//! proposal hint, a `Vec<Hash>` (varint count, 32 bytes each). Batches are decoded with the count
-//! bounded by how many of the smallest transactions fit in `max_message_size` and each payload
-//! bounded by `tx_bytes_max`, hints with the count bounded by `max_message_size / 32`, so a peer
-//! cannot make this node allocate more than the message it already received. Unknown tags are
-//! errors.
+//! commonware-codec (a varint count, then each transaction in its canonical encoding). Tag 2: a
+//! proposal hint, the proposed block's hash (32 bytes) then a `Vec<Hash>` of the transactions it
+//! holds (varint count, 32 bytes each); a long hint is split into several messages with the same
+//! block hash. (Tag 1 was a hint without the block hash; it is no longer accepted.) Batches are
+//! decoded with the count bounded by how many of the smallest transactions fit in
+//! `max_message_size` and each payload bounded by `tx_bytes_max`, hints with the count bounded by
+//! `max_message_size / 32`, so a peer cannot make this node allocate more than the message it
+//! already received. Unknown tags are errors.
 
 use bytes::Bytes;
 use commonware_codec::{Decode, EncodeSize, Error as CodecError, Input, RangeCfg, ReadExt, Write};
@@ -21,15 +23,15 @@ pub const GOSSIP_OVERHEAD: usize = COUNT_PREFIX_MAX + 1 + 8 + 5;
 const COUNT_PREFIX_MAX: usize = 1 + 5;
 
 const TAG_TXS: u8 = 0;
-const TAG_HINT: u8 = 1;
+const TAG_HINT: u8 = 2;
 
 /// A decoded gossip message.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Gossip {
     /// Transactions to admit.
     Txs(Vec<Transaction>),
-    /// Hashes proposed in a block (in flight).
-    Hint(Vec<Hash>),
+    /// Hashes proposed in a block (in flight): the block's hash and its transactions' hashes.
+    Hint(Hash, Vec<Hash>),
 }
 
 /// Smallest encoded transaction: version, namespace, a one-byte length of an empty payload.
@@ -48,14 +50,16 @@ pub(crate) fn encode(txs: &[Transaction]) -> Bytes {
     Bytes::from(buf)
 }
 
-/// Encodes hints, split so that no message exceeds `max_message_size`.
-pub(crate) fn encode_hints(hashes: &[Hash], max_message_size: usize) -> Vec<Bytes> {
-    let per_message = (max_message_size.saturating_sub(COUNT_PREFIX_MAX) / Hash::LENGTH).max(1);
+/// Encodes the hint of `block`, split so that no message exceeds `max_message_size`.
+pub(crate) fn encode_hints(block: &Hash, hashes: &[Hash], max_message_size: usize) -> Vec<Bytes> {
+    let overhead = COUNT_PREFIX_MAX + Hash::LENGTH;
+    let per_message = (max_message_size.saturating_sub(overhead) / Hash::LENGTH).max(1);
     hashes
         .chunks(per_message)
         .map(|chunk| {
-            let mut buf = Vec::with_capacity(COUNT_PREFIX_MAX + chunk.len() * Hash::LENGTH);
+            let mut buf = Vec::with_capacity(overhead + chunk.len() * Hash::LENGTH);
             TAG_HINT.write(&mut buf);
+            block.write(&mut buf);
             chunk.len().write(&mut buf);
             for h in chunk {
                 h.write(&mut buf);
@@ -78,8 +82,9 @@ pub(crate) fn decode<I: Input>(
             Vec::<Transaction>::decode_cfg(buf, &(count, tx_bytes_max)).map(Gossip::Txs)
         }
         TAG_HINT => {
+            let block = Hash::read(&mut buf)?;
             let count = RangeCfg::new(1..=max_message_size / Hash::LENGTH);
-            Vec::<Hash>::decode_cfg(buf, &(count, ())).map(Gossip::Hint)
+            Vec::<Hash>::decode_cfg(buf, &(count, ())).map(|hashes| Gossip::Hint(block, hashes))
         }
         _ => Err(CodecError::Invalid("gossip message", "unknown tag")),
     }
@@ -161,11 +166,21 @@ mod tests {
         assert_eq!(encoded[1..], txs.encode()[..]);
         assert_eq!(decode(encoded, 10, MIB).unwrap(), Gossip::Txs(txs));
         let hashes = vec![Hash([1; 32]), Hash([2; 32]), Hash([3; 32])];
-        let hints = encode_hints(&hashes, 1 + 5 + 2 * 32);
+        let block = Hash([9; 32]);
+        let hints = encode_hints(&block, &hashes, 1 + 5 + 3 * 32);
         assert_eq!(hints.len(), 2, "split to fit the message size");
+        assert!(hints.iter().all(|h| h.len() <= 1 + 5 + 3 * 32));
         assert_eq!(
             decode(hints[0].clone(), 10, MIB).unwrap(),
-            Gossip::Hint(hashes[..2].to_vec())
+            Gossip::Hint(block, hashes[..2].to_vec())
+        );
+        assert_eq!(
+            decode(hints[1].clone(), 10, MIB).unwrap(),
+            Gossip::Hint(block, hashes[2..].to_vec())
+        );
+        assert!(
+            decode(Bytes::from_static(&[1, 1, 0]), 10, MIB).is_err(),
+            "the old hint tag is refused"
         );
         assert!(
             decode(Bytes::from_static(&[9, 0]), 10, MIB).is_err(),

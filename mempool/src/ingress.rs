@@ -38,7 +38,14 @@ pub(crate) enum Message {
     Stats { response: oneshot::Sender<Stats> },
     /// Mark proposed transactions in flight, here and at the other validators.
     Proposed {
+        block: Hash,
         hashes: Vec<Hash>,
+        response: oneshot::Sender<()>,
+    },
+    /// A block was finalized that this node does not reconstruct: drop the copies its hint
+    /// named.
+    FinalizedBlock {
+        block: Hash,
         response: oneshot::Sender<()>,
     },
 }
@@ -113,14 +120,34 @@ impl Mailbox {
         Vec::new()
     }
 
-    /// The proposer just put these transactions in a block: mark them in flight here and tell
+    /// The proposer just put these transactions in `block`: mark them in flight here and tell
     /// the other validators (a hint), so the next leaders skip them until they are finalized or
     /// `proposed_ttl` passes. Resolves once marked locally.
-    pub async fn proposed(&self, hashes: Vec<Hash>) {
+    pub async fn proposed(&self, block: Hash, hashes: Vec<Hash>) {
         let (response, receiver) = oneshot::channel();
         if self
             .sender
-            .send(Message::Proposed { hashes, response })
+            .send(Message::Proposed {
+                block,
+                hashes,
+                response,
+            })
+            .await
+            .is_ok()
+        {
+            let _ = receiver.await;
+        }
+    }
+
+    /// `block` was finalized and this node does not reconstruct blocks (a validator that is not
+    /// an API node): drop the gossiped copies its proposer's hint named, so the pool does not
+    /// keep them until they expire. Owned transactions stay (only their own reconstruction
+    /// removes them). Resolves once done (or at once if the actor has stopped).
+    pub async fn finalized_block(&self, block: Hash) {
+        let (response, receiver) = oneshot::channel();
+        if self
+            .sender
+            .send(Message::FinalizedBlock { block, response })
             .await
             .is_ok()
         {

@@ -23,13 +23,23 @@
 //!   `namespaces_per_block_max`, `txs_per_block_max`) and keeps going, so smaller later
 //!   transactions can fill the rest of the block. Selection removes nothing:
 //!   [`Mailbox::finalized`] does.
+//! - **Owned transactions and copies.** A transaction submitted here is *owned*: this node
+//!   acknowledged it, journals it and keeps it until it sees it finalized in a block it
+//!   reconstructed ([`Mailbox::finalized`]). A transaction received by gossip is a *copy* of one
+//!   its owner acknowledged: soft state, never journaled, dropped when a finalized block's
+//!   proposal hint names it ([`Mailbox::finalized_block`], for validators that do not
+//!   reconstruct), when this node sees it finalized, or after [`Config::copy_ttl`]. A local
+//!   submission of a pooled copy adopts it (journaled from then on). Copies live long enough to
+//!   reach a block when this node leads; the owner is the backstop if they are lost: it proposes
+//!   its own transactions when it leads, so a false hint or a crash of a copy holder delays a
+//!   transaction but cannot lose it.
 //! - **Durability** (system invariant 3: a node never acknowledges a transaction before it is
-//!   durable). Every transaction admitted, whether by a local submit or by gossip, is appended to
-//!   a `commonware_storage` segmented journal, and the journal is synced before the submit is
-//!   answered. Group commit: in one loop iteration the actor drains everything queued (submits,
-//!   gossip, queries), appends all admitted transactions, syncs once, then answers everything in
-//!   arrival order. Query answers are also held until the sync, so no caller can observe a
-//!   transaction that a crash could still lose.
+//!   durable). Every transaction submitted here is appended to a `commonware_storage` segmented
+//!   journal, and the journal is synced before the submit is answered. Group commit: in one loop
+//!   iteration the actor drains everything queued (submits, gossip, queries), appends all
+//!   admitted local transactions, syncs once, then answers everything in arrival order. Query
+//!   answers are also held until the sync, so no caller can observe a transaction that a crash
+//!   could still lose.
 //! - **Finalized removal is journaled too.** [`Mailbox::finalized`] appends a record naming the
 //!   removed hashes, synced with the same group commit, so a restart does not resurrect finalized
 //!   transactions (which a leader would otherwise include a second time). The node should still
@@ -42,19 +52,22 @@
 //!   is compacted: its live transactions are re-appended to the current section (keeping their
 //!   arrival sequence number, so FIFO order survives), synced, and the section is pruned. The
 //!   journal therefore stays within about twice the live pool plus a few sections.
-//! - **Replay.** [`Actor::init`] replays the journal into the pool before the actor accepts
-//!   anything. Replayed transactions bypass the byte and count bounds (they were acknowledged;
+//! - **Replay.** [`Actor::init`] replays the journal (owned transactions only) into the pool
+//!   before the actor accepts anything. Replayed transactions bypass the byte and count bounds (they were acknowledged;
 //!   dropping them would break the invariant), so a pool restarted with smaller bounds may sit
 //!   above them until it drains. A transaction larger than the current `tx_bytes_max` is dropped
 //!   with a warning: no block could carry it.
-//! - **Gossip.** A transaction admitted through a local submit is sent to all other validators
-//!   (`Recipients::All`) on the gossip channel given to [`Actor::start`], after it is durable.
-//!   Outgoing transactions are batched into one message until the batch would exceed
-//!   [`Config::gossip_batch_bytes_max`] or [`Config::gossip_interval`] passes (default 5 ms),
-//!   whichever comes first. A message never exceeds the p2p [`Config::max_message_size`].
-//!   Transactions received by gossip are admitted and journaled under the same rules but not
-//!   re-gossiped. Gossip is best effort: a peer that is rate-limited or offline misses the batch,
-//!   and the transaction still reaches a block when this node leads.
+//! - **Gossip.** A transaction admitted through a local submit is sent, after it is durable, to
+//!   the leaders of the next [`Config::forward_leaders`] views when [`Actor::start`] is given a
+//!   leader schedule ([`Leaders`]; round-robin leaders are known in advance), else to every
+//!   validator (`Recipients::All`). Bytes on the wire per transaction are therefore
+//!   `forward_leaders`, not `n - 1`, times its size. Outgoing transactions are batched into one
+//!   message until the batch would exceed [`Config::gossip_batch_bytes_max`] or
+//!   [`Config::gossip_interval`] passes (default 5 ms), whichever comes first; the recipients are
+//!   those upcoming when the batch leaves. A message never exceeds the p2p
+//!   [`Config::max_message_size`]. Copies are not re-gossiped. Gossip is best effort: a leader
+//!   that is rate-limited, offline or whose block was full misses the batch, and the
+//!   transaction still reaches a block when another holder, or its owner, leads.
 //! - **In flight.** Validators see only shares of blocks, not their transactions, so a leader
 //!   cannot exclude the transactions of not-yet-finalized ancestors itself. Instead the
 //!   proposer calls [`Mailbox::proposed`]: the pool marks those transactions in flight and
@@ -62,7 +75,9 @@
 //!   the transaction itself arrives). Selection skips in-flight transactions. A mark ends when
 //!   the transaction is finalized or after [`Config::proposed_ttl`] (its block was abandoned:
 //!   the transaction becomes selectable again). Marks are soft state (not journaled) and bounded
-//!   by [`Config::proposed_max`]. A Byzantine validator can delay transactions by at most
+//!   by [`Config::proposed_max`]. The hint names the block, and the pool remembers the last
+//!   [`Config::proposals_max`] hints so that, once a block is finalized, a validator that does
+//!   not reconstruct it can still drop the copies it held. A Byzantine validator can delay transactions by at most
 //!   `proposed_ttl` per hint; a per-peer hint budget is future work.
 //! - **Peer input.** A gossip message is decoded with bounded codec configuration (count bounded
 //!   by the message size, each payload by `tx_bytes_max`); a malformed or oversize message is
@@ -82,7 +97,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use actor::Actor;
+pub use actor::{Actor, Leaders};
 pub use config::Config;
 pub use gossip::GOSSIP_OVERHEAD;
 pub use ingress::Mailbox;
@@ -95,8 +110,8 @@ use std::{fmt, time::Duration};
 pub struct Submitted {
     /// The transaction hash.
     pub hash: Hash,
-    /// True if the pool already held this transaction or it was finalized recently; nothing
-    /// changed.
+    /// True if the pool already held this transaction (a gossiped copy held here becomes this
+    /// node's own, journaled, before the answer) or it was finalized recently.
     pub duplicate: bool,
 }
 

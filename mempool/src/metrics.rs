@@ -38,6 +38,10 @@ pub(crate) struct Metrics {
     pub gossip_received: Counter,
     /// Gossip messages dropped as malformed or oversize.
     pub gossip_invalid: Counter,
+    /// Gossiped copies dropped because a finalized block's hint named them.
+    pub copies_dropped: Counter,
+    /// Gossiped copies dropped when their time to live passed.
+    pub copies_expired: Counter,
 }
 
 impl Metrics {
@@ -59,6 +63,11 @@ impl Metrics {
             gossip_unsent: context.counter("gossip_unsent", "Gossip messages that reached no peer"),
             gossip_received: context.counter("gossip_received", "Gossip messages received"),
             gossip_invalid: context.counter("gossip_invalid", "Malformed gossip messages dropped"),
+            copies_dropped: context.counter(
+                "copies_dropped",
+                "Gossiped copies dropped because a finalized block's hint named them",
+            ),
+            copies_expired: context.counter("copies_expired", "Gossiped copies that expired"),
         }
     }
 

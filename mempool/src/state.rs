@@ -49,6 +49,9 @@ pub(crate) enum Admitted {
     New { seq: u64 },
     /// The pool holds it already, or it was finalized recently: nothing changed.
     Duplicate,
+    /// The pool held it as a gossiped copy and a local submission now owns it: it keeps its
+    /// place (`seq`) and must be journaled.
+    Adopted { seq: u64 },
 }
 
 /// The outcome of restoring a journaled transaction.
@@ -65,6 +68,9 @@ pub(crate) enum Restored {
 struct Entry {
     seq: u64,
     tx: Transaction,
+    /// Submitted here (journaled, removed only when seen finalized), as opposed to a copy
+    /// gossiped by its owner (soft state).
+    owned: bool,
 }
 
 /// A bounded FIFO set of recently finalized hashes.
@@ -159,17 +165,26 @@ impl Pool {
         Ok(bundle)
     }
 
-    /// Admits `tx` (whose hash is `hash`) if the bounds allow.
+    /// Admits `tx` (whose hash is `hash`) if the bounds allow: `owned` for a local submission,
+    /// not for a gossiped copy.
     ///
     /// Checks, in order: the payload size, duplicates (a duplicate is accepted even when the pool
-    /// is full), the transaction count, the pool bytes, the namespace bytes.
-    pub fn admit(&mut self, hash: Hash, tx: Transaction) -> Result<Admitted, Error> {
+    /// is full; a local submission of a pooled copy adopts it), the transaction count, the pool
+    /// bytes, the namespace bytes.
+    pub fn admit(&mut self, hash: Hash, tx: Transaction, owned: bool) -> Result<Admitted, Error> {
         let size = tx.payload.len();
         if size > self.bounds.tx_bytes_max {
             return Err(Error::TooLarge {
                 size,
                 limit: self.bounds.tx_bytes_max,
             });
+        }
+        if owned
+            && let Some(entry) = self.entries.get_mut(&hash)
+            && !entry.owned
+        {
+            entry.owned = true;
+            return Ok(Admitted::Adopted { seq: entry.seq });
         }
         // A member of a pending bundle is pending (it will be included with its bundle).
         if self.entries.contains_key(&hash)
@@ -205,7 +220,7 @@ impl Pool {
             });
         }
         let seq = self.next_seq;
-        self.insert(seq, hash, tx, bundle);
+        self.insert(seq, hash, tx, bundle, owned);
         Ok(Admitted::New { seq })
     }
 
@@ -232,11 +247,18 @@ impl Pool {
         } else {
             None
         };
-        self.insert(seq, hash, tx, bundle);
+        self.insert(seq, hash, tx, bundle, true);
         Restored::Added
     }
 
-    fn insert(&mut self, seq: u64, hash: Hash, tx: Transaction, bundle: Option<Bundle>) {
+    fn insert(
+        &mut self,
+        seq: u64,
+        hash: Hash,
+        tx: Transaction,
+        bundle: Option<Bundle>,
+        owned: bool,
+    ) {
         if let Some(bundle) = bundle {
             for member in bundle.member_hashes() {
                 self.member_of.insert(member, hash);
@@ -247,7 +269,7 @@ impl Pool {
         self.bytes += size;
         *self.namespaces.entry(tx.namespace).or_insert(0) += size;
         self.order.insert(seq, hash);
-        self.entries.insert(hash, Entry { seq, tx });
+        self.entries.insert(hash, Entry { seq, tx, owned });
         self.next_seq = self.next_seq.max(seq + 1);
     }
 
@@ -284,6 +306,38 @@ impl Pool {
             }
         }
         (removed, bundles)
+    }
+
+    /// Drops the gossiped copies among `hashes` (a leader's hint said they are in a block that
+    /// is now finalized) and remembers them as recently finalized. Owned transactions stay: only
+    /// a block this node reconstructed removes those ([`Self::finalize`]), so a false hint
+    /// cannot make this node lose what it acknowledged. Returns the hashes dropped.
+    pub fn drop_copies(&mut self, hashes: &[Hash]) -> Vec<Hash> {
+        let mut dropped = Vec::new();
+        for hash in hashes {
+            if self.entries.get(hash).is_some_and(|e| e.owned) {
+                continue;
+            }
+            self.recent.insert(*hash);
+            if self.remove(hash) {
+                dropped.push(*hash);
+            }
+        }
+        dropped
+    }
+
+    /// Drops `hash` if it is a gossiped copy (its time to live passed); whether it was.
+    pub fn expire_copy(&mut self, hash: &Hash) -> bool {
+        if self.entries.get(hash).is_some_and(|e| !e.owned) {
+            return self.remove(hash);
+        }
+        false
+    }
+
+    /// Whether the pool holds `hash` as an owned (locally submitted, journaled) transaction.
+    #[cfg(test)]
+    pub fn owns(&self, hash: &Hash) -> bool {
+        self.entries.get(hash).is_some_and(|e| e.owned)
     }
 
     /// The pooled bundles holding any of `hashes`, each once.
@@ -454,7 +508,7 @@ mod tests {
 
     fn admit(pool: &mut Pool, namespace: u64, size: usize, tag: u8) -> Result<Admitted, Error> {
         let (hash, tx) = tx(namespace, size, tag);
-        let result = pool.admit(hash, tx);
+        let result = pool.admit(hash, tx, true);
         pool.check_invariants();
         result
     }
@@ -566,7 +620,7 @@ mod tests {
             .map(|(ns, size, tag)| tx(ns, size, tag))
             .collect();
         for (hash, tx) in &txs {
-            pool.admit(*hash, tx.clone()).unwrap();
+            pool.admit(*hash, tx.clone(), true).unwrap();
         }
         let all: Vec<Transaction> = txs.iter().map(|(_, tx)| tx.clone()).collect();
         let none = HashSet::new();
@@ -627,8 +681,8 @@ mod tests {
         let mut pool = Pool::new(bounds());
         let (a, tx_a) = tx(1, 10, 0);
         let (b, tx_b) = tx(1, 10, 1);
-        pool.admit(a, tx_a.clone()).unwrap();
-        pool.admit(b, tx_b.clone()).unwrap();
+        pool.admit(a, tx_a.clone(), true).unwrap();
+        pool.admit(b, tx_b.clone(), true).unwrap();
         // Removing an unknown hash is harmless; only pooled ones are returned.
         let unknown = tx(9, 1, 9).0;
         assert_eq!(pool.finalize(&[a, unknown]), vec![a]);
@@ -637,18 +691,21 @@ mod tests {
         assert!(pool.contains(&b));
         assert_eq!(pool.stats(), Stats { txs: 1, bytes: 10 });
         // A late copy of a finalized transaction is a duplicate, and is not re-added.
-        assert_eq!(pool.admit(a, tx_a.clone()), Ok(Admitted::Duplicate));
+        assert_eq!(pool.admit(a, tx_a.clone(), true), Ok(Admitted::Duplicate));
         assert!(!pool.contains(&a));
         // So is a transaction finalized without ever being in this pool.
         let (c, tx_c) = tx(1, 10, 2);
         pool.finalize(&[c]);
-        assert_eq!(pool.admit(c, tx_c), Ok(Admitted::Duplicate));
+        assert_eq!(pool.admit(c, tx_c, true), Ok(Admitted::Duplicate));
         // Finalizing twice is idempotent.
         assert!(pool.finalize(&[a]).is_empty());
         // The recent set is bounded (3): after three more, `a` is forgotten.
         let others: Vec<Hash> = (10..13).map(|tag| tx(2, 1, tag).0).collect();
         pool.finalize(&others);
-        assert!(matches!(pool.admit(a, tx_a), Ok(Admitted::New { .. })));
+        assert!(matches!(
+            pool.admit(a, tx_a, true),
+            Ok(Admitted::New { .. })
+        ));
         pool.check_invariants();
     }
 
@@ -668,7 +725,7 @@ mod tests {
         assert_eq!(selected, vec![tx_a, tx_b]);
         // New admissions continue after the largest sequence number.
         let (d, tx_d) = tx(3, 1, 3);
-        assert_eq!(pool.admit(d, tx_d), Ok(Admitted::New { seq: 8 }));
+        assert_eq!(pool.admit(d, tx_d, true), Ok(Admitted::New { seq: 8 }));
     }
 
     fn bundle(members: &[(u64, usize, u8)]) -> (Hash, Transaction, Vec<Hash>) {
@@ -695,15 +752,15 @@ mod tests {
     fn bundles_are_selected_whole_or_not_at_all() {
         let mut pool = Pool::new(bundle_bounds());
         let (a, _) = tx(1, 30, 1);
-        pool.admit(a, tx(1, 30, 1).1).unwrap();
+        pool.admit(a, tx(1, 30, 1).1, true).unwrap();
         let (b_hash, carrier, members) = bundle(&[(2, 20, 2), (3, 20, 3), (4, 20, 4)]);
         assert!(matches!(
-            pool.admit(b_hash, carrier.clone()),
+            pool.admit(b_hash, carrier.clone(), true),
             Ok(Admitted::New { .. })
         ));
-        assert_eq!(pool.admit(b_hash, carrier), Ok(Admitted::Duplicate));
+        assert_eq!(pool.admit(b_hash, carrier, true), Ok(Admitted::Duplicate));
         let (c, _) = tx(5, 10, 5);
-        pool.admit(c, tx(5, 10, 5).1).unwrap();
+        pool.admit(c, tx(5, 10, 5).1, true).unwrap();
         pool.check_invariants();
         let none = HashSet::new();
         let hashes = |txs: Vec<Transaction>| txs.iter().map(Transaction::hash).collect::<Vec<_>>();
@@ -733,22 +790,22 @@ mod tests {
 
         // A member is pending through its bundle; another bundle cannot claim it.
         assert_eq!(
-            pool.admit(members[0], tx(2, 20, 2).1),
+            pool.admit(members[0], tx(2, 20, 2).1, true),
             Ok(Admitted::Duplicate)
         );
         let (other, other_carrier, _) = bundle(&[(2, 20, 2), (9, 5, 9)]);
         assert!(
-            matches!(pool.admit(other, other_carrier), Err(Error::Bundle(m)) if m.contains("another bundle"))
+            matches!(pool.admit(other, other_carrier, true), Err(Error::Bundle(m)) if m.contains("another bundle"))
         );
         // Nor a member pending on its own.
         let (own, own_carrier, _) = bundle(&[(1, 30, 1), (9, 5, 9)]);
         assert!(
-            matches!(pool.admit(own, own_carrier), Err(Error::Bundle(m)) if m.contains("on its own"))
+            matches!(pool.admit(own, own_carrier, true), Err(Error::Bundle(m)) if m.contains("on its own"))
         );
         // A carrier that does not decode.
         let junk = Transaction::new(BUNDLE_NAMESPACE, vec![9u8; 5]);
         assert!(matches!(
-            pool.admit(junk.hash(), junk),
+            pool.admit(junk.hash(), junk, true),
             Err(Error::Bundle(_))
         ));
 
@@ -781,5 +838,46 @@ mod tests {
         assert_eq!(selected, members);
         let junk = Transaction::new(BUNDLE_NAMESPACE, vec![1u8; 3]);
         assert_eq!(pool.restore(8, junk.hash(), junk), Restored::Dropped);
+    }
+
+    #[test]
+    fn copies_are_adopted_dropped_by_hint_and_expired_but_owned_stay() {
+        let mut pool = Pool::new(bounds());
+        let (a, tx_a) = tx(1, 10, 1);
+        let (b, tx_b) = tx(1, 10, 2);
+        let (c, tx_c) = tx(1, 10, 3);
+        assert_eq!(
+            pool.admit(a, tx_a.clone(), false),
+            Ok(Admitted::New { seq: 0 })
+        );
+        assert_eq!(
+            pool.admit(b, tx_b.clone(), true),
+            Ok(Admitted::New { seq: 1 })
+        );
+        assert_eq!(pool.admit(c, tx_c, false), Ok(Admitted::New { seq: 2 }));
+        // A gossiped copy of an owned transaction changes nothing; a local submission of a
+        // copy adopts it in place.
+        assert_eq!(pool.admit(b, tx_b, false), Ok(Admitted::Duplicate));
+        assert_eq!(
+            pool.admit(a, tx_a.clone(), true),
+            Ok(Admitted::Adopted { seq: 0 })
+        );
+        assert_eq!(pool.admit(a, tx_a, true), Ok(Admitted::Duplicate));
+        assert!(pool.owns(&a) && pool.owns(&b) && !pool.owns(&c));
+        // A hint drops copies only, and remembers them as finalized.
+        assert_eq!(pool.drop_copies(&[a, b, c]), vec![c]);
+        assert!(pool.contains(&a) && pool.contains(&b) && !pool.contains(&c));
+        assert_eq!(
+            pool.admit(c, tx(1, 10, 3).1, false),
+            Ok(Admitted::Duplicate)
+        );
+        // Expiry drops copies only.
+        let (d, tx_d) = tx(2, 10, 4);
+        pool.admit(d, tx_d, false).unwrap();
+        assert!(!pool.expire_copy(&a));
+        assert!(pool.expire_copy(&d));
+        assert!(!pool.expire_copy(&d));
+        pool.check_invariants();
+        assert_eq!(pool.stats(), Stats { txs: 2, bytes: 20 });
     }
 }

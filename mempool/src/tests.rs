@@ -128,7 +128,7 @@ async fn start(
 ) -> Mailbox {
     let context = context.child("mempool").with_attribute("index", index);
     let (actor, mailbox) = Actor::init(context, cfg).await;
-    actor.start(channel);
+    actor.start(channel, None);
     mailbox
 }
 
@@ -228,7 +228,7 @@ fn gossiped_transactions_are_not_regossiped() {
             assert_eq!(from, peers[0], "a gossiped transaction was re-gossiped");
             match gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap() {
                 gossip::Gossip::Txs(txs) => received.extend(txs),
-                gossip::Gossip::Hint(_) => {}
+                gossip::Gossip::Hint(..) => {}
             }
         }
         assert_eq!(received, txs);
@@ -264,7 +264,7 @@ fn burst_is_gossiped_in_bounded_batches() {
             assert!(message.len() <= MESSAGE_MAX);
             match gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap() {
                 gossip::Gossip::Txs(txs) => received.extend(txs),
-                gossip::Gossip::Hint(_) => {}
+                gossip::Gossip::Hint(..) => {}
             }
             messages += 1;
         }
@@ -433,13 +433,9 @@ fn restart_replays_pending_and_drops_finalized() {
 
     deterministic::Runner::from(checkpoint).start(|context| async move {
         let (_oracle, _peers, mut channels) = network(&context, 2).await;
-        // Node 1 got its transactions by gossip: they were journaled too.
+        // Node 1 got its transactions by gossip: copies are soft state, node 0 owns them.
         let gossiped = start(&context, 1, config(1), channels.pop().unwrap()).await;
-        let selected = gossiped.select(block_limits(), HashSet::new()).await;
-        assert_eq!(
-            selected,
-            vec![txs[0].clone(), txs[2].clone(), txs[3].clone()]
-        );
+        assert_eq!(gossiped.stats().await, Stats::default());
         let mailbox = start(&context, 0, config(0), channels.pop().unwrap()).await;
         assert!(mailbox.contains(txs[0].hash()).await);
         assert!(!mailbox.contains(txs[1].hash()).await);
@@ -525,7 +521,7 @@ fn stopped_actor_reports_closed() {
         let (_oracle, _peers, mut channels) = network(&context, 2).await;
         let context = context.child("mempool");
         let (actor, mailbox) = Actor::init(context, config(0)).await;
-        let handle = actor.start(channels.remove(0));
+        let handle = actor.start(channels.remove(0), None);
         handle.abort();
         let _ = handle.await;
         assert_eq!(mailbox.submit(tx(1, 1, 1)).await, Err(Error::Closed));
@@ -580,7 +576,9 @@ fn proposed_transactions_are_skipped_everywhere_until_finalized_or_expired() {
 
         // Node 0 proposes the first two: skipped at node 0 at once, at nodes 1 and 2 after the
         // hint arrives; the others are still selected.
-        mailboxes[0].proposed(all[..2].to_vec()).await;
+        mailboxes[0]
+            .proposed(Hash([7; 32]), all[..2].to_vec())
+            .await;
         assert!(eventually_selects(&context, &mailboxes[0], &all[2..]).await);
         assert!(eventually_selects(&context, &mailboxes[1], &all[2..]).await);
         assert!(eventually_selects(&context, &mailboxes[2], &all[2..]).await);
@@ -609,13 +607,14 @@ fn a_hint_before_the_transaction_still_suppresses_it() {
         let late = tx(3, 30, 77);
         let other = tx(3, 30, 78);
         // The hint reaches node 0 before the transaction does.
-        for message in gossip::encode_hints(&[late.hash()], MESSAGE_MAX) {
+        for message in gossip::encode_hints(&Hash([5; 32]), &[late.hash()], MESSAGE_MAX) {
             outsider.send(Recipients::One(peers[0].clone()), message, false);
         }
         settle(&context).await;
         // Malformed hints are ignored (the actor keeps working).
         outsider.send(Recipients::One(peers[0].clone()), vec![1u8, 0xff], false);
         outsider.send(Recipients::One(peers[0].clone()), vec![1u8, 2, 0], false);
+        outsider.send(Recipients::One(peers[0].clone()), vec![2u8; 40], false);
         mailboxes[0].submit(late.clone()).await.unwrap();
         mailboxes[0].submit(other.clone()).await.unwrap();
         assert!(eventually_selects(&context, &mailboxes[0], &[other.hash()]).await);
@@ -623,5 +622,103 @@ fn a_hint_before_the_transaction_still_suppresses_it() {
             mailboxes[0].contains(late.hash()).await,
             "held, only skipped"
         );
+    });
+}
+
+/// Starts a mempool whose local transactions go to the leaders `leaders` returns.
+async fn start_with_leaders(
+    context: &deterministic::Context,
+    index: usize,
+    cfg: Config,
+    channel: Channel,
+    leaders: Vec<PublicKey>,
+) -> Mailbox {
+    let context = context.child("mempool").with_attribute("index", index);
+    let (actor, mailbox) = Actor::init(context, cfg).await;
+    let schedule: crate::Leaders<PublicKey> =
+        std::sync::Arc::new(move |count| leaders.iter().take(count).cloned().collect());
+    actor.start(channel, Some(schedule));
+    mailbox
+}
+
+#[test]
+fn local_transactions_go_to_the_upcoming_leaders_only() {
+    runner(11).start(|context| async move {
+        let (_oracle, peers, mut channels) = network(&context, 4).await;
+        let mut mailboxes = Vec::new();
+        let cfg = Config {
+            forward_leaders: 2,
+            ..config(0)
+        };
+        // Node 0's schedule names 2, 1, 3 as the next leaders; it forwards to the first two.
+        let schedule = vec![peers[2].clone(), peers[1].clone(), peers[3].clone()];
+        mailboxes.push(start_with_leaders(&context, 0, cfg, channels.remove(0), schedule).await);
+        for (index, channel) in channels.into_iter().enumerate() {
+            mailboxes.push(start(&context, index + 1, config(index + 1), channel).await);
+        }
+        settle(&context).await;
+        let t = tx(1, 50, 1);
+        mailboxes[0].submit(t.clone()).await.unwrap();
+        assert!(eventually_contains(&context, &mailboxes[1], t.hash()).await);
+        assert!(eventually_contains(&context, &mailboxes[2], t.hash()).await);
+        settle(&context).await;
+        assert!(
+            !mailboxes[3].contains(t.hash()).await,
+            "not an upcoming leader"
+        );
+    });
+}
+
+#[test]
+fn copies_leave_on_a_finalized_hint_or_expiry_and_the_owner_keeps_its_own() {
+    runner(12).start(|context| async move {
+        let (_oracle, _peers, channels) = network(&context, 3).await;
+        let mut mailboxes = Vec::new();
+        for (index, channel) in channels.into_iter().enumerate() {
+            mailboxes.push(start(&context, index, config(index), channel).await);
+        }
+        settle(&context).await;
+        let proposed = tx(1, 40, 1);
+        let idle = tx(1, 40, 2);
+        mailboxes[0].submit(proposed.clone()).await.unwrap();
+        mailboxes[0].submit(idle.clone()).await.unwrap();
+        for m in &mailboxes[1..] {
+            assert!(eventually_contains(&context, m, proposed.hash()).await);
+            assert!(eventually_contains(&context, m, idle.hash()).await);
+        }
+        // Node 1 proposes `proposed` in a block; once that block is finalized, every node that
+        // does not reconstruct drops its copy. Node 0 owns it: only its own reconstruction
+        // (`finalized`) removes it.
+        let block = Hash([3; 32]);
+        mailboxes[1].proposed(block, vec![proposed.hash()]).await;
+        settle(&context).await;
+        for m in &mailboxes {
+            m.finalized_block(block).await;
+        }
+        assert!(mailboxes[0].contains(proposed.hash()).await, "owned");
+        assert!(!mailboxes[1].contains(proposed.hash()).await);
+        assert!(!mailboxes[2].contains(proposed.hash()).await);
+        // A late copy of it is refused as recently finalized.
+        assert!(mailboxes[2].contains(idle.hash()).await);
+        // The other copy expires after copy_ttl; its owner still holds it.
+        context.sleep(Config::default().copy_ttl).await;
+        for m in &mailboxes[1..] {
+            assert!(!m.contains(idle.hash()).await, "expired copy");
+        }
+        assert!(mailboxes[0].contains(idle.hash()).await);
+        // A local submission of a copy adopts it: it survives expiry there.
+        let adopted = tx(2, 40, 3);
+        mailboxes[0].submit(adopted.clone()).await.unwrap();
+        assert!(eventually_contains(&context, &mailboxes[2], adopted.hash()).await);
+        assert!(
+            mailboxes[2]
+                .submit(adopted.clone())
+                .await
+                .unwrap()
+                .duplicate
+        );
+        context.sleep(Config::default().copy_ttl).await;
+        assert!(mailboxes[2].contains(adopted.hash()).await, "adopted");
+        assert!(!mailboxes[1].contains(adopted.hash()).await, "expired copy");
     });
 }

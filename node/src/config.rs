@@ -18,6 +18,7 @@
 //! public_key = "…"                    # ed25519, hex
 //! p2p = "127.0.0.1:27000"
 //! api = "127.0.0.1:28000"             # informational: where its API is advertised
+//! role = "api"                        # or "validator" (default "api"; see Role)
 //! ```
 
 use cortado_types::{ChainId, Limits};
@@ -94,6 +95,24 @@ impl From<LimitsFile> for Limits {
     }
 }
 
+/// What a validator serves besides consensus.
+///
+/// Every validator stores its own share of every block and votes. An *API node* also receives
+/// every other validator's share of every block, reconstructs each finalized block, indexes its
+/// data, serves it with proofs and takes submissions. A *validator* without the API role
+/// receives only its own shares (about payload/k per block, nothing more), indexes headers and
+/// certificates, and serves headers, status and metrics. At least one validator must be an API
+/// node; every validator's role is in genesis so that each knows whom to push its shares to.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reconstructs, indexes and serves every block; takes submissions (the default).
+    #[default]
+    Api,
+    /// Keeps only its own shares; serves headers, status and metrics.
+    Validator,
+}
+
 /// One validator in the genesis file.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct GenesisValidator {
@@ -103,6 +122,9 @@ pub struct GenesisValidator {
     pub p2p: SocketAddr,
     /// Address of its HTTP API (informational, for clients).
     pub api: Option<SocketAddr>,
+    /// What it serves (default: an API node).
+    #[serde(default)]
+    pub role: Role,
 }
 
 /// The genesis file.
@@ -159,7 +181,22 @@ impl Genesis {
         if cortado_chain::keys::identity_hex(&sharing) != self.group_public_key {
             return Err("group_public_key does not match the polynomial".into());
         }
+        if !self.validators.iter().any(|v| v.role == Role::Api) {
+            return Err(
+                "no validator has role = \"api\": nobody would reconstruct blocks or take submissions"
+                    .into(),
+            );
+        }
         Ok(())
+    }
+
+    /// The URLs of the API nodes that advertise an address (for clients and error messages).
+    pub fn api_urls(&self) -> Vec<String> {
+        self.validators
+            .iter()
+            .filter(|v| v.role == Role::Api)
+            .filter_map(|v| v.api.map(|a| format!("http://{a}")))
+            .collect()
     }
 
     /// The chain id.

@@ -5,7 +5,7 @@ use cortado_api::{ConsensusStatus, SubmitError, Submitted};
 use cortado_chain::{FinalizedSink, Status};
 use cortado_mempool::{Error as PoolError, Mailbox};
 use cortado_storage::Index;
-use cortado_types::{Block, FinalityCertificate, Hash, Transaction};
+use cortado_types::{Block, FinalityCertificate, Hash, Header, Transaction};
 use std::{
     sync::{
         Arc,
@@ -32,20 +32,19 @@ impl FinalizedSink for Sink {
         certificate: FinalityCertificate,
         evidence: Vec<cortado_coding::InvalidEncodingEvidence>,
     ) {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        if let Err(err) = self
+        let now = now_ms();
+        let hashes = match self
             .index
             .insert_finalized(&block, &certificate, &evidence, now)
             .await
         {
-            // A finalized block we cannot store is fatal: acknowledging it would lose it.
-            error!(%err, height = block.height(), "cannot store a finalized block");
-            panic!("cannot store finalized block {}: {err}", block.height());
-        }
-        let hashes: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
+            Ok(hashes) => hashes,
+            Err(err) => {
+                // A finalized block we cannot store is fatal: acknowledging it would lose it.
+                error!(%err, height = block.height(), "cannot store a finalized block");
+                panic!("cannot store finalized block {}: {err}", block.height());
+            }
+        };
         if !hashes.is_empty() {
             // Record the bundles whose members are in this block before the mempool drops them,
             // so a bundle is always either pending or recorded. Bundle status is informational
@@ -58,14 +57,43 @@ impl FinalizedSink for Sink {
             }
             self.mempool.finalized(hashes).await;
         }
+        self.announce(block.height());
+    }
+
+    async fn finalized_header(&mut self, header: Header, certificate: FinalityCertificate) {
+        if let Err(err) = self
+            .index
+            .insert_header(&header, &certificate, now_ms())
+            .await
+        {
+            error!(%err, height = header.height, "cannot store a finalized header");
+            panic!("cannot store finalized header {}: {err}", header.height);
+        }
+        // The copies this validator held of the block's transactions (their owners, the API
+        // nodes, remove their own when they reconstruct the block).
+        self.mempool.finalized_block(header.hash()).await;
+        self.announce(header.height);
+    }
+}
+
+impl Sink {
+    /// Wakes the API's watchers once `height` is indexed.
+    fn announce(&self, height: u64) {
         self.finalized.send_if_modified(|h| {
-            let advanced = block.height() > *h;
+            let advanced = height > *h;
             if advanced {
-                *h = block.height();
+                *h = height;
             }
             advanced
         });
     }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// What the API asks of the node.

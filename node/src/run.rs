@@ -2,7 +2,7 @@
 
 use crate::{
     channels,
-    config::NodeConfig,
+    config::{NodeConfig, Role},
     glue::{ApiNode, Sink},
     metered,
 };
@@ -48,6 +48,18 @@ pub enum NodeError {
     /// Invalid key material.
     #[error("invalid key material: {0}")]
     Keys(#[from] keys::KeyError),
+    /// The data directory was built by a node of another role.
+    #[error(
+        "{path} says this data directory belongs to a node with role {found:?}, but genesis now gives it role {expected:?}: a validator-only node indexes headers only, so an API node needs a fresh data directory (and a validator-only node should not keep an API node's data)"
+    )]
+    RoleChanged {
+        /// The role file.
+        path: std::path::PathBuf,
+        /// The role recorded there.
+        found: String,
+        /// The role genesis gives.
+        expected: String,
+    },
     /// The data directory could not be created.
     #[error("cannot create the data directory {path}: {source}")]
     DataDir {
@@ -56,6 +68,36 @@ pub enum NodeError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+/// Records this node's role in its data directory on first start, and refuses to start with
+/// another one: an index built by a validator-only node lacks the data of every block.
+fn check_role(data_dir: &std::path::Path, role: Role) -> Result<(), NodeError> {
+    let path = data_dir.join("role");
+    let name = match role {
+        Role::Api => "api",
+        Role::Validator => "validator",
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(found) if found.trim() == name => Ok(()),
+        Ok(found) => Err(NodeError::RoleChanged {
+            path,
+            found: found.trim().to_string(),
+            expected: name.to_string(),
+        }),
+        // A data directory from before roles existed was an API node's.
+        Err(_) if data_dir.join("index.sqlite").exists() && role != Role::Api => {
+            Err(NodeError::RoleChanged {
+                path,
+                found: "api".into(),
+                expected: name.to_string(),
+            })
+        }
+        Err(_) => std::fs::write(&path, name).map_err(|source| NodeError::DataDir {
+            path: path.clone(),
+            source,
+        }),
+    }
 }
 
 /// Namespace of the p2p handshake: `"_CORTADO_P2P" || chain_id`.
@@ -105,6 +147,15 @@ async fn start(
     }
     let participants =
         commonware_utils::ordered::Set::from_iter_dedup(peers.iter().map(|(k, _)| k.clone()));
+    let role = genesis.validators[cfg.index].role;
+    check_role(&cfg.node.data_dir, role)?;
+    let api_nodes: Vec<_> = genesis
+        .validators
+        .iter()
+        .zip(&peers)
+        .filter(|(v, _)| v.role == Role::Api)
+        .map(|(_, (k, _))| k.clone())
+        .collect();
 
     // p2p: authenticated, encrypted, only the genesis validators.
     let max_message_size = cortado_chain::max_message_size(&limits, n);
@@ -178,7 +229,6 @@ async fn start(
         }));
     }
     let (pool, mempool) = cortado_mempool::Actor::init(context.child("mempool"), pool_cfg).await;
-    let pool_handle = pool.start(gossip);
 
     // Consensus.
     let engine = Engine::start(
@@ -188,7 +238,7 @@ async fn start(
             limits,
             genesis_timestamp_ms: genesis.timestamp_ms,
             signer: signer.clone(),
-            participants,
+            participants: participants.clone(),
             sharing,
             share,
             blocker: oracle.clone(),
@@ -202,8 +252,9 @@ async fn start(
                 mempool: mempool.clone(),
                 finalized: finalized_tx.clone(),
             },
-            // Every validator serves the API, so every validator wants every share.
-            push_to: peers.iter().map(|(k, _)| k.clone()).collect(),
+            // API nodes want every share; a validator-only node gets only its own.
+            push_to: api_nodes,
+            reconstruct: role == Role::Api,
             share_retention_views: cfg.node.share_retention_views,
             faults: Default::default(),
         },
@@ -217,6 +268,12 @@ async fn start(
         },
     )
     .await;
+
+    // The mempool sends local transactions to the next leaders (the engine's view tells which).
+    let schedule = cortado_chain::Schedule::new(&participants, engine.status.clone());
+    let me = signer.public_key();
+    let leaders: cortado_mempool::Leaders<_> = Arc::new(move |count| schedule.upcoming(&me, count));
+    let pool_handle = pool.start(gossip, Some(leaders));
 
     // Connected peers, read from the p2p tracker's metrics once a second.
     let peers_connected = Arc::new(AtomicUsize::new(0));
@@ -260,7 +317,12 @@ async fn start(
         },
         index.clone(),
         finalized_rx,
-        cortado_api::ApiConfig::new(limits, chain_id),
+        match role {
+            Role::Api => cortado_api::ApiConfig::new(limits, chain_id),
+            Role::Validator => {
+                cortado_api::ApiConfig::new(limits, chain_id).validator_only(genesis.api_urls())
+            }
+        },
     );
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let api = tokio::spawn(cortado_api::serve(listener, router, async move {
@@ -268,6 +330,7 @@ async fn start(
     }));
     info!(
         validator = %keys::public_key_hex(&signer.public_key()),
+        ?role,
         p2p = %listen,
         api = %api_addr,
         chain_id = chain_id.0,

@@ -4,7 +4,9 @@
 //! test networks, not for anything holding value, because the dealer knew the group secret.
 //! A DKG ceremony replaces it for real deployments.
 
-use crate::config::{ConsensusFile, Genesis, GenesisValidator, LimitsFile, MempoolFile, NodeFile};
+use crate::config::{
+    ConsensusFile, Genesis, GenesisValidator, LimitsFile, MempoolFile, NodeFile, Role,
+};
 use commonware_cryptography::Signer;
 use cortado_chain::keys;
 use cortado_types::Limits;
@@ -35,6 +37,8 @@ pub struct Options {
     pub seed: Option<u64>,
     /// Consensus timing written into each node file.
     pub consensus: ConsensusFile,
+    /// How many validators (the first ones) are API nodes; `None`: all of them.
+    pub api_nodes: Option<u32>,
 }
 
 /// Why generation failed.
@@ -80,6 +84,14 @@ pub fn generate(out: &Path, opts: &Options) -> Result<Vec<PathBuf>, GenerateErro
         ));
     }
     opts.limits.check().map_err(GenerateError::Invalid)?;
+    if let Some(api) = opts.api_nodes
+        && !(1..=opts.validators).contains(&api)
+    {
+        return Err(GenerateError::Invalid(format!(
+            "--api-nodes must be between 1 and the number of validators ({}), not {api}",
+            opts.validators
+        )));
+    }
     let last = u32::from(opts.p2p_port_base.max(opts.api_port_base)) + opts.validators;
     if last > u32::from(u16::MAX) {
         return Err(GenerateError::Invalid("port range exceeds 65535".into()));
@@ -97,6 +109,11 @@ pub fn generate(out: &Path, opts: &Options) -> Result<Vec<PathBuf>, GenerateErro
             public_key: keys::public_key_hex(&v.identity.public_key()),
             p2p: SocketAddr::new(opts.host, opts.p2p_port_base + i as u16),
             api: Some(SocketAddr::new(opts.host, opts.api_port_base + i as u16)),
+            role: if opts.api_nodes.is_none_or(|api| (i as u32) < api) {
+                Role::Api
+            } else {
+                Role::Validator
+            },
         })
         .collect();
     let genesis = Genesis {

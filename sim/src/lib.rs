@@ -6,7 +6,9 @@
 //! `commonware_p2p::simulated` links whose latency, jitter and loss the scenario sets, and which
 //! it can cut (partitions) and restore. Validators can be stopped and restarted on the same
 //! simulated storage (crash and recover), and can be made Byzantine ([`cortado_chain::Faults`]).
-//! Every validator is also an API node: it reconstructs every finalized block from shares.
+//! Every validator is also an API node (it reconstructs every finalized block from shares)
+//! unless a scenario clears [`Validator::api`]: such a validator keeps only its own shares and
+//! records finalized headers.
 //!
 //! Invariants checked by [`Cluster::assert_consistent`]: every validator's finalized chain is a
 //! consistent copy of one chain (same hash at every height, contiguous parent links), and every
@@ -55,6 +57,10 @@ pub struct Validator {
     pub recorder: Recorder,
     /// How it misbehaves (from its next start).
     pub faults: Faults,
+    /// Whether it is an API node (reconstructs every block; the default) or keeps only its own
+    /// shares. Set before the validators start: every validator pushes its shares to the API
+    /// nodes.
+    pub api: bool,
     engine: Option<Engine>,
     mempool: Option<(cortado_mempool::Mailbox, Handle<()>)>,
     restarts: u32,
@@ -159,6 +165,7 @@ impl Cluster {
                     public_key: k.clone(),
                     recorder,
                     faults: Faults::default(),
+                    api: true,
                     engine: None,
                     mempool: None,
                     restarts: 0,
@@ -246,7 +253,12 @@ impl Cluster {
             self.validators[i].engine.is_none(),
             "validator {i} already running"
         );
-        let push_to: Vec<PublicKey> = self.participants.iter().cloned().collect();
+        let push_to: Vec<PublicKey> = self
+            .validators
+            .iter()
+            .filter(|v| v.api)
+            .map(|v| v.public_key.clone())
+            .collect();
         let v = &mut self.validators[i];
         v.restarts += 1;
         let dealt = &self.committee.validators[i];
@@ -282,7 +294,6 @@ impl Cluster {
             },
         )
         .await;
-        let pool_handle = pool.start(gossip);
         let v = &mut self.validators[i];
         v.recorder.set_mempool(mempool.clone());
         let engine = Engine::start(
@@ -303,12 +314,19 @@ impl Cluster {
                 source: mempool.clone(),
                 sink: v.recorder.clone(),
                 push_to,
+                reconstruct: v.api,
                 share_retention_views: None,
                 faults: v.faults.clone(),
             },
             channels,
         )
         .await;
+        // Local transactions go to the next leaders, as on a real node.
+        let schedule = cortado_chain::Schedule::new(&self.participants, engine.status.clone());
+        let me = v.public_key.clone();
+        let leaders: cortado_mempool::Leaders<PublicKey> =
+            Arc::new(move |count| schedule.upcoming(&me, count));
+        let pool_handle = pool.start(gossip, Some(leaders));
         v.engine = Some(engine);
         v.mempool = Some((mempool, pool_handle));
     }
@@ -393,13 +411,11 @@ impl Cluster {
                         "two different blocks finalized at height {h} (safety violation)"
                     );
                 }
-                let txs: Vec<Hash> = v
-                    .recorder
-                    .block(h)
-                    .expect("recorded")
-                    .transactions()
-                    .map(|t| t.hash())
-                    .collect();
+                // A validator that is not an API node recorded the header only.
+                let Some(block) = v.recorder.block(h) else {
+                    continue;
+                };
+                let txs: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
                 if let Some(prev) = contents.insert(h, txs.clone()) {
                     assert_eq!(
                         prev, txs,
@@ -421,12 +437,13 @@ impl Cluster {
     }
 
     /// Spawns a task that submits `per_tick` transactions spread over `namespaces` namespaces
-    /// every `interval`, `ticks` times, round-robin to the running validators. Payloads are
-    /// unique: `tick || index`.
+    /// every `interval`, `ticks` times, round-robin to the running API nodes (a validator that
+    /// is not one takes no submissions). Payloads are unique: `tick || index`.
     pub fn spawn_load(&self, ticks: u64, per_tick: u64, namespaces: u64, interval: Duration) {
         let mempools: Vec<cortado_mempool::Mailbox> = self
             .validators
             .iter()
+            .filter(|v| v.api)
             .filter_map(|v| v.mempool().cloned())
             .collect();
         self.context.child("load").spawn(move |context| async move {

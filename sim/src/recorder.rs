@@ -2,7 +2,7 @@
 //! (standing in for the node's durable index).
 
 use cortado_chain::FinalizedSink;
-use cortado_types::{Block, FinalityCertificate, Hash};
+use cortado_types::{Block, FinalityCertificate, Hash, Header};
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex},
@@ -14,10 +14,12 @@ type Finalized = BTreeMap<u64, (Arc<Block>, FinalityCertificate)>;
 /// Reads the simulated clock, in ms since the Unix epoch.
 pub type ClockFn = Arc<dyn Fn() -> u64 + Send + Sync>;
 
-/// Records finalized blocks delivered to one validator.
+/// Records finalized blocks delivered to one validator (headers only, for a validator that is
+/// not an API node).
 #[derive(Clone, Default)]
 pub struct Recorder {
     inner: Arc<Mutex<Finalized>>,
+    headers: Arc<Mutex<BTreeMap<u64, (Header, FinalityCertificate)>>>,
     mempool: Arc<Mutex<Option<cortado_mempool::Mailbox>>>,
     clock: Option<ClockFn>,
     latencies: Arc<Mutex<Vec<(u64, u64)>>>,
@@ -55,22 +57,35 @@ impl Recorder {
 
     /// Highest finalized height seen (0 = only genesis).
     pub fn height(&self) -> u64 {
-        self.inner
-            .lock()
-            .expect("recorder lock")
-            .keys()
-            .next_back()
-            .copied()
-            .unwrap_or(0)
+        let blocks = self.inner.lock().expect("recorder lock");
+        let headers = self.headers.lock().expect("recorder lock");
+        let block = blocks.keys().next_back().copied().unwrap_or(0);
+        let header = headers.keys().next_back().copied().unwrap_or(0);
+        block.max(header)
     }
 
-    /// Height → block hash.
+    /// Height → block hash (of blocks, or of headers for a validator that is not an API node).
     pub fn chain(&self) -> BTreeMap<u64, Hash> {
-        self.inner
+        let mut chain: BTreeMap<u64, Hash> = self
+            .inner
             .lock()
             .expect("recorder lock")
             .iter()
             .map(|(h, (b, _))| (*h, b.hash()))
+            .collect();
+        for (h, (header, _)) in self.headers.lock().expect("recorder lock").iter() {
+            chain.insert(*h, header.hash());
+        }
+        chain
+    }
+
+    /// Heights delivered as headers only (this validator does not reconstruct blocks).
+    pub fn header_heights(&self) -> Vec<u64> {
+        self.headers
+            .lock()
+            .expect("recorder lock")
+            .keys()
+            .copied()
             .collect()
     }
 
@@ -143,6 +158,26 @@ impl Recorder {
 }
 
 impl FinalizedSink for Recorder {
+    async fn finalized_header(&mut self, header: Header, certificate: FinalityCertificate) {
+        let height = header.height;
+        let block = header.hash();
+        {
+            let mut headers = self.headers.lock().expect("recorder lock");
+            if let Some((existing, _)) = headers.get(&height) {
+                assert_eq!(
+                    existing.hash(),
+                    block,
+                    "redelivery of height {height} with a different header"
+                );
+            }
+            headers.insert(height, (header, certificate));
+        }
+        let mempool = self.mempool.lock().expect("recorder lock").clone();
+        if let Some(mempool) = mempool {
+            mempool.finalized_block(block).await;
+        }
+    }
+
     async fn finalized(
         &mut self,
         block: Arc<Block>,

@@ -1,6 +1,7 @@
 //! Erasure-coded dispersal scenarios: 7 validators (f = 2, k = 3), blocks of many namespaces,
 //! honest and Byzantine leaders, validators that refuse to serve, crash and restart.
-//! Every validator is also an API node and reconstructs every finalized block from shares.
+//! Every validator is also an API node and reconstructs every finalized block from shares,
+//! except in the scenario where most are validators only.
 
 use commonware_runtime::{Clock, Metrics, Runner, deterministic};
 use cortado_chain::Faults;
@@ -35,7 +36,7 @@ fn submitted() -> HashSet<Hash> {
 }
 
 /// Runs the load and waits until every submitted transaction is finalized at every running
-/// validator (bounded), then checks agreement and returns the cluster.
+/// API node (bounded), then checks agreement and returns the cluster.
 async fn run_load(cluster: &Cluster) {
     cluster.spawn_load(TICKS, PER_TICK, NAMESPACES, Duration::from_millis(50));
     let expected = submitted();
@@ -44,7 +45,7 @@ async fn run_load(cluster: &Cluster) {
         let all = cluster
             .validators
             .iter()
-            .filter(|v| v.is_running())
+            .filter(|v| v.is_running() && v.api)
             .all(|v| {
                 let got: HashSet<Hash> = v.recorder.transactions().into_iter().collect();
                 expected.is_subset(&got)
@@ -61,7 +62,11 @@ async fn run_load(cluster: &Cluster) {
     }
     cluster.assert_consistent();
     // Nothing was finalized that was not submitted: what came back is byte-identical.
-    for v in cluster.validators.iter().filter(|v| v.is_running()) {
+    for v in cluster
+        .validators
+        .iter()
+        .filter(|v| v.is_running() && v.api)
+    {
         let got: HashSet<Hash> = v.recorder.transactions().into_iter().collect();
         assert_eq!(
             got, expected,
@@ -127,6 +132,56 @@ fn all_honest_blocks_are_reconstructed_from_shares() {
         for i in 0..N as usize {
             assert!(counter(&cluster, "dispersal_reconstructed", i) > 0);
             assert_eq!(counter(&cluster, "dispersal_shares_rejected", i), 0);
+        }
+    });
+}
+
+#[test]
+fn validators_that_are_not_api_nodes_receive_only_their_own_shares() {
+    deterministic::Runner::new(config(27)).start(|context| async move {
+        let mut rng = StdRng::seed_from_u64(27);
+        let mut cluster = Cluster::prepare(context, &mut rng, N, link(50), None).await;
+        // Validators 0 and 1 are API nodes; the other five keep only their own shares.
+        for v in cluster.validators.iter_mut().skip(2) {
+            v.api = false;
+        }
+        cluster.start_all().await;
+        run_load(&cluster).await;
+        assert_eq!(
+            cluster.duplicates(),
+            0,
+            "honest leaders repeat no transaction"
+        );
+        let api_chain = cluster.validators[0].recorder.chain();
+        let stats = |i: usize| cluster.validators[i].engine().unwrap().dispersal.stats();
+        for i in 2..N as usize {
+            let v = &cluster.validators[i];
+            assert!(v.recorder.block(1).is_none(), "validator {i} reconstructed");
+            assert!(!v.recorder.header_heights().is_empty());
+            for (h, hash) in v.recorder.chain() {
+                if let Some(api) = api_chain.get(&h) {
+                    assert_eq!(*api, hash, "validator {i} finalized another block at {h}");
+                }
+            }
+            assert_eq!(counter(&cluster, "dispersal_reconstructed", i), 0);
+            // Only its own shares arrived: the bytes received are the bytes stored plus each
+            // message's envelope, a fraction of what an API node receives.
+            let (own, api) = (stats(i), stats(0));
+            assert!(own.shares_stored > 0);
+            assert!(
+                own.share_bytes_received <= own.share_bytes_stored + 64 * own.shares_stored,
+                "validator {i} received {} share bytes for {} stored",
+                own.share_bytes_received,
+                own.share_bytes_stored
+            );
+            assert!(3 * own.share_bytes_received < api.share_bytes_received);
+        }
+        // The validators' mempools held copies of the API nodes' transactions; the finalized
+        // blocks' hints emptied them (no copy waits for its time to live).
+        cluster.context().sleep(Duration::from_secs(2)).await;
+        for i in 0..N as usize {
+            let pool = cluster.validators[i].mempool().unwrap().stats().await;
+            assert_eq!(pool.txs, 0, "validator {i} still pools {pool:?}");
         }
     });
 }

@@ -241,6 +241,90 @@ fn index_from(value: i64) -> Result<u32, Error> {
         .map_err(|_| Error::Codec(format!("transaction index {value} out of range")))
 }
 
+/// The `blocks` row of a finalized height.
+struct BlockRow<'a> {
+    height: i64,
+    hash: Hash,
+    header: &'a Header,
+    certificate: &'a FinalityCertificate,
+    tx_count: usize,
+    payload_bytes: i64,
+    finalized_at_ms: u64,
+}
+
+/// A header must carry the history peaks its height needs.
+fn check_history(header: &Header) -> Result<(), Error> {
+    if header.history.len() != history::peak_count(header.height) {
+        return Err(Error::Invalid(format!(
+            "header {} carries {} history peaks; its height needs {}",
+            header.height,
+            header.history.len(),
+            history::peak_count(header.height)
+        )));
+    }
+    Ok(())
+}
+
+/// Inserts the `blocks` row. Returns false if the same block is stored already (nothing to
+/// do); a different block at that height is [`Error::Conflict`]. Run inside an IMMEDIATE
+/// transaction, which takes the write lock up front, so the conflict check and the insert see
+/// the same state even with another writer on the file.
+async fn insert_block_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    row: &BlockRow<'_>,
+) -> Result<bool, Error> {
+    let stored: Option<Vec<u8>> = sqlx::query_scalar("SELECT hash FROM blocks WHERE height = ?")
+        .bind(row.height)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(stored) = stored {
+        let stored = hash_from(&stored, "stored block hash")?;
+        if stored == row.hash {
+            return Ok(false);
+        }
+        return Err(Error::Conflict {
+            height: row.header.height,
+            stored,
+            new: row.hash,
+        });
+    }
+    sqlx::query(
+        "INSERT INTO blocks (height, hash, header, certificate, tx_count, payload_bytes, \
+         timestamp_ms, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(row.height)
+    .bind(row.hash.as_bytes().as_slice())
+    .bind(row.header.encode().as_ref())
+    .bind(row.certificate.encode().as_ref())
+    .bind(limit_param(row.tx_count))
+    .bind(row.payload_bytes)
+    // Timestamps keep their bits; they are informational.
+    .bind(row.header.timestamp_ms as i64)
+    .bind(row.finalized_at_ms as i64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+/// Adds the history accumulator nodes `header` creates. Idempotent: a node created by this
+/// header is the same whichever header creates it.
+async fn insert_history(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    header: &Header,
+    hash: Hash,
+) -> Result<(), Error> {
+    let (_, created) = history::append(&header.history, header.height, hash);
+    for (level, index, node) in created {
+        sqlx::query("INSERT OR IGNORE INTO history_nodes (level, idx, hash) VALUES (?, ?, ?)")
+            .bind(i64::from(level))
+            .bind(i64::try_from(index).unwrap_or(i64::MAX))
+            .bind(node.as_bytes().as_slice())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 impl Index {
     /// Opens (creating if missing) the index at `path`, in WAL mode with `synchronous=FULL`.
     pub async fn open(path: &Path, limits: Limits) -> Result<Index, Error> {
@@ -320,61 +404,37 @@ impl Index {
     /// a descendant (its own finalize votes never formed a quorum), and the genesis block, carry
     /// the certificate of the nearest finalized descendant instead: its `block` field names that
     /// descendant, and the parent links of the headers in between complete the proof.
+    ///
+    /// Returns the hashes of the block's transactions in block order (computed for the index
+    /// anyway, so the caller need not hash every payload again).
     pub async fn insert_finalized(
         &self,
         block: &Block,
         certificate: &FinalityCertificate,
         evidence: &[InvalidEncodingEvidence],
         finalized_at_ms: u64,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<Hash>, Error> {
         let hash = block.hash();
         let height = height_param(block.height())
             .ok_or_else(|| Error::Invalid(format!("height {} exceeds i64::MAX", block.height())))?;
         let evidence = evidence_rows(block, evidence)?;
         let header = block.header();
-        if header.history.len() != history::peak_count(block.height()) {
-            return Err(Error::Invalid(format!(
-                "header {} carries {} history peaks; its height needs {}",
-                block.height(),
-                header.history.len(),
-                history::peak_count(block.height())
-            )));
-        }
-        // IMMEDIATE takes the write lock up front, so the conflict check and the insert see
-        // the same state even with another writer on the file.
+        check_history(header)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let stored: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT hash FROM blocks WHERE height = ?")
-                .bind(height)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(stored) = stored {
-            let stored = hash_from(&stored, "stored block hash")?;
+        let row = BlockRow {
+            height,
+            hash,
+            header,
+            certificate,
+            tx_count: block.tx_count(),
+            payload_bytes: block.payload_bytes() as i64,
+            finalized_at_ms,
+        };
+        if !insert_block_row(&mut tx, &row).await? {
             tx.rollback().await?;
-            if stored == hash {
-                return Ok(());
-            }
-            return Err(Error::Conflict {
-                height: block.height(),
-                stored,
-                new: hash,
-            });
+            return Ok(block.transactions().map(|t| t.hash()).collect());
         }
-        sqlx::query(
-            "INSERT INTO blocks (height, hash, header, certificate, tx_count, payload_bytes, \
-             timestamp_ms, finalized_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(height)
-        .bind(hash.as_bytes().as_slice())
-        .bind(header.encode().as_ref())
-        .bind(certificate.encode().as_ref())
-        .bind(limit_param(block.tx_count()))
-        .bind(block.payload_bytes() as i64)
-        // Timestamps keep their bits; they are informational.
-        .bind(header.timestamp_ms as i64)
-        .bind(finalized_at_ms as i64)
-        .execute(&mut *tx)
-        .await?;
+        let mut hashes = Vec::with_capacity(block.tx_count());
         let mut idx: i64 = 0;
         for data in block.namespaces() {
             sqlx::query(
@@ -399,6 +459,7 @@ impl Index {
                 .bind(payload.as_ref())
                 .execute(&mut *tx)
                 .await?;
+                hashes.push(tx_hash);
                 if let Ok(envelope) = Envelope::from_transaction(data.namespace, payload)
                     && let Ok(sequence) = i64::try_from(envelope.sequence)
                 {
@@ -423,16 +484,7 @@ impl Index {
                 idx += 1;
             }
         }
-        // Idempotent: a node created by this header is the same whichever header creates it.
-        let (_, created) = history::append(&header.history, block.height(), hash);
-        for (level, index, node) in created {
-            sqlx::query("INSERT OR IGNORE INTO history_nodes (level, idx, hash) VALUES (?, ?, ?)")
-                .bind(i64::from(level))
-                .bind(i64::try_from(index).unwrap_or(i64::MAX))
-                .bind(node.as_bytes().as_slice())
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_history(&mut tx, header, hash).await?;
         for (namespace, bytes) in &evidence {
             sqlx::query(
                 "INSERT INTO namespace_evidence (height, namespace, evidence) VALUES (?, ?, ?)",
@@ -443,6 +495,42 @@ impl Index {
             .execute(&mut *tx)
             .await?;
         }
+        tx.commit().await?;
+        Ok(hashes)
+    }
+
+    /// Stores a finalized header and its certificate without the block's data: what a validator
+    /// that does not reconstruct blocks indexes (it serves headers, header proofs and status,
+    /// not namespace data). The block's transaction count and byte length are the header
+    /// table's. Idempotent; a different header at a stored height is [`Error::Conflict`].
+    pub async fn insert_header(
+        &self,
+        header: &Header,
+        certificate: &FinalityCertificate,
+        finalized_at_ms: u64,
+    ) -> Result<(), Error> {
+        let hash = header.hash();
+        let height = height_param(header.height)
+            .ok_or_else(|| Error::Invalid(format!("height {} exceeds i64::MAX", header.height)))?;
+        check_history(header)?;
+        let entries = header.table.entries();
+        let tx_count: u64 = entries.iter().map(|e| u64::from(e.tx_count)).sum();
+        let payload_bytes: u64 = entries.iter().map(|e| e.byte_len).sum();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row = BlockRow {
+            height,
+            hash,
+            header,
+            certificate,
+            tx_count: usize::try_from(tx_count).unwrap_or(usize::MAX),
+            payload_bytes: i64::try_from(payload_bytes).unwrap_or(i64::MAX),
+            finalized_at_ms,
+        };
+        if !insert_block_row(&mut tx, &row).await? {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        insert_history(&mut tx, header, hash).await?;
         tx.commit().await?;
         Ok(())
     }

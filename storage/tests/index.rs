@@ -566,6 +566,66 @@ async fn evidence_must_match_the_invalid_namespaces() {
 }
 
 #[tokio::test]
+async fn headers_only_index_serves_headers_and_history() {
+    // What a validator that does not reconstruct blocks stores: headers and certificates.
+    let index = Index::open_in_memory(limits()).await.unwrap();
+    let mut headers = Vec::new();
+    let mut ctx = context(0, Hash::ZERO);
+    for height in 0..10u64 {
+        ctx.height = height;
+        let payload = height.to_be_bytes();
+        let (b, _) = build_block(
+            params(),
+            ctx.clone(),
+            transactions(&[(1, &payload), (2, b"xy")]),
+            &limits(),
+        )
+        .unwrap();
+        ctx.parent = b.hash();
+        ctx.history = b.header().child_history();
+        index
+            .insert_header(b.header(), &certificate(&b), 7)
+            .await
+            .unwrap();
+        // Idempotent.
+        index
+            .insert_header(b.header(), &certificate(&b), 8)
+            .await
+            .unwrap();
+        headers.push((b.header().clone(), certificate(&b)));
+    }
+    assert_eq!(index.latest_height().await.unwrap(), Some(9));
+    for (header, cert) in &headers {
+        let (stored, stored_cert) = index.header(header.height).await.unwrap().unwrap();
+        assert_eq!(&stored, header);
+        assert_eq!(&stored_cert, cert);
+    }
+    let proof = index.history_proof(2, 9).await.unwrap().expect("indexed");
+    assert_eq!(
+        history::verify(&headers[9].0.history, 9, headers[2].0.hash(), &proof),
+        Ok(())
+    );
+    // No transaction data was stored.
+    let tx = Transaction::new(2u64, &b"xy"[..]).hash();
+    assert!(index.transaction(tx).await.unwrap().is_none());
+    // Another header at a stored height is a conflict; a header without its peaks is refused.
+    let (other, _) = build_block(params(), context(3, Hash::ZERO), Vec::new(), &limits()).unwrap();
+    assert!(matches!(
+        index
+            .insert_header(other.header(), &certificate(&other), 0)
+            .await,
+        Err(Error::Conflict { height: 3, .. })
+    ));
+    let mut bare = context(12, Hash::ZERO);
+    bare.history = Vec::new();
+    let (bare, _) = build_block(params(), bare, Vec::new(), &limits()).unwrap();
+    assert!(matches!(
+        index.insert_header(bare.header(), &certificate(&bare), 0).await,
+        Err(Error::Invalid(m)) if m.contains("history peaks")
+    ));
+}
+
+#[tokio::test]
 async fn history_proofs_of_every_pair_verify() {
     let index = Index::open_in_memory(limits()).await.unwrap();
     let mut headers = Vec::new();

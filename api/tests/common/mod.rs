@@ -212,11 +212,16 @@ pub struct Fixture {
 impl Fixture {
     /// Heights 0..=2: namespace 5 in blocks 0 and 2 only.
     pub async fn new(batch: usize) -> Fixture {
+        let mut cfg = ApiConfig::new(limits(), CHAIN);
+        cfg.stream_batch_max = batch;
+        Self::with_config(cfg).await
+    }
+
+    /// The same blocks, served with `cfg`.
+    pub async fn with_config(cfg: ApiConfig) -> Fixture {
         let index = Index::open_in_memory(limits()).await.expect("index");
         let (finalized, rx) = watch::channel(0);
         let node = FakeNode::default();
-        let mut cfg = ApiConfig::new(limits(), CHAIN);
-        cfg.stream_batch_max = batch;
         cfg.check().expect("valid config");
         let router = router(node.clone(), index.clone(), rx, cfg);
         let mut fx = Fixture {

@@ -74,11 +74,17 @@ pub struct Net {
 
 impl Net {
     pub fn start(dir: &Path, n: u16) -> Self {
+        Self::start_with(dir, n, &[])
+    }
+
+    /// [`Self::start`] with more `cortado genesis` arguments.
+    pub fn start_with(dir: &Path, n: u16, genesis_args: &[&str]) -> Self {
         let _ = std::fs::remove_dir_all(dir);
         let base = free_port_range(2 * n);
         let out = Command::new(CORTADO)
             .args(["genesis", "--validators", &n.to_string(), "--out"])
             .arg(dir)
+            .args(genesis_args)
             .args(["--p2p-port", &base.to_string()])
             .args(["--api-port", &(base + n).to_string()])
             .args(["--seed", "7"])
