@@ -271,6 +271,13 @@ pub(crate) struct NamespaceFields {
 
 impl From<&NamespaceBlock> for NamespaceFields {
     fn from(nb: &NamespaceBlock) -> Self {
+        Self::new(nb, true)
+    }
+}
+
+impl NamespaceFields {
+    /// The fields of a namespace read; without `payloads`, transactions carry index and hash.
+    fn new(nb: &NamespaceBlock, payloads: bool) -> Self {
         let (status, proof) = match prove_namespace(&nb.header, nb.namespace) {
             Ok(proof) if nb.invalid_encoding => (
                 Status::InvalidEncoding,
@@ -281,8 +288,13 @@ impl From<&NamespaceBlock> for NamespaceFields {
         };
         // The index serves no transactions for an absent or invalid namespace; the status
         // rules here, so that the answer is consistent with its proof whatever a reader gives.
+        let view = if payloads {
+            NamespaceTxView::from
+        } else {
+            NamespaceTxView::hash_only
+        };
         let transactions = match status {
-            Status::Valid => nb.transactions.iter().map(NamespaceTxView::from).collect(),
+            Status::Valid => nb.transactions.iter().map(view).collect(),
             Status::InvalidEncoding | Status::Absent => Vec::new(),
         };
         Self {
@@ -293,9 +305,7 @@ impl From<&NamespaceBlock> for NamespaceFields {
             transactions,
         }
     }
-}
 
-impl NamespaceFields {
     /// Whether the block holds the namespace (valid or not).
     pub(crate) fn present(&self) -> bool {
         self.status != Status::Absent

@@ -54,6 +54,9 @@ const FREEZER_TABLE_RESIZE_CHUNK_SIZE: u32 = 1 << 16;
 const FREEZER_VALUE_TARGET_SIZE: u64 = 1 << 30;
 const MAX_PENDING_ACKS: NonZeroUsize = NZUsize!(16);
 const MAX_REPAIR: NonZeroUsize = NZUsize!(16);
+/// Shares pushed to each API node per block beyond the k - 1 it needs (see
+/// `cortado_dispersal::Config::push_spare`).
+const PUSH_SPARE: u16 = 1;
 /// One epoch forever (validator-set changes come later).
 const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);
 
@@ -302,6 +305,7 @@ impl Engine {
                 params,
                 limits: cfg.limits,
                 push_to: cfg.push_to.clone(),
+                push_spare: PUSH_SPARE,
                 fetch_timeout: cfg.timeouts.fetch,
                 buffered_bytes_max: 256 << 20,
                 buffered_blocks_max: 256,

@@ -5,7 +5,7 @@ use crate::{
     config::Config,
     ingress::{Mailbox, Message, Retrieved},
     metrics::{Metrics as DispersalMetrics, Stats},
-    state::Buffers,
+    state::{Buffers, designated},
     wire::Wire,
 };
 use commonware_codec::Decode;
@@ -296,12 +296,16 @@ where
     }
 
     fn push(&mut self, block: Hash, share: Share, sender: &mut impl Sender<PublicKey = P>) {
-        let me = &self.cfg.participants[self.cfg.me as usize];
+        let n = self.cfg.params.n;
+        let pushers = (self.cfg.params.k - 1).saturating_add(self.cfg.push_spare);
         let targets: Vec<P> = self
             .cfg
             .push_to
             .iter()
-            .filter(|p| *p != me)
+            .filter(|p| {
+                self.index_of(p)
+                    .is_some_and(|target| designated(self.cfg.me, target, n, pushers))
+            })
             .cloned()
             .collect();
         if targets.is_empty() {
@@ -452,7 +456,13 @@ where
         let Some(r) = self.retrievals.get_mut(&block) else {
             return;
         };
+        let k = self.cfg.params.k as usize;
+        // Verify only as many as decoding needs, lowest indices (original chunks) first: every
+        // check hashes a share's chunks, and an API node may hold n - 1 pushed shares.
         for share in self.buffers.pushed(&block) {
+            if r.verified.len() >= k {
+                break;
+            }
             if r.verified.contains_key(&share.index) {
                 continue;
             }
@@ -468,7 +478,7 @@ where
         if r.verified.len() < self.cfg.params.k as usize {
             return;
         }
-        let shares: Vec<Share> = r.verified.values().cloned().collect();
+        let shares: Vec<Share> = r.verified.values().take(k).cloned().collect();
         let started = self.context.current();
         match reconstruct(self.cfg.params, &r.header, &shares, &self.cfg.limits) {
             Ok(reconstructed) => {

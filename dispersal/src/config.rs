@@ -27,8 +27,13 @@ pub struct Config<P> {
     pub params: Params,
     /// Block limits (bound decoding).
     pub limits: Limits,
-    /// Peers that serve the API and want every share pushed as soon as it is stored.
+    /// Peers that serve the API and want shares pushed as soon as they are stored.
     pub push_to: Vec<P>,
+    /// How many shares beyond the `k - 1` it needs (its own is the k-th) each API node is
+    /// pushed per block (default 1): the validators right after it in index order push to it.
+    /// More spare costs bandwidth; fewer means a retrieval waits `fetch_timeout` and fetches
+    /// when more than `push_spare` of its pushers are slow, down or withholding.
+    pub push_spare: u16,
     /// How long a retrieval waits for pushed shares before asking peers, and between asks.
     pub fetch_timeout: Duration,
     /// Most bytes of unverified or gathered shares held in memory.

@@ -7,15 +7,18 @@
 //!   consensus; it carries the namespace table and commitments.)
 //! - **Validator** ([`Mailbox::verify`]): for a proposed header, waits for its own share *from
 //!   that header's leader*, checks every chunk against the header's namespace commitments
-//!   (`cortado_coding::verify_share`), stores it durably (synced), pushes it to the API nodes, and
-//!   only then answers `true`. The chain votes only after that, so a notarized block has ≥ 2f+1
+//!   (`cortado_coding::verify_share`), stores it durably (synced), pushes it to the API nodes it
+//!   is a designated pusher of (each API node is pushed by the `k - 1 + push_spare` validators
+//!   after it in index order, enough to decode with its own share and a spare), and only then
+//!   answers `true`. The chain votes only after that, so a notarized block has ≥ 2f+1
 //!   stored shares, ≥ f+1 of them at honest validators: enough to recover it (k = f+1). A share
 //!   that fails the check answers `false` (the leader misbehaved; no correct share will come).
 //!   A missing share keeps the answer pending: consensus times out the view if it never comes.
 //!   A header with an empty namespace table needs no share.
-//! - **API node** ([`Mailbox::retrieve`]): gathers ≥ k verified shares of a finalized header — its
-//!   own, the ones validators pushed, and, when those are not there after `fetch_timeout`, shares
-//!   requested from every peer (repeated each `fetch_timeout`) — and reconstructs the block with
+//! - **API node** ([`Mailbox::retrieve`]): gathers k verified shares of a finalized header — its
+//!   own, the ones validators pushed (checked lowest index first, and no more than it needs),
+//!   and, when those are not there after `fetch_timeout`, shares requested from every peer
+//!   (repeated each `fetch_timeout`) — and reconstructs the block with
 //!   `cortado_coding::reconstruct`, which re-encodes every namespace and checks it against its
 //!   commitment before a byte is served; an invalidly encoded namespace comes back marked and
 //!   empty, the same verdict at every honest node.

@@ -25,6 +25,19 @@ pub(crate) struct Buffers {
     bytes: usize,
 }
 
+/// Whether validator `me` pushes its share to API node `target` among `n` validators: the
+/// `pushers` validators that follow `target` in index order (cyclically) push to it, so each
+/// API node receives `pushers` shares of every block besides its own, and each validator pushes
+/// to about `pushers / n` of the API nodes. Everyone computes the same assignment from the
+/// genesis order; nothing is negotiated.
+pub(crate) fn designated(me: u16, target: u16, n: u16, pushers: u16) -> bool {
+    if me == target || n == 0 {
+        return false;
+    }
+    let distance = (u32::from(me) + u32::from(n) - u32::from(target)) % u32::from(n);
+    distance >= 1 && distance <= u32::from(pushers)
+}
+
 /// Candidates kept per block (an honest leader sends one; more are peers' noise).
 const CANDIDATES_PER_BLOCK_MAX: usize = 4;
 
@@ -87,7 +100,8 @@ impl Buffers {
         Some(share)
     }
 
-    /// The pushed shares of `block`.
+    /// The pushed shares of `block`, by ascending index (the original chunks first: decoding
+    /// from them is the fastest).
     pub(crate) fn pushed(&self, block: &Hash) -> Vec<Share> {
         self.blocks
             .get(block)
@@ -137,6 +151,33 @@ impl Buffers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_api_node_gets_exactly_its_pushers() {
+        for n in [1u16, 4, 7, 10, 100] {
+            for pushers in [0u16, 1, 3, n - 1, n + 5] {
+                for target in 0..n {
+                    let from: Vec<u16> = (0..n)
+                        .filter(|me| designated(*me, target, n, pushers))
+                        .collect();
+                    assert_eq!(
+                        from.len(),
+                        usize::from(pushers.min(n - 1)),
+                        "n {n} pushers {pushers}"
+                    );
+                    assert!(!from.contains(&target));
+                    // The ones right after the target, wrapping around.
+                    for (i, me) in from.iter().enumerate() {
+                        let _ = i;
+                        assert!((me + n - target) % n <= pushers);
+                    }
+                }
+            }
+        }
+        // 10 validators, 3 pushers: validator 0 pushes to 7, 8 and 9.
+        let to: Vec<u16> = (0..10).filter(|t| designated(0, *t, 10, 3)).collect();
+        assert_eq!(to, vec![7, 8, 9]);
+    }
     use bytes::Bytes;
     use cortado_coding::Chunk;
 

@@ -215,6 +215,8 @@ pub struct MempoolFile {
     pub namespace_bytes_max: usize,
     /// Most transactions held.
     pub txs_max: usize,
+    /// How many upcoming leaders each local transaction is gossiped to.
+    pub forward_leaders: usize,
 }
 
 impl Default for MempoolFile {
@@ -223,6 +225,7 @@ impl Default for MempoolFile {
             bytes_max: 256 << 20,
             namespace_bytes_max: 64 << 20,
             txs_max: 1_000_000,
+            forward_leaders: cortado_mempool::Config::default().forward_leaders,
         }
     }
 }

@@ -215,6 +215,7 @@ async fn start(
     let pool_cfg = cortado_mempool::Config {
         bytes_max: cfg.node.mempool.bytes_max,
         txs_max: cfg.node.mempool.txs_max,
+        forward_leaders: cfg.node.mempool.forward_leaders,
         namespace_bytes_max: cfg.node.mempool.namespace_bytes_max,
         tx_bytes_max: limits.tx_bytes_max,
         max_message_size: max_message_size as usize,
