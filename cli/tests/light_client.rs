@@ -61,7 +61,8 @@ async fn light_client_follows_verifies_and_fails_over() {
     assert_eq!(first.header.height, first.height);
 
     // `cortado verify` checks a saved answer offline against the genesis file, and refuses a
-    // tampered one.
+    // tampered one. (Node 1 may index the block a moment after the node the SDK asked.)
+    net.wait_final(1, &hash.to_string()).await;
     let (status, saved) = net
         .get(1, &format!("/v1/transactions/{hash}"))
         .await

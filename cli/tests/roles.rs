@@ -7,6 +7,11 @@
 mod common;
 
 use common::Net;
+use cortado_client::{
+    Trust,
+    sdk::{Client, Options},
+};
+use cortado_types::Namespace;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -67,6 +72,20 @@ async fn validators_without_the_api_role_store_only_their_shares() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 421);
+
+    // The SDK, given a validator-only node first, moves on to an API node for data.
+    let trust = Trust::from_genesis_toml(&genesis).expect("genesis parses");
+    let sdk = Client::new(
+        trust,
+        vec![net.nodes[3].url.clone(), net.nodes[1].url.clone()],
+        Options::default(),
+    );
+    let hash = sdk.submit(Namespace(9), b"through the sdk").await.unwrap();
+    let final_tx = sdk
+        .wait_final(hash, Duration::from_secs(60))
+        .await
+        .expect("final and verified through the API node");
+    assert_eq!(&final_tx.payload[..], b"through the sdk");
 
     // Shares: the validator-only nodes received their own share of each block and nothing
     // more; the API nodes received the others' shares too, and reconstructed every block.

@@ -407,7 +407,10 @@ impl Client {
                     self.0.preferred.store(at, Ordering::Relaxed);
                     return Ok(v);
                 }
-                // A refusal is the node's considered answer: another node would say the same.
+                // A validator that is not an API node serves no data (421 not_served): ask the
+                // next node.
+                Err(e @ SdkError::Refused { status: 421, .. }) => last = Some(e),
+                // Any other refusal is the node's considered answer: another would say the same.
                 Err(e @ SdkError::Refused { .. }) => return Err(e),
                 Err(e) => last = Some(e),
             }
