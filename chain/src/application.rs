@@ -4,7 +4,8 @@
 //! [`Application::verify`] before it votes for a proposal; it has already checked that the
 //! header's parent is the one consensus names and that the height is the parent's plus one.
 //!
-//! - **Propose**: take transactions from the mempool (waiting up to `empty_block_delay` for one
+//! - **Propose**: no sooner than `block_interval_min` after the parent's timestamp, take
+//!   transactions from the mempool (waiting up to `empty_block_delay` for one
 //!   before settling for an empty block), group and erasure-code them (`cortado-coding`), tell the
 //!   mempool which transactions are now in flight (so the next leaders skip them), hand the
 //!   shares to dispersal (own share stored durably, share `i` sent to validator `i`), and give
@@ -109,6 +110,7 @@ pub struct Application<T: TxSource> {
     dispersal: Dispersal,
     max_future: Duration,
     empty_block_delay: Duration,
+    block_interval_min: Duration,
     invalid_encoding: bool,
     progress: Progress,
 }
@@ -142,6 +144,7 @@ impl<T: TxSource> Application<T> {
         dispersal: Dispersal,
         max_future: Duration,
         empty_block_delay: Duration,
+        block_interval_min: Duration,
         invalid_encoding: bool,
         progress: Progress,
     ) -> Self {
@@ -154,6 +157,7 @@ impl<T: TxSource> Application<T> {
             dispersal,
             max_future,
             empty_block_delay,
+            block_interval_min,
             invalid_encoding,
         }
     }
@@ -218,6 +222,17 @@ where
         _input: (),
     ) -> Option<Digested<ChainBlock>> {
         let parent = ancestry.next().await?;
+        // Pacing: no sooner than block_interval_min after the parent (transactions arriving
+        // meanwhile join this block).
+        let earliest = parent
+            .inner()
+            .header()
+            .timestamp_ms
+            .saturating_add(self.block_interval_min.as_millis() as u64);
+        let now = millis(runtime.current());
+        if earliest > now {
+            runtime.sleep(Duration::from_millis(earliest - now)).await;
+        }
         // A node catching up may still pool transactions that are already final: it proposes an
         // empty block rather than repeat them.
         let behind = self.progress.behind();

@@ -79,6 +79,11 @@ pub struct Timeouts {
     /// empty block (it proposes as soon as one arrives). Bounds idle chain growth; must stay
     /// well below `leader`.
     pub empty_block_delay: Duration,
+    /// A leader proposes no sooner than this after its parent block's timestamp (0: as soon as
+    /// the parent is notarized). Bounds the block rate, and with it consensus work per second
+    /// (signatures and certificates cost the same for an empty block as for a full one), at the
+    /// price of up to this much added latency. Must stay well below `leader`.
+    pub block_interval_min: Duration,
 }
 
 impl Default for Timeouts {
@@ -91,6 +96,7 @@ impl Default for Timeouts {
             fetch: Duration::from_millis(1_000),
             max_future: Duration::from_millis(500),
             empty_block_delay: Duration::from_millis(200),
+            block_interval_min: Duration::ZERO,
         }
     }
 }
@@ -112,6 +118,9 @@ impl Timeouts {
         }
         if self.empty_block_delay * 2 > self.leader {
             return Err("empty_block_delay must be at most half the leader timeout".into());
+        }
+        if self.block_interval_min * 2 > self.leader {
+            return Err("block_interval_min must be at most half the leader timeout".into());
         }
         Ok(())
     }
@@ -413,6 +422,7 @@ impl Engine {
             dispersal_mailbox,
             cfg.timeouts.max_future,
             cfg.timeouts.empty_block_delay,
+            cfg.timeouts.block_interval_min,
             cfg.faults.invalid_encoding,
             Progress {
                 processed: finalized_height,

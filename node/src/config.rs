@@ -246,6 +246,9 @@ pub struct ConsensusFile {
     pub fetch_timeout_ms: u64,
     /// How long an idle leader waits for a transaction before proposing an empty block.
     pub empty_block_delay_ms: u64,
+    /// A leader proposes no sooner than this after its parent (0: at once). Bounds the block
+    /// rate and the consensus work it costs.
+    pub block_interval_min_ms: u64,
 }
 
 impl Default for ConsensusFile {
@@ -258,6 +261,7 @@ impl Default for ConsensusFile {
             skip_timeout_ms: t.skip.as_millis() as u64,
             fetch_timeout_ms: t.fetch.as_millis() as u64,
             empty_block_delay_ms: t.empty_block_delay.as_millis() as u64,
+            block_interval_min_ms: t.block_interval_min.as_millis() as u64,
         }
     }
 }
@@ -273,6 +277,7 @@ impl ConsensusFile {
             fetch: Duration::from_millis(self.fetch_timeout_ms),
             max_future: cortado_chain::Timeouts::default().max_future,
             empty_block_delay: Duration::from_millis(self.empty_block_delay_ms),
+            block_interval_min: Duration::from_millis(self.block_interval_min_ms),
         }
     }
 }

@@ -187,10 +187,16 @@ impl Cluster {
                 fetch: Duration::from_millis(500),
                 max_future: Duration::from_millis(500),
                 empty_block_delay: Duration::from_millis(100),
+                block_interval_min: Duration::ZERO,
             },
         };
         cluster.set_links(|_, _| Some(link.clone())).await;
         cluster
+    }
+
+    /// The consensus timing validators start with (their next start).
+    pub fn timeouts_mut(&mut self) -> &mut Timeouts {
+        &mut self.timeouts
     }
 
     /// Starts every validator not running.
