@@ -88,6 +88,9 @@ struct GenesisArgs {
     /// submissions); the others keep only their own shares. Default: all.
     #[arg(long)]
     api_nodes: Option<u32>,
+    /// Leaders propose no sooner than this many ms after the parent block (0: at once).
+    #[arg(long, default_value_t = 0)]
+    block_interval_ms: u64,
 }
 
 #[derive(clap::Args)]
@@ -191,7 +194,10 @@ fn genesis(args: GenesisArgs) -> Result<()> {
             timestamp_ms: now_ms(),
             limits: Default::default(),
             seed: args.seed,
-            consensus: Default::default(),
+            consensus: cortado_node::ConsensusFile {
+                block_interval_min_ms: args.block_interval_ms,
+                ..Default::default()
+            },
             api_nodes: args.api_nodes,
         },
     )?;

@@ -14,7 +14,7 @@ mod metered;
 mod run;
 pub mod testnet;
 
-pub use config::{ConfigError, Genesis, NodeConfig, NodeFile, Role};
+pub use config::{ConfigError, ConsensusFile, Genesis, NodeConfig, NodeFile, Role};
 pub use run::{NodeError, run};
 
 /// p2p channel ids. Each has its own rate quota and bounded mailbox.
