@@ -58,11 +58,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
-        let v = self.json(response).await?;
-        v["hash"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| anyhow!("response has no hash: {v}"))
+        self.hash_of(response).await
     }
 
     /// Submits the payload as the raw request body (no base64, no JSON: what a load generator
@@ -79,6 +75,11 @@ impl Client {
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
+        self.hash_of(response).await
+    }
+
+    /// The `hash` of a submission's answer.
+    async fn hash_of(&self, response: reqwest::Response) -> Result<String> {
         let v = self.json(response).await?;
         v["hash"]
             .as_str()

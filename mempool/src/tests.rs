@@ -132,6 +132,17 @@ async fn start(
     mailbox
 }
 
+/// Starts `n` connected mempools with the test configuration and lets them connect.
+async fn start_pools(context: &deterministic::Context, n: usize) -> Vec<Mailbox> {
+    let (_oracle, _peers, channels) = network(context, n).await;
+    let mut mailboxes = Vec::new();
+    for (index, channel) in channels.into_iter().enumerate() {
+        mailboxes.push(start(context, index, config(index), channel).await);
+    }
+    settle(context).await;
+    mailboxes
+}
+
 /// Polls `mailbox` until it holds `hash`, within a bounded number of simulated polls.
 async fn eventually_contains(
     context: &deterministic::Context,
@@ -154,12 +165,7 @@ async fn settle(context: &deterministic::Context) {
 
 fn gossip_scenario(seed: u64) -> String {
     runner(seed).start(|context| async move {
-        let (_oracle, _peers, channels) = network(&context, 4).await;
-        let mut mailboxes = Vec::new();
-        for (index, channel) in channels.into_iter().enumerate() {
-            mailboxes.push(start(&context, index, config(index), channel).await);
-        }
-        settle(&context).await;
+        let mailboxes = start_pools(&context, 4).await;
 
         // One transaction from node 0, one from node 1.
         let first = tx(1, 100, 1);
@@ -411,12 +417,7 @@ fn malformed_gossip_is_ignored() {
 #[test]
 fn restart_replays_pending_and_drops_finalized() {
     let (txs, checkpoint) = runner(6).start_and_recover(|context| async move {
-        let (_oracle, _peers, channels) = network(&context, 2).await;
-        let mut mailboxes = Vec::new();
-        for (index, channel) in channels.into_iter().enumerate() {
-            mailboxes.push(start(&context, index, config(index), channel).await);
-        }
-        settle(&context).await;
+        let mailboxes = start_pools(&context, 2).await;
         let txs: Vec<Transaction> = (0..4).map(|tag| tx(1, 100, tag)).collect();
         for tx in &txs {
             mailboxes[0].submit(tx.clone()).await.unwrap();
@@ -561,12 +562,7 @@ async fn eventually_selects(
 #[test]
 fn proposed_transactions_are_skipped_everywhere_until_finalized_or_expired() {
     runner(9).start(|context| async move {
-        let (_oracle, _peers, channels) = network(&context, 3).await;
-        let mut mailboxes = Vec::new();
-        for (index, channel) in channels.into_iter().enumerate() {
-            mailboxes.push(start(&context, index, config(index), channel).await);
-        }
-        settle(&context).await;
+        let mailboxes = start_pools(&context, 3).await;
         let txs: Vec<Transaction> = (0..4).map(|i| tx(1, 20, i)).collect();
         for t in &txs {
             mailboxes[0].submit(t.clone()).await.unwrap();
@@ -672,12 +668,7 @@ fn local_transactions_go_to_the_upcoming_leaders_only() {
 #[test]
 fn copies_leave_on_a_finalized_hint_or_expiry_and_the_owner_keeps_its_own() {
     runner(12).start(|context| async move {
-        let (_oracle, _peers, channels) = network(&context, 3).await;
-        let mut mailboxes = Vec::new();
-        for (index, channel) in channels.into_iter().enumerate() {
-            mailboxes.push(start(&context, index, config(index), channel).await);
-        }
-        settle(&context).await;
+        let mailboxes = start_pools(&context, 3).await;
         let proposed = tx(1, 40, 1);
         let idle = tx(1, 40, 2);
         mailboxes[0].submit(proposed.clone()).await.unwrap();

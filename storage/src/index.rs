@@ -414,26 +414,21 @@ impl Index {
         evidence: &[InvalidEncodingEvidence],
         finalized_at_ms: u64,
     ) -> Result<Vec<Hash>, Error> {
-        let hash = block.hash();
-        let height = height_param(block.height())
-            .ok_or_else(|| Error::Invalid(format!("height {} exceeds i64::MAX", block.height())))?;
         let evidence = evidence_rows(block, evidence)?;
         let header = block.header();
-        check_history(header)?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row = BlockRow {
-            height,
-            hash,
-            header,
-            certificate,
-            tx_count: block.tx_count(),
-            payload_bytes: block.payload_bytes() as i64,
-            finalized_at_ms,
-        };
-        if !insert_block_row(&mut tx, &row).await? {
-            tx.rollback().await?;
+        let (height, hash) = (block.height() as i64, block.hash());
+        let Some(mut tx) = self
+            .begin_block(
+                header,
+                certificate,
+                block.tx_count(),
+                block.payload_bytes(),
+                finalized_at_ms,
+            )
+            .await?
+        else {
             return Ok(block.transactions().map(|t| t.hash()).collect());
-        }
+        };
         let mut hashes = Vec::with_capacity(block.tx_count());
         let mut idx: i64 = 0;
         for data in block.namespaces() {
@@ -509,30 +504,55 @@ impl Index {
         certificate: &FinalityCertificate,
         finalized_at_ms: u64,
     ) -> Result<(), Error> {
-        let hash = header.hash();
-        let height = height_param(header.height)
-            .ok_or_else(|| Error::Invalid(format!("height {} exceeds i64::MAX", header.height)))?;
-        check_history(header)?;
         let entries = header.table.entries();
         let tx_count: u64 = entries.iter().map(|e| u64::from(e.tx_count)).sum();
         let payload_bytes: u64 = entries.iter().map(|e| e.byte_len).sum();
+        let tx_count = usize::try_from(tx_count).unwrap_or(usize::MAX);
+        let Some(mut tx) = self
+            .begin_block(
+                header,
+                certificate,
+                tx_count,
+                payload_bytes,
+                finalized_at_ms,
+            )
+            .await?
+        else {
+            return Ok(());
+        };
+        insert_history(&mut tx, header, header.hash()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks `header`, opens an IMMEDIATE transaction and inserts its `blocks` row. `None` if
+    /// the same block is indexed already (nothing to do); [`Error::Conflict`] if another is.
+    async fn begin_block(
+        &self,
+        header: &Header,
+        certificate: &FinalityCertificate,
+        tx_count: usize,
+        payload_bytes: u64,
+        finalized_at_ms: u64,
+    ) -> Result<Option<sqlx::Transaction<'static, sqlx::Sqlite>>, Error> {
+        let height = height_param(header.height)
+            .ok_or_else(|| Error::Invalid(format!("height {} exceeds i64::MAX", header.height)))?;
+        check_history(header)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = BlockRow {
             height,
-            hash,
+            hash: header.hash(),
             header,
             certificate,
-            tx_count: usize::try_from(tx_count).unwrap_or(usize::MAX),
+            tx_count,
             payload_bytes: i64::try_from(payload_bytes).unwrap_or(i64::MAX),
             finalized_at_ms,
         };
         if !insert_block_row(&mut tx, &row).await? {
             tx.rollback().await?;
-            return Ok(());
+            return Ok(None);
         }
-        insert_history(&mut tx, header, hash).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(Some(tx))
     }
 
     fn decode_header(&self, bytes: Vec<u8>) -> Result<Header, Error> {
