@@ -45,7 +45,8 @@ fn key(block: &Hash) -> Digest {
 struct Retrieval {
     header: Header,
     waiters: Vec<oneshot::Sender<Retrieved>>,
-    verified: BTreeMap<u16, Share>,
+    /// Own and pushed shares by index, not yet verified (see `try_retrieve`).
+    gathered: BTreeMap<u16, Share>,
     next_request: SystemTime,
 }
 
@@ -295,7 +296,10 @@ where
         }
     }
 
-    fn push(&mut self, block: Hash, share: Share, sender: &mut impl Sender<PublicKey = P>) {
+    fn push(&mut self, block: Hash, mut share: Share, sender: &mut impl Sender<PublicKey = P>) {
+        if self.cfg.faults.corrupt_pushes {
+            corrupt(&mut share);
+        }
         let n = self.cfg.params.n;
         let pushers = (self.cfg.params.k - 1).saturating_add(self.cfg.push_spare);
         let targets: Vec<P> = self
@@ -441,44 +445,34 @@ where
         let mut retrieval = Retrieval {
             header,
             waiters: vec![response],
-            verified: BTreeMap::new(),
+            gathered: BTreeMap::new(),
             next_request,
         };
         if let Some(own) = own {
-            retrieval.verified.insert(own.index, own);
+            retrieval.gathered.insert(own.index, own);
         }
         self.retrievals.insert(block, retrieval);
         self.try_retrieve(block);
     }
 
-    /// Verifies newly gathered shares of `block` and reconstructs once k are verified.
+    /// Gathers the newly pushed shares of `block` and reconstructs once k are there.
+    ///
+    /// Shares are not verified here: `reconstruct` uses the k lowest-indexed shares whose every
+    /// chunk verifies and skips the others, so checking them first would hash each chunk twice.
+    /// With fewer than k valid shares it fails and the retrieval waits for more (a pushed share
+    /// is accepted only from its own validator, one per index).
     fn try_retrieve(&mut self, block: Hash) {
         let Some(r) = self.retrievals.get_mut(&block) else {
             return;
         };
         let k = self.cfg.params.k as usize;
-        // Verify only as many as decoding needs, lowest indices (original chunks) first: every
-        // check hashes a share's chunks, and an API node may hold n - 1 pushed shares.
         for share in self.buffers.pushed(&block) {
-            if r.verified.len() >= k {
-                break;
-            }
-            if r.verified.contains_key(&share.index) {
-                continue;
-            }
-            match verify_share(self.cfg.params, &r.header, share.index, &share) {
-                Ok(()) => {
-                    r.verified.insert(share.index, share);
-                }
-                Err(err) => {
-                    debug!(%block, index = share.index, %err, "ignoring an invalid pushed share")
-                }
-            }
+            r.gathered.entry(share.index).or_insert(share);
         }
-        if r.verified.len() < self.cfg.params.k as usize {
+        if r.gathered.len() < k {
             return;
         }
-        let shares: Vec<Share> = r.verified.values().take(k).cloned().collect();
+        let shares: Vec<Share> = r.gathered.values().cloned().collect();
         let started = self.context.current();
         match reconstruct(self.cfg.params, &r.header, &shares, &self.cfg.limits) {
             Ok(reconstructed) => {
@@ -499,8 +493,18 @@ where
                     .invalid_namespaces
                     .inc_by(reconstructed.invalid_namespaces().count() as u64);
                 let r = self.retrievals.remove(&block).expect("present");
+                let evidence = if reconstructed.invalid_namespaces().next().is_some() {
+                    // Rare (a Byzantine leader): the evidence must be chunks that verify.
+                    let valid: Vec<Share> = shares
+                        .into_iter()
+                        .filter(|s| verify_share(self.cfg.params, &r.header, s.index, s).is_ok())
+                        .collect();
+                    evidence(&r.header, &reconstructed, &valid, self.cfg.params.k)
+                } else {
+                    Vec::new()
+                };
                 let retrieved = Retrieved {
-                    evidence: evidence(&r.header, &reconstructed, &shares, self.cfg.params.k),
+                    evidence,
                     block: reconstructed,
                 };
                 for waiter in r.waiters {
@@ -519,7 +523,7 @@ where
             if r.next_request > now {
                 continue;
             }
-            debug!(%block, have = r.verified.len(), "asking peers for shares");
+            debug!(%block, have = r.gathered.len(), "asking peers for shares");
             let message = Wire::Request { block: *block }.to_bytes();
             sender.send(Recipients::All, message, false);
             self.metrics.requests_sent.inc();

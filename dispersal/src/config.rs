@@ -14,6 +14,8 @@ pub struct Faults {
     pub corrupt_shares_to: Vec<u16>,
     /// Never push our share and never answer share requests.
     pub refuse_to_serve: bool,
+    /// Push our share to the API nodes with one chunk byte flipped (what we store is intact).
+    pub corrupt_pushes: bool,
 }
 
 /// Configuration of the dispersal [`crate::Actor`].

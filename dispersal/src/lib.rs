@@ -16,7 +16,8 @@
 //!   A missing share keeps the answer pending: consensus times out the view if it never comes.
 //!   A header with an empty namespace table needs no share.
 //! - **API node** ([`Mailbox::retrieve`]): gathers k verified shares of a finalized header — its
-//!   own, the ones validators pushed (checked lowest index first, and no more than it needs),
+//!   own, the ones validators pushed (verified by `reconstruct` itself, which takes the k
+//!   lowest-indexed shares whose chunks all verify: no chunk is hashed twice),
 //!   and, when those are not there after `fetch_timeout`, shares requested from every peer
 //!   (repeated each `fetch_timeout`) — and reconstructs the block with
 //!   `cortado_coding::reconstruct`, which re-encodes every namespace and checks it against its

@@ -187,6 +187,26 @@ fn validators_that_are_not_api_nodes_receive_only_their_own_shares() {
 }
 
 #[test]
+fn corrupted_pushes_are_skipped_by_the_api_nodes() {
+    deterministic::Runner::new(config(28)).start(|context| async move {
+        let mut rng = StdRng::seed_from_u64(28);
+        let mut cluster = Cluster::prepare(context, &mut rng, N, link(50), None).await;
+        // Validators 1 and 2 push corrupted copies of their shares to every API node they
+        // serve (validator 0 among them); they store and vote honestly.
+        for v in [1, 2] {
+            cluster.validators[v].faults.dispersal.corrupt_pushes = true;
+        }
+        cluster.start_all().await;
+        run_load(&cluster).await;
+        assert_eq!(cluster.duplicates(), 0);
+        for i in 0..N as usize {
+            assert!(counter(&cluster, "dispersal_reconstructed", i) > 0);
+            assert_eq!(counter(&cluster, "dispersal_invalid_namespaces", i), 0);
+        }
+    });
+}
+
+#[test]
 fn leader_omitting_shares_to_two_validators_still_finalizes() {
     deterministic::Runner::new(config(22)).start(|mut context| async move {
         let mut rng = StdRng::seed_from_u64(context.random());
