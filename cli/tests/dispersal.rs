@@ -53,7 +53,9 @@ fn unhex(v: &serde_json::Value) -> Vec<u8> {
 async fn seven_validators_store_shares_and_serve_verifiable_namespaces() {
     let dir = std::env::temp_dir().join(format!("cortado-da-{}", std::process::id()));
     let n = 7usize;
-    let net = Net::start(&dir, n as u16);
+    // Paced blocks (300 ms apart at least), so that the sequential submissions below gather
+    // into megabyte blocks whatever the machine's speed.
+    let net = Net::start_with(&dir, n as u16, &["--block-interval-ms", "300"]);
     for i in 0..n {
         net.wait_height(i, 2).await;
     }
