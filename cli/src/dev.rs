@@ -41,10 +41,10 @@ pub struct Args {
     #[arg(long)]
     api_nodes: Option<u32>,
     /// Leaders propose no sooner than this many ms after the parent block (written to the node
-    /// files of a new chain; 0: at once). Many validators sharing one machine spend their CPU
-    /// on per-block signatures at high block rates; 100 suits 10 validators on 2 cores.
-    #[arg(long, default_value_t = 0)]
-    block_interval_ms: u64,
+    /// files of a new chain; 0: at once). Default 40: validators sharing one machine would
+    /// otherwise spend their CPU on per-block signatures at high block rates.
+    #[arg(long)]
+    block_interval_ms: Option<u64>,
 }
 
 fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
@@ -63,7 +63,7 @@ fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
                 args.validators
             );
         }
-        if args.api_nodes.is_some() || args.block_interval_ms > 0 {
+        if args.api_nodes.is_some() || args.block_interval_ms.is_some() {
             bail!(
                 "--api-nodes and --block-interval-ms apply to a new chain; {} already holds one (see its genesis.toml and node files): add --fresh to start over",
                 args.dir.display()
@@ -86,7 +86,9 @@ fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
             limits: Default::default(),
             seed: None,
             consensus: cortado_node::ConsensusFile {
-                block_interval_min_ms: args.block_interval_ms,
+                block_interval_min_ms: args
+                    .block_interval_ms
+                    .unwrap_or(cortado_node::BLOCK_INTERVAL_MIN_MS),
                 ..Default::default()
             },
             api_nodes: args.api_nodes,

@@ -89,7 +89,7 @@ struct GenesisArgs {
     #[arg(long)]
     api_nodes: Option<u32>,
     /// Leaders propose no sooner than this many ms after the parent block (0: at once).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = cortado_node::BLOCK_INTERVAL_MIN_MS)]
     block_interval_ms: u64,
 }
 

@@ -14,7 +14,9 @@ mod metered;
 mod run;
 pub mod testnet;
 
-pub use config::{ConfigError, ConsensusFile, Genesis, NodeConfig, NodeFile, Role};
+pub use config::{
+    BLOCK_INTERVAL_MIN_MS, ConfigError, ConsensusFile, Genesis, NodeConfig, NodeFile, Role,
+};
 pub use run::{NodeError, run};
 
 /// p2p channel ids. Each has its own rate quota and bounded mailbox.
