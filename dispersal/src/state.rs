@@ -167,8 +167,7 @@ mod tests {
                     );
                     assert!(!from.contains(&target));
                     // The ones right after the target, wrapping around.
-                    for (i, me) in from.iter().enumerate() {
-                        let _ = i;
+                    for me in &from {
                         assert!((me + n - target) % n <= pushers);
                     }
                 }

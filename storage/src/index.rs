@@ -420,6 +420,7 @@ impl Index {
         let Some(mut tx) = self
             .begin_block(
                 header,
+                hash,
                 certificate,
                 block.tx_count(),
                 block.payload_bytes(),
@@ -508,9 +509,11 @@ impl Index {
         let tx_count: u64 = entries.iter().map(|e| u64::from(e.tx_count)).sum();
         let payload_bytes: u64 = entries.iter().map(|e| e.byte_len).sum();
         let tx_count = usize::try_from(tx_count).unwrap_or(usize::MAX);
+        let hash = header.hash();
         let Some(mut tx) = self
             .begin_block(
                 header,
+                hash,
                 certificate,
                 tx_count,
                 payload_bytes,
@@ -520,16 +523,18 @@ impl Index {
         else {
             return Ok(());
         };
-        insert_history(&mut tx, header, header.hash()).await?;
+        insert_history(&mut tx, header, hash).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Checks `header`, opens an IMMEDIATE transaction and inserts its `blocks` row. `None` if
-    /// the same block is indexed already (nothing to do); [`Error::Conflict`] if another is.
+    /// Checks `header` (whose hash is `hash`), opens an IMMEDIATE transaction and inserts its
+    /// `blocks` row. `None` if the same block is indexed already (nothing to do);
+    /// [`Error::Conflict`] if another is.
     async fn begin_block(
         &self,
         header: &Header,
+        hash: Hash,
         certificate: &FinalityCertificate,
         tx_count: usize,
         payload_bytes: u64,
@@ -541,7 +546,7 @@ impl Index {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let row = BlockRow {
             height,
-            hash: header.hash(),
+            hash,
             header,
             certificate,
             tx_count,

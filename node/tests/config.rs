@@ -1,0 +1,68 @@
+//! Node files as `cortado genesis` writes them, and the consensus timing a node refuses.
+
+use cortado_node::{BLOCK_INTERVAL_MIN_MS, ConsensusFile, NodeConfig, testnet};
+use std::{
+    net::{IpAddr, Ipv4Addr},
+    path::PathBuf,
+};
+
+/// A fresh 4-validator network under a directory of this test's own: the directory and its
+/// node files.
+fn generate(name: &str) -> (PathBuf, Vec<PathBuf>) {
+    let dir = std::env::temp_dir().join(format!("cortado-config-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let files = testnet::generate(
+        &dir,
+        &testnet::Options {
+            validators: 4,
+            chain_id: 1,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            p2p_port_base: 29000,
+            api_port_base: 29100,
+            timestamp_ms: 0,
+            limits: Default::default(),
+            seed: Some(7),
+            consensus: ConsensusFile::default(),
+            api_nodes: None,
+        },
+    )
+    .expect("generates");
+    (dir, files)
+}
+
+#[test]
+fn generated_node_files_load_with_paced_leaders() {
+    let (dir, files) = generate("default");
+    for file in &files {
+        let cfg = NodeConfig::load(file).expect("a generated node file loads");
+        assert_eq!(
+            cfg.node.consensus.block_interval_min_ms,
+            BLOCK_INTERVAL_MIN_MS
+        );
+        assert_eq!(
+            cfg.node.consensus.timeouts().block_interval_min.as_millis(),
+            u128::from(BLOCK_INTERVAL_MIN_MS)
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_block_interval_above_half_the_leader_timeout_is_refused() {
+    let (dir, files) = generate("interval");
+    let file = &files[0];
+    let text = std::fs::read_to_string(file).unwrap();
+    let leader = ConsensusFile::default().leader_timeout_ms;
+    let paced = text.replace(
+        &format!("block_interval_min_ms = {BLOCK_INTERVAL_MIN_MS}"),
+        &format!("block_interval_min_ms = {}", leader / 2 + 1),
+    );
+    assert_ne!(paced, text, "the node file names block_interval_min_ms");
+    std::fs::write(file, paced).unwrap();
+    let err = NodeConfig::load(file).expect_err("refused").to_string();
+    assert!(
+        err.contains("[consensus] block_interval_min must be at most half the leader timeout"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
