@@ -52,8 +52,8 @@ const FREEZER_TABLE_INITIAL_SIZE: u32 = 65_536;
 const FREEZER_TABLE_RESIZE_FREQUENCY: u8 = 4;
 const FREEZER_TABLE_RESIZE_CHUNK_SIZE: u32 = 1 << 16;
 const FREEZER_VALUE_TARGET_SIZE: u64 = 1 << 30;
-const MAX_PENDING_ACKS: NonZeroUsize = NZUsize!(16);
-const MAX_REPAIR: NonZeroUsize = NZUsize!(16);
+/// Default of [`Config::retrieval_window`].
+pub const RETRIEVAL_WINDOW: NonZeroUsize = NZUsize!(32);
 /// Shares pushed to each API node per block beyond the k - 1 it needs (see
 /// `cortado_dispersal::Config::push_spare`).
 const PUSH_SPARE: u16 = 1;
@@ -164,6 +164,10 @@ pub struct Config<B, P, T, S> {
     pub reconstruct: bool,
     /// Keep stored shares of this many recent views (None: keep all).
     pub share_retention_views: Option<u64>,
+    /// Finalized heights fetched and reconstructed at once while catching up (marshal's
+    /// parallel header repairs and unacknowledged dispatches, the finalizer's retrievals).
+    /// Memory: up to this many blocks and their shares ([`RETRIEVAL_WINDOW`] by default).
+    pub retrieval_window: NonZeroUsize,
     /// Deliberate misbehaviour (simulations only; default: none).
     pub faults: Faults,
 }
@@ -377,8 +381,8 @@ impl Engine {
                 key_write_buffer: WRITE_BUFFER,
                 value_write_buffer: WRITE_BUFFER,
                 block_codec_config: cfg.limits,
-                max_repair: MAX_REPAIR,
-                max_pending_acks: MAX_PENDING_ACKS,
+                max_repair: cfg.retrieval_window,
+                max_pending_acks: cfg.retrieval_window,
                 strategy: Sequential,
             },
         )
@@ -394,6 +398,7 @@ impl Engine {
             finalized_height.clone(),
             status.clone(),
             cfg.reconstruct,
+            cfg.retrieval_window,
         );
         let finalizer_tip = finalizer.tip();
         let finalizer_handle = finalizer.start();

@@ -7,6 +7,11 @@
 //! sink sees a byte. A validator that is not an API node keeps only its own shares: the sink gets
 //! the header and its certificate ([`FinalizedSink::finalized_header`]).
 //!
+//! Reconstruction is pipelined: marshal dispatches up to `max_pending_acks` finalized blocks
+//! before it waits for acknowledgements, and the finalizer starts the retrieval of each as it
+//! arrives, up to `window` at once, so a node catching up gathers the shares of many heights in
+//! parallel; the sink still receives blocks one at a time, in height order.
+//!
 //! Marshal reports each finalized block with an acknowledgement and waits for it before it
 //! counts the block as processed (and, after a restart, redelivers anything unacknowledged).
 //! The [`Finalizer`] acknowledges only after [`FinalizedSink::finalized`] returned, which must
@@ -31,10 +36,18 @@ use commonware_runtime::{
 };
 use commonware_utils::{Acknowledgement, acknowledgement::Exact};
 use cortado_coding::InvalidEncodingEvidence;
+use cortado_dispersal::Retrieved;
 use cortado_types::{Block, FinalityCertificate, Header};
-use futures::{StreamExt, channel::mpsc};
+use futures::{
+    StreamExt,
+    channel::mpsc,
+    future::{self, Either},
+    stream::FuturesOrdered,
+};
 use std::{
     future::Future,
+    num::NonZeroUsize,
+    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -68,6 +81,10 @@ pub trait FinalizedSink: Clone + Send + 'static {
 }
 
 type Item = (Digested<ChainBlock>, Exact);
+
+/// A finalized block with its reconstruction (on an API node), once ready.
+type Prepared =
+    Pin<Box<dyn Future<Output = (Digested<ChainBlock>, Exact, Option<Option<Retrieved>>)> + Send>>;
 
 /// The marshal-facing half: a reporter that queues finalized blocks for the [`Finalizer`].
 ///
@@ -108,6 +125,7 @@ pub struct Finalizer<E, S> {
     status: Status,
     metrics: FinalizerMetrics,
     reconstruct: bool,
+    window: usize,
 }
 
 /// Finality as this node sees it.
@@ -126,6 +144,8 @@ const LATENCY_BUCKETS: [f64; 14] = [
 impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
     /// Creates the finalizer and its reporter (to give to marshal). With `reconstruct`, every
     /// finalized block is rebuilt from shares for the sink; without, the sink gets headers.
+    /// Up to `window` blocks are reconstructed at once (marshal must dispatch at least that
+    /// many unacknowledged blocks for the window to fill).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         context: E,
@@ -135,6 +155,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
         finalized_height: Arc<AtomicU64>,
         status: Status,
         reconstruct: bool,
+        window: NonZeroUsize,
     ) -> (Self, Reporter) {
         let (sender, receiver) = mpsc::unbounded();
         let tip = Arc::new(AtomicU64::new(0));
@@ -161,6 +182,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
                 tip: tip.clone(),
                 status,
                 reconstruct,
+                window: window.get(),
             },
             Reporter { sender, tip },
         )
@@ -182,40 +204,97 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
     }
 
     async fn run(mut self) {
-        while let Some((block, ack)) = self.receiver.next().await {
-            let height = block.height().get();
-            let certificate = self.certificate_for(height).await;
-            let header = block.inner().header().clone();
-            let timestamp_ms = header.timestamp_ms;
-            if self.reconstruct {
-                let Some(retrieved) = self.dispersal.retrieve(header).await else {
-                    // Dispersal stopped: the node is shutting down; marshal redelivers on restart.
+        // Retrievals of up to `window` blocks run at once (a node catching up gathers shares for
+        // many heights in parallel); the sink still sees them one at a time, in height order.
+        let mut pending = FuturesOrdered::new();
+        let mut closed = false;
+        loop {
+            let ready = if pending.is_empty() {
+                if closed {
                     return;
-                };
-                self.sink
-                    .finalized(Arc::new(retrieved.block), certificate, retrieved.evidence)
-                    .await;
+                }
+                match self.receiver.next().await {
+                    Some(item) => pending.push_back(self.prepare(item)),
+                    None => closed = true,
+                }
+                continue;
+            } else if !closed && pending.len() < self.window {
+                match future::select(pending.next(), self.receiver.next()).await {
+                    Either::Left((ready, _)) => ready,
+                    Either::Right((Some(item), _)) => {
+                        pending.push_back(self.prepare(item));
+                        continue;
+                    }
+                    Either::Right((None, _)) => {
+                        closed = true;
+                        continue;
+                    }
+                }
             } else {
-                self.sink.finalized_header(header, certificate).await;
-            }
-            self.finalized_height.fetch_max(height, Ordering::Release);
-            let now = self
-                .context
-                .current()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis() as u64;
-            let latency_ms = now.saturating_sub(timestamp_ms);
-            self.status.set_finalized(height, latency_ms);
-            self.metrics.height.set(height as i64);
-            self.metrics.latency.observe(latency_ms as f64 / 1000.0);
-            ack.acknowledge();
-            if height % 100 == 0 {
-                info!(height, "finalized");
-            } else {
-                debug!(height, "finalized");
+                pending.next().await
+            };
+            let Some((block, ack, retrieved)) = ready else {
+                continue;
+            };
+            if !self.deliver(block, ack, retrieved).await {
+                return;
             }
         }
+    }
+
+    /// Starts what a finalized block needs before the sink can take it: its reconstruction from
+    /// shares on an API node, nothing otherwise.
+    fn prepare(&self, (block, ack): Item) -> Prepared {
+        let dispersal = self.reconstruct.then(|| self.dispersal.clone());
+        Box::pin(async move {
+            let retrieved = match dispersal {
+                Some(dispersal) => Some(dispersal.retrieve(block.inner().header().clone()).await),
+                None => None,
+            };
+            (block, ack, retrieved)
+        })
+    }
+
+    /// Hands one finalized block to the sink, then acknowledges it to marshal. Returns `false`
+    /// if the node is shutting down.
+    async fn deliver(
+        &mut self,
+        block: Digested<ChainBlock>,
+        ack: Exact,
+        retrieved: Option<Option<Retrieved>>,
+    ) -> bool {
+        let height = block.height().get();
+        let certificate = self.certificate_for(height).await;
+        let header = block.inner().header().clone();
+        let timestamp_ms = header.timestamp_ms;
+        match retrieved {
+            Some(Some(retrieved)) => {
+                self.sink
+                    .finalized(Arc::new(retrieved.block), certificate, retrieved.evidence)
+                    .await
+            }
+            // Dispersal stopped: the node is shutting down; marshal redelivers on restart.
+            Some(None) => return false,
+            None => self.sink.finalized_header(header, certificate).await,
+        }
+        self.finalized_height.fetch_max(height, Ordering::Release);
+        let now = self
+            .context
+            .current()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let latency_ms = now.saturating_sub(timestamp_ms);
+        self.status.set_finalized(height, latency_ms);
+        self.metrics.height.set(height as i64);
+        self.metrics.latency.observe(latency_ms as f64 / 1000.0);
+        ack.acknowledge();
+        if height.is_multiple_of(100) {
+            info!(height, "finalized");
+        } else {
+            debug!(height, "finalized");
+        }
+        true
     }
 
     /// The finalization of `height`, or of its nearest finalized descendant.

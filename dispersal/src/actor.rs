@@ -3,8 +3,10 @@
 
 use crate::{
     config::Config,
-    ingress::{Mailbox, Message, Retrieved},
+    ingress::{Mailbox, Message},
     metrics::{Metrics as DispersalMetrics, Stats},
+    peers::Scores,
+    retrieve::Retrieval,
     state::{Buffers, designated},
     wire::Wire,
 };
@@ -23,46 +25,38 @@ use commonware_utils::{
     NZU16, NZU64, NZUsize,
     channel::{mpsc, oneshot},
 };
-use cortado_coding::{InvalidEncodingEvidence, Share, reconstruct, verify_share};
-use cortado_types::{Block, Hash, Header};
+use cortado_coding::{Share, verify_share};
+use cortado_types::{Hash, Header};
 use futures::future::{self, Either};
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     sync::{Arc, atomic::Ordering},
-    time::SystemTime,
 };
 use tracing::{debug, warn};
 
 /// Views per archive section (the granularity of pruning).
 const VIEWS_PER_SECTION: u64 = 4_096;
 
-type Store<E> = prunable::Archive<EightCap, E, Digest, Share>;
+pub(crate) type Store<E> = prunable::Archive<EightCap, E, Digest, Share>;
 
-fn key(block: &Hash) -> Digest {
+pub(crate) fn key(block: &Hash) -> Digest {
     Digest(block.0)
-}
-
-struct Retrieval {
-    header: Header,
-    waiters: Vec<oneshot::Sender<Retrieved>>,
-    /// Own and pushed shares by index, not yet verified (see `try_retrieve`).
-    gathered: BTreeMap<u16, Share>,
-    next_request: SystemTime,
 }
 
 /// The dispersal actor.
 pub struct Actor<E: Spawner + Clock + Storage + Metrics, P> {
-    context: ContextCell<E>,
-    cfg: Config<P>,
+    pub(crate) context: ContextCell<E>,
+    pub(crate) cfg: Config<P>,
     mailbox: mpsc::Receiver<Message>,
-    store: Option<Store<E>>,
-    buffers: Buffers,
+    pub(crate) store: Option<Store<E>>,
+    pub(crate) buffers: Buffers,
     verifying: HashMap<Hash, Vec<(Header, oneshot::Sender<bool>)>>,
-    retrievals: HashMap<Hash, Retrieval>,
+    pub(crate) retrievals: HashMap<Hash, Retrieval>,
+    pub(crate) scores: Scores,
     max_view: u64,
     pruned_below: u64,
-    metrics: DispersalMetrics,
-    stats: Arc<Stats>,
+    pub(crate) metrics: DispersalMetrics,
+    pub(crate) stats: Arc<Stats>,
 }
 
 impl<E, P> Actor<E, P>
@@ -97,6 +91,7 @@ where
         .await
         .expect("cannot open the share store");
         let buffers = Buffers::new(cfg.buffered_bytes_max, cfg.buffered_blocks_max);
+        let cfg_n = cfg.params.n;
         let metrics = DispersalMetrics::init(&context);
         let stats = Arc::new(Stats::default());
         (
@@ -108,6 +103,7 @@ where
                 buffers,
                 verifying: HashMap::new(),
                 retrievals: HashMap::new(),
+                scores: Scores::new(cfg_n),
                 max_view: 0,
                 pruned_below: 0,
                 metrics,
@@ -160,7 +156,7 @@ where
         }
     }
 
-    fn index_of(&self, key: &P) -> Option<u16> {
+    pub(crate) fn index_of(&self, key: &P) -> Option<u16> {
         self.cfg
             .participants
             .iter()
@@ -408,152 +404,15 @@ where
                     .get(Identifier::Key(&key(&block)))
                     .await
                     .expect("share store read failed");
-                if let Some(share) = share {
-                    let message = Wire::Share { block, share }.to_bytes();
-                    sender.send(Recipients::One(peer), message, false);
-                }
-            }
-        }
-    }
-
-    async fn start_retrieval(&mut self, header: Header, response: oneshot::Sender<Retrieved>) {
-        let block = header.hash();
-        if header.table.is_empty() {
-            let empty = Block::from_parts(header, Vec::new(), &self.cfg.limits)
-                .expect("an empty table describes an empty block");
-            let _ = response.send(Retrieved {
-                block: empty,
-                evidence: Vec::new(),
-            });
-            return;
-        }
-        if let Some(r) = self.retrievals.get_mut(&block) {
-            r.waiters.push(response);
-            return;
-        }
-        let own = {
-            let store = self
-                .store
-                .as_ref()
-                .expect("store present between operations");
-            store
-                .get(Identifier::Key(&key(&block)))
-                .await
-                .expect("share store read failed")
-        };
-        let next_request = self.context.current() + self.cfg.fetch_timeout;
-        let mut retrieval = Retrieval {
-            header,
-            waiters: vec![response],
-            gathered: BTreeMap::new(),
-            next_request,
-        };
-        if let Some(own) = own {
-            retrieval.gathered.insert(own.index, own);
-        }
-        self.retrievals.insert(block, retrieval);
-        self.try_retrieve(block);
-    }
-
-    /// Gathers the newly pushed shares of `block` and reconstructs once k are there.
-    ///
-    /// Shares are not verified here: `reconstruct` uses the k lowest-indexed shares whose every
-    /// chunk verifies and skips the others, so checking them first would hash each chunk twice.
-    /// With fewer than k valid shares it fails and the retrieval waits for more (a pushed share
-    /// is accepted only from its own validator, one per index).
-    fn try_retrieve(&mut self, block: Hash) {
-        let Some(r) = self.retrievals.get_mut(&block) else {
-            return;
-        };
-        let k = self.cfg.params.k as usize;
-        for share in self.buffers.pushed(&block) {
-            r.gathered.entry(share.index).or_insert(share);
-        }
-        if r.gathered.len() < k {
-            return;
-        }
-        let shares: Vec<Share> = r.gathered.values().cloned().collect();
-        let started = self.context.current();
-        match reconstruct(self.cfg.params, &r.header, &shares, &self.cfg.limits) {
-            Ok(reconstructed) => {
-                let elapsed = self
-                    .context
-                    .current()
-                    .duration_since(started)
-                    .unwrap_or_default();
-                self.metrics.reconstruct_ms.set(elapsed.as_millis() as i64);
-                self.metrics.reconstructed.inc();
-                self.stats
-                    .last_reconstruct_us
-                    .store(elapsed.as_micros() as u64, Ordering::Relaxed);
-                self.stats
-                    .blocks_reconstructed
-                    .fetch_add(1, Ordering::Relaxed);
-                self.metrics
-                    .invalid_namespaces
-                    .inc_by(reconstructed.invalid_namespaces().count() as u64);
-                let r = self.retrievals.remove(&block).expect("present");
-                let evidence = if reconstructed.invalid_namespaces().next().is_some() {
-                    // Rare (a Byzantine leader): the evidence must be chunks that verify.
-                    let valid: Vec<Share> = shares
-                        .into_iter()
-                        .filter(|s| verify_share(self.cfg.params, &r.header, s.index, s).is_ok())
-                        .collect();
-                    evidence(&r.header, &reconstructed, &valid, self.cfg.params.k)
-                } else {
-                    Vec::new()
+                let message = match share {
+                    Some(share) => Wire::Share { block, share },
+                    None => Wire::Missing { block },
                 };
-                let retrieved = Retrieved {
-                    evidence,
-                    block: reconstructed,
-                };
-                for waiter in r.waiters {
-                    let _ = waiter.send(retrieved.clone());
-                }
-                self.buffers.remove(&block);
+                sender.send(Recipients::One(peer), message.to_bytes(), false);
             }
-            Err(err) => debug!(%block, %err, "not enough shares yet"),
+            Wire::Missing { block } => self.declined(from, block),
         }
     }
-
-    fn request_missing(&mut self, sender: &mut impl Sender<PublicKey = P>) {
-        let now = self.context.current();
-        let timeout = self.cfg.fetch_timeout;
-        for (block, r) in self.retrievals.iter_mut() {
-            if r.next_request > now {
-                continue;
-            }
-            debug!(%block, have = r.gathered.len(), "asking peers for shares");
-            let message = Wire::Request { block: *block }.to_bytes();
-            sender.send(Recipients::All, message, false);
-            self.metrics.requests_sent.inc();
-            r.next_request = now + timeout;
-        }
-    }
-}
-
-/// The k chunks behind each invalid-encoding verdict of `block`.
-fn evidence(
-    header: &Header,
-    block: &Block,
-    shares: &[Share],
-    k: u16,
-) -> Vec<InvalidEncodingEvidence> {
-    header
-        .table
-        .entries()
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| block.namespaces()[*j].invalid_encoding)
-        .map(|(j, entry)| InvalidEncodingEvidence {
-            entry: *entry,
-            chunks: shares
-                .iter()
-                .take(k as usize)
-                .map(|s| (s.index, s.chunks[j].clone()))
-                .collect(),
-        })
-        .collect()
 }
 
 /// Flips one byte of the first non-empty chunk (fault injection).

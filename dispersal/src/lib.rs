@@ -17,12 +17,16 @@
 //!   A header with an empty namespace table needs no share.
 //! - **API node** ([`Mailbox::retrieve`]): gathers k verified shares of a finalized header — its
 //!   own, the ones validators pushed (verified by `reconstruct` itself, which takes the k
-//!   lowest-indexed shares whose chunks all verify: no chunk is hashed twice),
-//!   and, when those are not there after `fetch_timeout`, shares requested from every peer
-//!   (repeated each `fetch_timeout`) — and reconstructs the block with
-//!   `cortado_coding::reconstruct`, which re-encodes every namespace and checks it against its
-//!   commitment before a byte is served; an invalidly encoded namespace comes back marked and
-//!   empty, the same verdict at every honest node.
+//!   lowest-indexed shares whose chunks all verify: no chunk is hashed twice), and requested
+//!   ones — and reconstructs the block with `cortado_coding::reconstruct`, which re-encodes
+//!   every namespace and checks it against its commitment before a byte is served; an invalidly
+//!   encoded namespace comes back marked and empty, the same verdict at every honest node.
+//!   Pushes get until `fetch_timeout` after the block's proposal timestamp; a block older than
+//!   that (this node was down or is catching up) is requested at once. Requests go to as many
+//!   validators as shares are missing, best score first (`peers.rs`: shares that arrive raise a
+//!   validator's score, unanswered requests lower it, an invalid share sinks it), each answered
+//!   within `fetch_timeout` by the share or by `Missing`, else the next validator is asked.
+//!   Many retrievals run at once (the chain's finalizer keeps a window of heights in flight).
 //!
 //! # Peer input
 //!
@@ -42,6 +46,8 @@ mod actor;
 mod config;
 mod ingress;
 mod metrics;
+mod peers;
+mod retrieve;
 mod state;
 mod wire;
 

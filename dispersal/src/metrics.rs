@@ -65,6 +65,10 @@ pub(crate) struct Metrics {
     pub reconstruct_ms: Gauge,
     /// Share requests sent to peers (pushes were not enough).
     pub requests_sent: Counter,
+    /// Share requests that were not answered within `fetch_timeout`.
+    pub requests_timed_out: Counter,
+    /// Shares from peers that failed verification during a retrieval.
+    pub invalid_shares_received: Counter,
     /// Bytes of shares held in memory.
     pub buffered_bytes: Gauge,
 }
@@ -81,6 +85,14 @@ impl Metrics {
                 .counter("invalid_namespaces", "Namespaces found invalidly encoded"),
             reconstruct_ms: context.gauge("reconstruct_ms", "Last reconstruction time in ms"),
             requests_sent: context.counter("requests_sent", "Share requests sent to peers"),
+            requests_timed_out: context.counter(
+                "requests_timed_out",
+                "Share requests not answered within fetch_timeout",
+            ),
+            invalid_shares_received: context.counter(
+                "invalid_shares_received",
+                "Shares from peers that failed verification during a retrieval",
+            ),
             buffered_bytes: context.gauge("buffered_bytes", "Bytes of shares held in memory"),
         }
     }

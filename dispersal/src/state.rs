@@ -109,6 +109,17 @@ impl Buffers {
             .unwrap_or_default()
     }
 
+    /// Drops the share validator `index` pushed for `block` (it did not verify).
+    pub(crate) fn remove_pushed(&mut self, block: &Hash, index: u16) {
+        if let Some(entry) = self.blocks.get_mut(block)
+            && let Some(share) = entry.pushed.remove(&index)
+        {
+            let size = share.encode_size();
+            entry.bytes -= size;
+            self.bytes -= size;
+        }
+    }
+
     /// Drops everything held for `block`.
     pub(crate) fn remove(&mut self, block: &Hash) {
         if let Some(entry) = self.blocks.remove(block) {

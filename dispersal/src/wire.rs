@@ -1,7 +1,8 @@
 //! Messages on the dispersal channel.
 //!
 //! `tag (1) || body`: tag 0 = a share (`block hash (32) || share`), tag 1 = a request for the
-//! receiver's own share of a block (`block hash (32)`). Shares are `cortado_coding::Share` in
+//! receiver's own share of a block (`block hash (32)`), tag 2 = the answer to a request for a
+//! share the sender does not hold (pruned, or never received: `block hash (32)`). Shares are `cortado_coding::Share` in
 //! their canonical encoding, decoded with `(Params, Limits)` bounds.
 
 use bytes::{BufMut, Bytes};
@@ -11,6 +12,7 @@ use cortado_types::{Hash, Limits};
 
 const TAG_SHARE: u8 = 0;
 const TAG_REQUEST: u8 = 1;
+const TAG_MISSING: u8 = 2;
 
 /// A dispersal message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub(crate) enum Wire {
     Share { block: Hash, share: Share },
     /// "Send me your share of this block."
     Request { block: Hash },
+    /// "I do not hold my share of this block."
+    Missing { block: Hash },
 }
 
 /// Largest message the dispersal channel must admit.
@@ -38,6 +42,10 @@ impl Write for Wire {
                 TAG_REQUEST.write(buf);
                 block.write(buf);
             }
+            Wire::Missing { block } => {
+                TAG_MISSING.write(buf);
+                block.write(buf);
+            }
         }
     }
 }
@@ -46,7 +54,7 @@ impl EncodeSize for Wire {
     fn encode_size(&self) -> usize {
         match self {
             Wire::Share { share, .. } => 1 + 32 + share.encode_size(),
-            Wire::Request { .. } => 1 + 32,
+            Wire::Request { .. } | Wire::Missing { .. } => 1 + 32,
         }
     }
 }
@@ -62,6 +70,9 @@ impl Read for Wire {
             TAG_REQUEST => Ok(Wire::Request {
                 block: Hash::read(buf)?,
             }),
+            TAG_MISSING => Ok(Wire::Missing {
+                block: Hash::read(buf)?,
+            }),
             _ => Err(CodecError::Invalid("dispersal message", "unknown tag")),
         }
     }
@@ -70,5 +81,39 @@ impl Read for Wire {
 impl Wire {
     pub(crate) fn to_bytes(&self) -> Bytes {
         self.encode()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_codec::Decode;
+
+    #[test]
+    fn every_message_round_trips_and_unknown_tags_are_refused() {
+        let params = Params::for_validators(4);
+        let cfg = (params, Limits::default());
+        let block = Hash([9; 32]);
+        let share = Share {
+            index: 2,
+            chunks: Vec::new(),
+        };
+        for message in [
+            Wire::Share { block, share },
+            Wire::Request { block },
+            Wire::Missing { block },
+        ] {
+            let bytes = message.to_bytes();
+            assert_eq!(bytes.len(), message.encode_size());
+            assert!(bytes.len() <= message_bytes_max(params, &cfg.1));
+            assert_eq!(Wire::decode_cfg(bytes, &cfg).unwrap(), message);
+        }
+        let mut unknown = Wire::Missing { block }.to_bytes().to_vec();
+        unknown[0] = 3;
+        assert!(Wire::decode_cfg(Bytes::from(unknown), &cfg).is_err());
+        assert!(
+            Wire::decode_cfg(Bytes::from_static(&[2, 1, 2]), &cfg).is_err(),
+            "truncated"
+        );
     }
 }

@@ -324,7 +324,31 @@ pub struct NodeFile {
     /// Keep this validator's stored shares for this many recent views (absent: keep all).
     #[serde(default)]
     pub share_retention_views: Option<u64>,
+    /// Catching up.
+    #[serde(default)]
+    pub sync: SyncFile,
 }
+
+/// How a node catches up with the chain (`[sync]` in the node file).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct SyncFile {
+    /// Finalized heights fetched and reconstructed at once while catching up (default 32).
+    /// Memory: up to this many blocks and their shares.
+    pub retrieval_window: usize,
+}
+
+impl Default for SyncFile {
+    fn default() -> Self {
+        Self {
+            retrieval_window: cortado_chain::engine::RETRIEVAL_WINDOW.get(),
+        }
+    }
+}
+
+/// Largest `[sync] retrieval_window`: each height in the window may hold a whole block and
+/// its shares in memory.
+pub const RETRIEVAL_WINDOW_MAX: usize = 256;
 
 fn default_log() -> String {
     "info".into()
@@ -389,6 +413,12 @@ impl NodeConfig {
             .map_err(|e| invalid(format!("[consensus] {e}")))?;
         if node.worker_threads == 0 {
             return Err(invalid("worker_threads must be at least 1".into()));
+        }
+        if !(1..=RETRIEVAL_WINDOW_MAX).contains(&node.sync.retrieval_window) {
+            return Err(invalid(format!(
+                "[sync] retrieval_window is {}; it must be between 1 and {RETRIEVAL_WINDOW_MAX}",
+                node.sync.retrieval_window
+            )));
         }
         Ok(Self {
             node,

@@ -16,6 +16,7 @@ pub mod testnet;
 
 pub use config::{
     BLOCK_INTERVAL_MIN_MS, ConfigError, ConsensusFile, Genesis, NodeConfig, NodeFile, Role,
+    SyncFile,
 };
 pub use run::{NodeError, run};
 

@@ -18,7 +18,7 @@ use cortado_chain::{Channels, Engine, keys};
 use cortado_types::Limits;
 use std::{
     net::SocketAddr,
-    num::NonZeroU32,
+    num::{NonZeroU32, NonZeroUsize},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -257,6 +257,8 @@ async fn start(
             push_to: api_nodes,
             reconstruct: role == Role::Api,
             share_retention_views: cfg.node.share_retention_views,
+            retrieval_window: NonZeroUsize::new(cfg.node.sync.retrieval_window)
+                .expect("checked when the node file was loaded"),
             faults: Default::default(),
         },
         Channels {

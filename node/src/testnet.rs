@@ -5,7 +5,7 @@
 //! A DKG ceremony replaces it for real deployments.
 
 use crate::config::{
-    ConsensusFile, Genesis, GenesisValidator, LimitsFile, MempoolFile, NodeFile, Role,
+    ConsensusFile, Genesis, GenesisValidator, LimitsFile, MempoolFile, NodeFile, Role, SyncFile,
 };
 use commonware_cryptography::Signer;
 use cortado_chain::keys;
@@ -150,6 +150,7 @@ pub fn generate(out: &Path, opts: &Options) -> Result<Vec<PathBuf>, GenerateErro
             mempool: MempoolFile::default(),
             consensus: opts.consensus.clone(),
             share_retention_views: None,
+            sync: SyncFile::default(),
         };
         let path = out.join(format!("node-{i}")).join("node.toml");
         let text = toml::to_string_pretty(&node).expect("node file serializes");

@@ -322,6 +322,7 @@ impl Cluster {
                 push_to,
                 reconstruct: v.api,
                 share_retention_views: None,
+                retrieval_window: cortado_chain::engine::RETRIEVAL_WINDOW,
                 faults: v.faults.clone(),
             },
             channels,

@@ -1,0 +1,126 @@
+//! Catch-up: a validator that was down for hundreds of blocks restarts under load, reaches the
+//! tip and votes again; its finalized chain equals the others'. Simulated time only.
+
+use commonware_runtime::{Clock, Runner, deterministic};
+use cortado_sim::{Cluster, link};
+use rand::{SeedableRng, rngs::StdRng};
+use std::time::Duration;
+
+fn config(seed: u64) -> deterministic::Config {
+    deterministic::Config::default()
+        .with_seed(seed)
+        .with_timeout(Some(Duration::from_secs(3_600)))
+}
+
+/// Waits (simulated time) until validator `i` has finalized `height`; returns the time taken, or
+/// `None` after `deadline`.
+async fn time_to_reach(
+    cluster: &Cluster,
+    i: usize,
+    height: u64,
+    deadline: Duration,
+) -> Option<Duration> {
+    let start = cluster.context().current();
+    loop {
+        let waited = cluster
+            .context()
+            .current()
+            .duration_since(start)
+            .unwrap_or_default();
+        if cluster.validators[i].recorder.height() >= height {
+            return Some(waited);
+        }
+        if waited >= deadline {
+            return None;
+        }
+        cluster.context().sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Heights of the blocks validator `leader` proposed, as validator `reader` recorded them.
+fn led_by(cluster: &Cluster, reader: usize, leader: usize) -> Vec<u64> {
+    let key: [u8; 32] = commonware_codec::Encode::encode(&cluster.validators[leader].public_key)
+        .as_ref()
+        .try_into()
+        .unwrap();
+    let r = &cluster.validators[reader].recorder;
+    r.chain()
+        .keys()
+        .copied()
+        .filter(|h| {
+            let leader = match r.block(*h) {
+                Some(b) => b.header().leader,
+                None => return false,
+            };
+            leader == key
+        })
+        .collect()
+}
+
+/// Validator `down` (an API node or not) is down while the others finalize 500+ blocks under
+/// load; restarted, it reaches the tip at many times the chain's own block rate, proposes and
+/// votes again, and its chain equals the others'.
+fn down_for_500_blocks(seed: u64, api: bool) {
+    deterministic::Runner::new(config(seed)).start(|context| async move {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut cluster = Cluster::prepare(context, &mut rng, 4, link(20), None).await;
+        let down = 1;
+        cluster.validators[down].api = api;
+        cluster.start_all().await;
+        cluster.spawn_load(100_000, 2, 4, Duration::from_millis(50));
+        assert!(cluster.wait_for_height(10, Duration::from_secs(60)).await);
+
+        cluster.crash_validator(down);
+        let crashed_at = cluster.validators[down].recorder.height();
+        let start = cluster.context().current();
+        let others = |c: &Cluster| c.validators[0].recorder.height();
+        while others(&cluster) < crashed_at + 500 {
+            cluster.context().sleep(Duration::from_millis(100)).await;
+        }
+        let live_rate = (others(&cluster) - crashed_at) as f64
+            / cluster.context().current().duration_since(start).unwrap().as_secs_f64();
+
+        cluster.start_validator(down).await;
+        let restarted_at = others(&cluster);
+        let behind = restarted_at - cluster.validators[down].recorder.height();
+        let took = time_to_reach(&cluster, down, restarted_at, Duration::from_secs(600))
+            .await
+            .expect("the restarted validator did not reach the tip it restarted behind");
+        let rate = behind as f64 / took.as_secs_f64().max(0.001);
+        println!(
+            "api {api}: behind {behind} blocks; caught up in {took:?} (simulated): {rate:.1} blocks/s vs the chain's {live_rate:.1} blocks/s ({:.1}x)",
+            rate / live_rate
+        );
+        // It follows live blocks again, and takes part: it stores (and so votes for) its own
+        // shares of new blocks, and blocks it proposed are finalized.
+        let tip = cluster.max_height() + 40;
+        assert!(cluster.wait_for_height(tip, Duration::from_secs(60)).await);
+        let stats = cluster.validators[down].engine().unwrap().dispersal.stats();
+        assert!(stats.shares_stored > 0, "the restarted validator stored no share: it does not vote");
+        let proposed = led_by(&cluster, 0, down);
+        assert!(
+            proposed.iter().any(|h| *h > restarted_at),
+            "no block proposed by the restarted validator was finalized"
+        );
+        let agreed = cluster.assert_consistent();
+        let chain = cluster.validators[down].recorder.chain();
+        assert!(chain.len() as u64 >= tip, "the restarted validator has gaps");
+        for (h, hash) in chain {
+            assert_eq!(agreed[&h], hash);
+        }
+        assert!(
+            rate >= 10.0 * live_rate,
+            "catch-up {rate:.1} blocks/s is less than 10x the chain's {live_rate:.1} blocks/s"
+        );
+    });
+}
+
+#[test]
+fn api_node_down_for_500_blocks_catches_up_under_load() {
+    down_for_500_blocks(12, true);
+}
+
+#[test]
+fn validator_only_node_down_for_500_blocks_catches_up_and_votes() {
+    down_for_500_blocks(13, false);
+}
