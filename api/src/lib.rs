@@ -82,7 +82,7 @@ mod views;
 
 pub use config::ApiConfig;
 pub use error::ApiError;
-pub use node::{ConsensusStatus, DispersalStatus, Node, SubmitError, Submitted};
+pub use node::{ConsensusStatus, DispersalStatus, Node, SubmitError, Submitted, SyncStatus};
 pub use openapi::ApiDoc;
 
 use axum::{

@@ -95,7 +95,7 @@ pub(crate) fn retry_after_secs(delay: Duration) -> u64 {
 }
 
 /// Live status of consensus and p2p, as the node reports it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConsensusStatus {
     /// Current consensus view.
     pub view: u64,
@@ -111,6 +111,25 @@ pub struct ConsensusStatus {
     pub mempool_bytes: usize,
     /// Erasure-coded dispersal at this node.
     pub dispersal: DispersalStatus,
+    /// Catch-up progress.
+    pub sync: SyncStatus,
+}
+
+/// How far this node is behind the finalized chain, and how fast it catches up.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncStatus {
+    /// Whether this node is catching up (more than a few blocks below the tip).
+    pub syncing: bool,
+    /// Highest finalized height this node processed (stored and indexed).
+    pub height: u64,
+    /// Highest finalized height this node knows of.
+    pub tip: u64,
+    /// Blocks per second this node processes (smoothed).
+    pub rate_blocks_per_s: f64,
+    /// Blocks per second the chain grows (smoothed).
+    pub chain_rate_blocks_per_s: f64,
+    /// Estimated seconds to the tip, when gaining on it.
+    pub eta_s: Option<f64>,
 }
 
 /// What this node's dispersal has done since it started.

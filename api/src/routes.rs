@@ -364,6 +364,23 @@ pub(crate) struct DispersalStatusView {
     last_reconstruct_us: u64,
 }
 
+/// The catch-up part of the status.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SyncStatusView {
+    /// "syncing" while more than a few blocks below the tip, else "synced".
+    state: &'static str,
+    /// Highest finalized height known to the network, as far as this node has heard.
+    tip: u64,
+    /// Finalized blocks between this node's processed height and the tip.
+    behind: u64,
+    /// Blocks per second this node processes (smoothed over seconds).
+    rate_blocks_per_s: f64,
+    /// Blocks per second the chain grows.
+    chain_rate_blocks_per_s: f64,
+    /// Estimated seconds to the tip, when gaining on it.
+    eta_s: Option<f64>,
+}
+
 /// `/v1/status`: the chain, the index and the node's live state.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct StatusView {
@@ -383,6 +400,8 @@ pub(crate) struct StatusView {
     mempool: MempoolStatusView,
     /// Shares and reconstructions.
     dispersal: DispersalStatusView,
+    /// Catch-up progress.
+    sync: SyncStatusView,
 }
 
 /// `GET /v1/status`.
@@ -422,6 +441,18 @@ pub(crate) async fn status<N: Node, R: ApiReader>(
             share_bytes_received: d.share_bytes_received,
             blocks_reconstructed: d.blocks_reconstructed,
             last_reconstruct_us: d.last_reconstruct_us,
+        },
+        sync: SyncStatusView {
+            state: if live.sync.syncing {
+                "syncing"
+            } else {
+                "synced"
+            },
+            tip: live.sync.tip,
+            behind: live.sync.tip.saturating_sub(live.sync.height),
+            rate_blocks_per_s: live.sync.rate_blocks_per_s,
+            chain_rate_blocks_per_s: live.sync.chain_rate_blocks_per_s,
+            eta_s: live.sync.eta_s,
         },
     }))
 }

@@ -399,6 +399,10 @@ async fn status_reports_chain_index_and_node() {
                 "shares_stored": 0, "share_bytes_stored": 0, "share_bytes_received": 0,
                 "blocks_reconstructed": 0, "last_reconstruct_us": 0,
             },
+            "sync": {
+                "state": "syncing", "tip": 902, "behind": 900, "rate_blocks_per_s": 150.0,
+                "chain_rate_blocks_per_s": 10.0, "eta_s": 6.5,
+            },
         })
     );
 }

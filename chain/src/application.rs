@@ -53,6 +53,10 @@ pub trait TxSource: Clone + Send + Sync + 'static {
     /// These transactions were just proposed in `block`: skip them (here and at the other
     /// validators) until they are finalized or the proposal is abandoned.
     fn proposed(&self, block: Hash, hashes: Vec<Hash>) -> impl Future<Output = ()> + Send;
+
+    /// This node has caught up with the chain after starting: offer the transactions it
+    /// acknowledged and that are still pending to the upcoming leaders again.
+    fn reoffer(&self) -> impl Future<Output = ()> + Send;
 }
 
 impl TxSource for cortado_mempool::Mailbox {
@@ -62,6 +66,16 @@ impl TxSource for cortado_mempool::Mailbox {
 
     async fn proposed(&self, block: Hash, hashes: Vec<Hash>) {
         cortado_mempool::Mailbox::proposed(self, block, hashes).await
+    }
+
+    async fn reoffer(&self) {
+        let count = cortado_mempool::Mailbox::reoffer(self).await;
+        if count > 0 {
+            tracing::info!(
+                count,
+                "caught up: pending transactions offered to the next leaders again"
+            );
+        }
     }
 }
 

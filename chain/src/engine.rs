@@ -399,6 +399,7 @@ impl Engine {
             status.clone(),
             cfg.reconstruct,
             cfg.retrieval_window,
+            cfg.source.clone(),
         );
         let finalizer_tip = finalizer.tip();
         let finalizer_handle = finalizer.start();

@@ -22,7 +22,7 @@
 //! then carries the certificate of the nearest finalized descendant, whose `block` field names
 //! that descendant, and the parent links of the headers in between prove the rest.
 
-use crate::{ChainBlock, Scheme, Status, verify::certificate_of};
+use crate::{ChainBlock, Scheme, Status, TxSource, status::RateSampler, verify::certificate_of};
 use commonware_actor::Feedback;
 use commonware_consensus::{
     Heightable,
@@ -55,6 +55,9 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tracing::{debug, info};
+
+/// A block delivered within this long of its proposal means this node is live again.
+const CAUGHT_UP_LATENCY_MS: u64 = 5_000;
 
 /// How long to wait before looking again for a finalization marshal has not stored yet.
 const CERTIFICATE_RETRY: Duration = Duration::from_millis(20);
@@ -94,6 +97,7 @@ type Prepared =
 pub struct Reporter {
     sender: mpsc::UnboundedSender<Item>,
     tip: Arc<AtomicU64>,
+    status: Status,
 }
 
 impl commonware_consensus::Reporter for Reporter {
@@ -103,6 +107,7 @@ impl commonware_consensus::Reporter for Reporter {
         match activity {
             Update::Tip(_, height, _) => {
                 self.tip.fetch_max(height.get(), Ordering::Relaxed);
+                self.status.saw_tip(height.get());
                 Feedback::Ok
             }
             Update::Block(block, ack) => match self.sender.unbounded_send((block, ack)) {
@@ -114,7 +119,7 @@ impl commonware_consensus::Reporter for Reporter {
 }
 
 /// Delivers finalized blocks to the sink and acknowledges them to marshal.
-pub struct Finalizer<E, S> {
+pub struct Finalizer<E, S, T> {
     context: E,
     receiver: mpsc::UnboundedReceiver<Item>,
     dispersal: cortado_dispersal::Mailbox,
@@ -126,6 +131,9 @@ pub struct Finalizer<E, S> {
     metrics: FinalizerMetrics,
     reconstruct: bool,
     window: usize,
+    sampler: RateSampler,
+    source: T,
+    reoffered: bool,
 }
 
 /// Finality as this node sees it.
@@ -134,6 +142,12 @@ struct FinalizerMetrics {
     height: Gauge,
     /// Proposal timestamp → delivered to the sink here.
     latency: Histogram,
+    /// Highest finalized height known (processed or not).
+    tip: Gauge,
+    /// Blocks between the processed height and the tip.
+    behind: Gauge,
+    /// Blocks per second processed (smoothed).
+    rate: Gauge,
 }
 
 /// Finality latency buckets in seconds: 25 ms to 10 s.
@@ -141,7 +155,7 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 10.0,
 ];
 
-impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
+impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S, T> {
     /// Creates the finalizer and its reporter (to give to marshal). With `reconstruct`, every
     /// finalized block is rebuilt from shares for the sink; without, the sink gets headers.
     /// Up to `window` blocks are reconstructed at once (marshal must dispatch at least that
@@ -156,9 +170,11 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
         status: Status,
         reconstruct: bool,
         window: NonZeroUsize,
+        source: T,
     ) -> (Self, Reporter) {
         let (sender, receiver) = mpsc::unbounded();
         let tip = Arc::new(AtomicU64::new(0));
+        let status_for_reporter = status.clone();
         let metrics = FinalizerMetrics {
             height: context.gauge(
                 "finalized_height",
@@ -168,6 +184,18 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
                 "finality_latency_seconds",
                 "Proposal timestamp to finalized, reconstructed and indexed on this node",
                 LATENCY_BUCKETS,
+            ),
+            tip: context.gauge(
+                "finalized_tip",
+                "Highest finalized height this node knows of",
+            ),
+            behind: context.gauge(
+                "sync_behind_blocks",
+                "Finalized blocks known but not yet processed here",
+            ),
+            rate: context.gauge(
+                "sync_blocks_per_second",
+                "Finalized blocks processed per second (smoothed)",
             ),
         };
         (
@@ -183,8 +211,15 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
                 status,
                 reconstruct,
                 window: window.get(),
+                sampler: RateSampler::default(),
+                source,
+                reoffered: false,
             },
-            Reporter { sender, tip },
+            Reporter {
+                sender,
+                tip,
+                status: status_for_reporter,
+            },
         )
     }
 
@@ -289,6 +324,32 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink> Finalizer<E, S> {
         self.metrics.height.set(height as i64);
         self.metrics.latency.observe(latency_ms as f64 / 1000.0);
         ack.acknowledge();
+        if !self.reoffered && latency_ms <= CAUGHT_UP_LATENCY_MS && !self.status.sync().syncing() {
+            // The first live block since start: every block finalized while this node was down
+            // has been processed (and its transactions dropped from the mempool), so what the
+            // mempool still owns is pending. Offer it to the next leaders again.
+            self.reoffered = true;
+            self.source.reoffer().await;
+        }
+        if self.sampler.sample(&self.status, now) {
+            let sync = self.status.sync();
+            self.metrics.tip.set(sync.tip as i64);
+            self.metrics.behind.set(sync.behind() as i64);
+            self.metrics.rate.set(sync.rate.round() as i64);
+            if sync.syncing() {
+                let eta = sync
+                    .eta_seconds()
+                    .map(|s| format!("~{s:.0} s to the tip"))
+                    .unwrap_or_else(|| "not gaining on the chain yet".into());
+                info!(
+                    "catching up: height {height} of {} ({} behind), {:.0} blocks/s, chain {:.1} blocks/s, {eta}",
+                    sync.tip,
+                    sync.behind(),
+                    sync.rate,
+                    sync.chain_rate
+                );
+            }
+        }
         if height.is_multiple_of(100) {
             info!(height, "finalized");
         } else {

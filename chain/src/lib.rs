@@ -50,7 +50,7 @@ pub use block::ChainBlock;
 pub use engine::{Channels, Config, Engine, Faults, Reader, Timeouts, max_message_size};
 pub use finalizer::FinalizedSink;
 pub use schedule::Schedule;
-pub use status::Status;
+pub use status::{SYNCED_LAG_BLOCKS, Status, SyncProgress};
 pub use verify::{CertificateVerifier, consensus_namespace};
 
 use commonware_consensus::simplex;

@@ -190,3 +190,40 @@ impl Events {
         }
     }
 }
+
+/// One line saying whether a node (its `/v1/status`) is at the tip or catching up.
+pub fn sync_line(status: &Value) -> String {
+    let height = status["height"].as_u64().unwrap_or(0);
+    let sync = &status["sync"];
+    if sync["state"] != "syncing" {
+        return format!("synced at height {height}");
+    }
+    let eta = match sync["eta_s"].as_f64() {
+        Some(s) => format!("~{s:.0} s to the tip"),
+        None => "not gaining on the chain yet".into(),
+    };
+    format!(
+        "syncing: height {height} of {} ({} behind), {:.0} blocks/s (chain {:.1} blocks/s), {eta}",
+        sync["tip"],
+        sync["behind"],
+        sync["rate_blocks_per_s"].as_f64().unwrap_or(0.0),
+        sync["chain_rate_blocks_per_s"].as_f64().unwrap_or(0.0),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_line_says_synced_or_how_far() {
+        let synced = serde_json::json!({"height": 7, "sync": {"state": "synced"}});
+        assert_eq!(sync_line(&synced), "synced at height 7");
+        let syncing = serde_json::json!({"height": 100, "sync": {"state": "syncing", "tip": 900,
+            "behind": 800, "rate_blocks_per_s": 150.4, "chain_rate_blocks_per_s": 10.0, "eta_s": 5.7}});
+        assert_eq!(
+            sync_line(&syncing),
+            "syncing: height 100 of 900 (800 behind), 150 blocks/s (chain 10.0 blocks/s), ~6 s to the tip"
+        );
+    }
+}

@@ -182,18 +182,27 @@ pub fn run(args: Args) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let url = genesis.validators[0]
-        .api
-        .map(|a| format!("http://{a}"))
-        .unwrap_or_else(|| crate::DEFAULT_URL.to_string());
-    let outcome = runtime.block_on(watch(&url, &mut children, args.exit_after));
+    let urls: Vec<String> = genesis
+        .validators
+        .iter()
+        .map(|v| {
+            v.api
+                .map(|a| format!("http://{a}"))
+                .unwrap_or_else(|| crate::DEFAULT_URL.to_string())
+        })
+        .collect();
+    let outcome = runtime.block_on(watch(&urls, &mut children, args.exit_after));
     println!("stopping");
     stop(&mut children, Duration::from_secs(10));
     outcome
 }
 
-async fn watch(url: &str, children: &mut [Child], exit_after: Option<u64>) -> Result<()> {
-    let client = crate::client::Client::new(url);
+/// Prints node 0's progress when it changes, and a line for every node that is catching up
+/// (and once more when it reaches the tip).
+async fn watch(urls: &[String], children: &mut [Child], exit_after: Option<u64>) -> Result<()> {
+    let clients: Vec<_> = urls.iter().map(|u| crate::client::Client::new(u)).collect();
+    let client = &clients[0];
+    let mut syncing = vec![false; clients.len()];
     let started = std::time::Instant::now();
     let mut last_height = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(2));
@@ -239,6 +248,16 @@ async fn watch(url: &str, children: &mut [Child], exit_after: Option<u64>) -> Re
                 );
                 last_height = height;
             }
+        }
+        for (i, c) in clients.iter().enumerate() {
+            let Ok(status) = c.status().await else {
+                continue;
+            };
+            let now = status["sync"]["state"] == "syncing";
+            if now || syncing[i] {
+                println!("node {i} {}", crate::client::sync_line(&status));
+            }
+            syncing[i] = now;
         }
     }
 }

@@ -169,6 +169,7 @@ fn main() -> Result<()> {
             .block_on(bench::run(args)),
         Command::Status { url } => runtime()?.block_on(async move {
             let status = client::Client::new(&url).status().await?;
+            println!("{}", client::sync_line(&status));
             println!("{}", serde_json::to_string_pretty(&status)?);
             Ok(())
         }),

@@ -73,6 +73,7 @@ enum Reply {
     Stats(oneshot::Sender<Stats>, Stats),
     Proposed(oneshot::Sender<()>),
     FinalizedBlock(oneshot::Sender<()>),
+    Reoffer(oneshot::Sender<usize>, usize),
 }
 
 impl Reply {
@@ -87,6 +88,7 @@ impl Reply {
             Reply::Stats(response, value) => drop(response.send(value)),
             Reply::Proposed(response) => drop(response.send(())),
             Reply::FinalizedBlock(response) => drop(response.send(())),
+            Reply::Reoffer(response, count) => drop(response.send(count)),
         }
     }
 }
@@ -380,6 +382,14 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 let dropped = self.pool.drop_copies(&hashes);
                 self.metrics.copies_dropped.inc_by(dropped.len() as u64);
                 Reply::FinalizedBlock(response)
+            }
+            Message::Reoffer { response } => {
+                // Owned transactions are durable already: they go to the outbox like new ones.
+                let owned = self.pool.owned();
+                let count = owned.len();
+                batch.gossip.extend(owned);
+                self.metrics.reoffered.inc_by(count as u64);
+                Reply::Reoffer(response, count)
             }
             Message::Finalized { hashes, response } => {
                 for hash in &hashes {

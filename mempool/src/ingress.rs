@@ -48,6 +48,8 @@ pub(crate) enum Message {
         block: Hash,
         response: oneshot::Sender<()>,
     },
+    /// Gossip every owned transaction to the upcoming leaders again.
+    Reoffer { response: oneshot::Sender<usize> },
 }
 
 /// The handle to the mempool actor. Cheap to clone; bounded (`mailbox_size`), so callers wait
@@ -153,6 +155,22 @@ impl Mailbox {
         {
             let _ = receiver.await;
         }
+    }
+
+    /// Gossips every transaction submitted here and not yet finalized to the upcoming leaders
+    /// again (after a restart, once this node has caught up with the chain and so dropped the
+    /// ones finalized while it was down). Returns how many; 0 if the actor has stopped.
+    pub async fn reoffer(&self) -> usize {
+        let (response, receiver) = oneshot::channel();
+        if self
+            .sender
+            .send(Message::Reoffer { response })
+            .await
+            .is_err()
+        {
+            return 0;
+        }
+        receiver.await.unwrap_or(0)
     }
 
     /// The pooled bundles that hold any of `hashes`: `(bundle hash, member hashes)`. Changes

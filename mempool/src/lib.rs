@@ -32,7 +32,10 @@
 //!   submission of a pooled copy adopts it (journaled from then on). Copies live long enough to
 //!   reach a block when this node leads; the owner is the backstop if they are lost: it proposes
 //!   its own transactions when it leads, so a false hint or a crash of a copy holder delays a
-//!   transaction but cannot lose it.
+//!   transaction but cannot lose it. After a restart, once the node has caught up with the
+//!   chain (and so removed the owned transactions finalized while it was down), the chain calls
+//!   [`Mailbox::reoffer`]: every owned transaction still pooled is gossiped to the upcoming
+//!   leaders again, as if just submitted.
 //! - **Durability** (system invariant 3: a node never acknowledges a transaction before it is
 //!   durable). Every transaction submitted here is appended to a `commonware_storage` segmented
 //!   journal, and the journal is synced before the submit is answered. Group commit: in one loop

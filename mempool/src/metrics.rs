@@ -42,6 +42,8 @@ pub(crate) struct Metrics {
     pub copies_dropped: Counter,
     /// Gossiped copies dropped when their time to live passed.
     pub copies_expired: Counter,
+    /// Owned transactions gossiped again after a restart.
+    pub reoffered: Counter,
 }
 
 impl Metrics {
@@ -68,6 +70,10 @@ impl Metrics {
                 "Gossiped copies dropped because a finalized block's hint named them",
             ),
             copies_expired: context.counter("copies_expired", "Gossiped copies that expired"),
+            reoffered: context.counter(
+                "reoffered",
+                "Owned transactions gossiped to the leaders again after a restart",
+            ),
         }
     }
 

@@ -334,6 +334,16 @@ impl Pool {
         false
     }
 
+    /// The owned transactions (submitted here), in arrival order.
+    pub fn owned(&self) -> Vec<Transaction> {
+        self.order
+            .values()
+            .filter_map(|hash| self.entries.get(hash))
+            .filter(|e| e.owned)
+            .map(|e| e.tx.clone())
+            .collect()
+    }
+
     /// Whether the pool holds `hash` as an owned (locally submitted, journaled) transaction.
     #[cfg(test)]
     pub fn owns(&self, hash: &Hash) -> bool {

@@ -159,6 +159,17 @@ impl cortado_api::Node for ApiNode {
                     last_reconstruct_us: d.last_reconstruct_us,
                 }
             },
+            sync: {
+                let s = self.status.sync();
+                cortado_api::SyncStatus {
+                    syncing: s.syncing(),
+                    height: s.height,
+                    tip: s.tip,
+                    rate_blocks_per_s: s.rate,
+                    chain_rate_blocks_per_s: s.chain_rate,
+                    eta_s: s.eta_seconds(),
+                }
+            },
         }
     }
 }

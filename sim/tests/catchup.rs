@@ -124,3 +124,75 @@ fn api_node_down_for_500_blocks_catches_up_under_load() {
 fn validator_only_node_down_for_500_blocks_catches_up_and_votes() {
     down_for_500_blocks(13, false);
 }
+
+/// Transactions an API node acknowledged while cut off from every peer stay in its journal
+/// through two restarts, and once it has caught up it offers them to the next leaders again:
+/// they are finalized in blocks other validators proposed, not only when it leads itself.
+#[test]
+fn acknowledged_transactions_survive_restarts_and_are_reoffered() {
+    deterministic::Runner::new(config(14)).start(|context| async move {
+        let mut cluster = Cluster::start(context, 4, link(20)).await;
+        assert!(cluster.wait_for_height(5, Duration::from_secs(60)).await);
+        let owner = 1;
+        // Cut the owner off: its gossip reaches no leader.
+        cluster
+            .set_links(|i, j| (i != owner && j != owner).then(|| link(20)))
+            .await;
+        let mut hashes = Vec::new();
+        for i in 0..20u64 {
+            let tx = cortado_types::Transaction::new(7, i.to_be_bytes().to_vec());
+            hashes.push(tx.hash());
+            assert!(cluster.submit(owner, tx).await, "acknowledged");
+        }
+        cluster.crash_validator(owner);
+        cluster.set_links(|_, _| Some(link(20))).await;
+        let h = cluster.validators[0].recorder.height();
+        while cluster.validators[0].recorder.height() < h + 50 {
+            cluster.context().sleep(Duration::from_millis(100)).await;
+        }
+        // Restart, crash again before it can have caught up, restart.
+        cluster.start_validator(owner).await;
+        cluster.context().sleep(Duration::from_millis(30)).await;
+        cluster.crash_validator(owner);
+        cluster.start_validator(owner).await;
+        let deadline = cluster.context().current() + Duration::from_secs(120);
+        let final_at = loop {
+            let r = &cluster.validators[0].recorder;
+            let found: Vec<u64> = r
+                .chain()
+                .keys()
+                .copied()
+                .filter(|height| {
+                    r.block(*height)
+                        .is_some_and(|b| b.transactions().any(|t| hashes.contains(&t.hash())))
+                })
+                .collect();
+            let got: usize = found
+                .iter()
+                .map(|height| {
+                    r.block(*height)
+                        .unwrap()
+                        .transactions()
+                        .filter(|t| hashes.contains(&t.hash()))
+                        .count()
+                })
+                .sum();
+            if got >= hashes.len() {
+                break found;
+            }
+            assert!(
+                cluster.context().current() < deadline,
+                "{got} of {} acknowledged transactions finalized",
+                hashes.len()
+            );
+            cluster.context().sleep(Duration::from_millis(100)).await;
+        };
+        let by_owner = led_by(&cluster, 0, owner);
+        assert!(
+            final_at.iter().any(|h| !by_owner.contains(h)),
+            "only the owner's own blocks carried them: they were not offered to other leaders"
+        );
+        assert_eq!(cluster.duplicates(), 0);
+        cluster.assert_consistent();
+    });
+}

@@ -100,6 +100,14 @@ impl Node for FakeNode {
             mempool_txs: state.pending.len(),
             mempool_bytes: state.submitted.iter().map(|t| t.payload.len()).sum(),
             dispersal: Default::default(),
+            sync: cortado_api::SyncStatus {
+                syncing: true,
+                height: 2,
+                tip: 902,
+                rate_blocks_per_s: 150.0,
+                chain_rate_blocks_per_s: 10.0,
+                eta_s: Some(6.5),
+            },
         }
     }
 }
