@@ -39,7 +39,7 @@ use cortado_coding::InvalidEncodingEvidence;
 use cortado_dispersal::Retrieved;
 use cortado_types::{Block, FinalityCertificate, Header};
 use futures::{
-    StreamExt,
+    FutureExt, StreamExt,
     channel::mpsc,
     future::{self, Either},
     stream::FuturesOrdered,
@@ -64,30 +64,45 @@ const CERTIFICATE_RETRY: Duration = Duration::from_millis(20);
 
 /// Receives every finalized block, in height order, at least once.
 pub trait FinalizedSink: Clone + Send + 'static {
-    /// Store (durably) and publish a finalized block. Called again with the same block after a
-    /// restart if the previous call may not have completed, so it must be idempotent.
-    fn finalized(
-        &mut self,
-        block: Arc<Block>,
-        certificate: FinalityCertificate,
-        evidence: Vec<InvalidEncodingEvidence>,
-    ) -> impl Future<Output = ()> + Send;
+    /// Store (durably) and publish consecutive finalized blocks, in height order (one while the
+    /// node is live; many while it catches up, to be stored in one durable write). Called again
+    /// with the same blocks after a restart if the previous call may not have completed, so it
+    /// must be idempotent.
+    fn finalized(&mut self, blocks: Vec<Finalized>) -> impl Future<Output = ()> + Send;
 
-    /// Store (durably) and publish a finalized header whose block this node does not
-    /// reconstruct (a validator that is not an API node). Same delivery rules as
+    /// Store (durably) and publish consecutive finalized headers whose blocks this node does
+    /// not reconstruct (a validator that is not an API node). Same delivery rules as
     /// [`Self::finalized`]: height order, at least once, idempotent.
-    fn finalized_header(
+    fn finalized_headers(
         &mut self,
-        header: Header,
-        certificate: FinalityCertificate,
+        headers: Vec<(Header, FinalityCertificate)>,
     ) -> impl Future<Output = ()> + Send;
 }
 
 type Item = (Digested<ChainBlock>, Exact);
 
-/// A finalized block with its reconstruction (on an API node), once ready.
-type Prepared =
-    Pin<Box<dyn Future<Output = (Digested<ChainBlock>, Exact, Option<Option<Retrieved>>)> + Send>>;
+/// A finalized block with its certificate (if it has its own) and its reconstruction (on an
+/// API node; `Some(None)` if dispersal stopped).
+struct Ready {
+    block: Digested<ChainBlock>,
+    ack: Exact,
+    certificate: Option<FinalityCertificate>,
+    retrieved: Option<Option<Retrieved>>,
+}
+
+type Prepared = Pin<Box<dyn Future<Output = Ready> + Send>>;
+
+/// A finalized block for the sink: reconstructed, with its certificate and the evidence of
+/// each invalidly encoded namespace.
+#[derive(Clone, Debug)]
+pub struct Finalized {
+    /// The block; invalidly encoded namespaces are marked and empty.
+    pub block: Arc<Block>,
+    /// Its finalization, or its nearest finalized descendant's.
+    pub certificate: FinalityCertificate,
+    /// For each invalidly encoded namespace, the chunks that prove it.
+    pub evidence: Vec<InvalidEncodingEvidence>,
+}
 
 /// The marshal-facing half: a reporter that queues finalized blocks for the [`Finalizer`].
 ///
@@ -240,11 +255,12 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
 
     async fn run(mut self) {
         // Retrievals of up to `window` blocks run at once (a node catching up gathers shares for
-        // many heights in parallel); the sink still sees them one at a time, in height order.
+        // many heights in parallel); the sink takes every block that is ready at the head of
+        // the window in one call, in height order (one durable write for many blocks).
         let mut pending = FuturesOrdered::new();
         let mut closed = false;
         loop {
-            let ready = if pending.is_empty() {
+            let first = if pending.is_empty() {
                 if closed {
                     return;
                 }
@@ -268,51 +284,94 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
             } else {
                 pending.next().await
             };
-            let Some((block, ack, retrieved)) = ready else {
+            let Some(first) = first else {
                 continue;
             };
-            if !self.deliver(block, ack, retrieved).await {
+            let mut ready = vec![first];
+            while let Some(Some(next)) = pending.next().now_or_never() {
+                ready.push(next);
+            }
+            if !self.deliver(ready).await {
                 return;
             }
         }
     }
 
-    /// Starts what a finalized block needs before the sink can take it: its reconstruction from
-    /// shares on an API node, nothing otherwise.
+    /// Starts what a finalized block needs before the sink can take it: its certificate, and
+    /// its reconstruction from shares on an API node.
     fn prepare(&self, (block, ack): Item) -> Prepared {
         let dispersal = self.reconstruct.then(|| self.dispersal.clone());
+        let marshal = self.marshal.clone();
         Box::pin(async move {
-            let retrieved = match dispersal {
-                Some(dispersal) => Some(dispersal.retrieve(block.inner().header().clone()).await),
-                None => None,
+            let height = block.height();
+            let header = block.inner().header().clone();
+            let certificate = async {
+                marshal
+                    .get_finalization(height)
+                    .await
+                    .map(|f| certificate_of(&f))
             };
-            (block, ack, retrieved)
+            let retrieve = async {
+                match dispersal {
+                    Some(dispersal) => Some(dispersal.retrieve(header).await),
+                    None => None,
+                }
+            };
+            let (certificate, retrieved) = future::join(certificate, retrieve).await;
+            Ready {
+                block,
+                ack,
+                certificate,
+                retrieved,
+            }
         })
     }
 
-    /// Hands one finalized block to the sink, then acknowledges it to marshal. Returns `false`
-    /// if the node is shutting down.
-    async fn deliver(
-        &mut self,
-        block: Digested<ChainBlock>,
-        ack: Exact,
-        retrieved: Option<Option<Retrieved>>,
-    ) -> bool {
-        let height = block.height().get();
-        let certificate = self.certificate_for(height).await;
-        let header = block.inner().header().clone();
-        let timestamp_ms = header.timestamp_ms;
-        match retrieved {
-            Some(Some(retrieved)) => {
-                self.sink
-                    .finalized(Arc::new(retrieved.block), certificate, retrieved.evidence)
-                    .await
+    /// Hands consecutive finalized blocks to the sink in one call, then acknowledges them to
+    /// marshal. Returns `false` if the node is shutting down.
+    async fn deliver(&mut self, ready: Vec<Ready>) -> bool {
+        let mut blocks = Vec::with_capacity(ready.len());
+        let mut headers = Vec::with_capacity(ready.len());
+        let mut acks = Vec::with_capacity(ready.len());
+        let mut last = (0, 0);
+        for item in ready {
+            let height = item.block.height().get();
+            let certificate = match item.certificate {
+                Some(certificate) => certificate,
+                // Finalized only through a descendant: take the descendant's certificate.
+                None => self.certificate_for(height).await,
+            };
+            let header = item.block.inner().header().clone();
+            last = (height, header.timestamp_ms);
+            match item.retrieved {
+                Some(Some(retrieved)) => blocks.push(Finalized {
+                    block: Arc::new(retrieved.block),
+                    certificate,
+                    evidence: retrieved.evidence,
+                }),
+                // Dispersal stopped: the node is shutting down; marshal redelivers on restart.
+                Some(None) => return false,
+                None => headers.push((header, certificate)),
             }
-            // Dispersal stopped: the node is shutting down; marshal redelivers on restart.
-            Some(None) => return false,
-            None => self.sink.finalized_header(header, certificate).await,
+            acks.push(item.ack);
         }
+        if !blocks.is_empty() {
+            self.sink.finalized(blocks).await;
+        }
+        if !headers.is_empty() {
+            self.sink.finalized_headers(headers).await;
+        }
+        let (height, timestamp_ms) = last;
         self.finalized_height.fetch_max(height, Ordering::Release);
+        for ack in acks {
+            ack.acknowledge();
+        }
+        self.after_delivery(height, timestamp_ms).await;
+        true
+    }
+
+    /// Status, metrics, progress line and the re-offer, after `height` was delivered.
+    async fn after_delivery(&mut self, height: u64, timestamp_ms: u64) {
         let now = self
             .context
             .current()
@@ -323,7 +382,14 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
         self.status.set_finalized(height, latency_ms);
         self.metrics.height.set(height as i64);
         self.metrics.latency.observe(latency_ms as f64 / 1000.0);
-        ack.acknowledge();
+        if self.sampler.is_new() {
+            info!(
+                height,
+                tip = self.status.tip(),
+                latency_ms,
+                "first finalized block delivered since start"
+            );
+        }
         if !self.reoffered && latency_ms <= CAUGHT_UP_LATENCY_MS && !self.status.sync().syncing() {
             // The first live block since start: every block finalized while this node was down
             // has been processed (and its transactions dropped from the mempool), so what the
@@ -350,12 +416,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                 );
             }
         }
-        if height.is_multiple_of(100) {
-            info!(height, "finalized");
-        } else {
-            debug!(height, "finalized");
-        }
-        true
+        debug!(height, "finalized");
     }
 
     /// The finalization of `height`, or of its nearest finalized descendant.

@@ -48,7 +48,7 @@ pub mod verify;
 pub use application::{Application, TxSource, genesis_block};
 pub use block::ChainBlock;
 pub use engine::{Channels, Config, Engine, Faults, Reader, Timeouts, max_message_size};
-pub use finalizer::FinalizedSink;
+pub use finalizer::{Finalized, FinalizedSink};
 pub use schedule::Schedule;
 pub use status::{SYNCED_LAG_BLOCKS, Status, SyncProgress};
 pub use verify::{CertificateVerifier, consensus_namespace};

@@ -74,6 +74,11 @@ pub(crate) struct RateSampler {
 const SAMPLE_MS: u64 = 1_000;
 
 impl RateSampler {
+    /// Whether no sample was taken yet.
+    pub(crate) fn is_new(&self) -> bool {
+        self.last.is_none()
+    }
+
     /// Records (`now_ms`, heights) into `status` if a sample is due; returns whether it was.
     pub(crate) fn sample(&mut self, status: &Status, now_ms: u64) -> bool {
         let height = status.finalized_height();

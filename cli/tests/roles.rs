@@ -97,13 +97,21 @@ async fn validators_without_the_api_role_store_only_their_shares() {
         );
         let shares = d["shares_stored"].as_u64().unwrap();
         assert!(shares > 0);
+        // Its own shares and their envelopes, plus at most a few shares of proposals that were
+        // abandoned before it verified them (a loaded machine times views out); a node that
+        // was pushed other validators' shares would receive twice what it stores or more.
         assert!(
-            received <= stored + 64 * shares,
+            received <= stored + stored / 4 + 64 * shares,
             "node {i} received {received} share bytes for {stored} stored"
         );
         assert_eq!(d["blocks_reconstructed"], 0);
+        // An API node is pushed 2 shares of each block (k - 1 + 1 spare) besides its own.
         let api = &status(&net, 0).await["dispersal"];
-        assert!(api["share_bytes_received"].as_u64().unwrap() > 2 * received);
+        let api_received = api["share_bytes_received"].as_u64().unwrap();
+        assert!(
+            2 * api_received > 3 * received,
+            "API node 0 received {api_received} share bytes, validator-only node {i} {received}"
+        );
         assert!(api["blocks_reconstructed"].as_u64().unwrap() > 0);
     }
 

@@ -405,8 +405,14 @@ where
                     .await
                     .expect("share store read failed");
                 let message = match share {
-                    Some(share) => Wire::Share { block, share },
-                    None => Wire::Missing { block },
+                    Some(share) => {
+                        self.metrics.requests_served.inc();
+                        Wire::Share { block, share }
+                    }
+                    None => {
+                        self.metrics.requests_missing.inc();
+                        Wire::Missing { block }
+                    }
                 };
                 sender.send(Recipients::One(peer), message.to_bytes(), false);
             }

@@ -69,6 +69,12 @@ pub(crate) struct Metrics {
     pub requests_timed_out: Counter,
     /// Shares from peers that failed verification during a retrieval.
     pub invalid_shares_received: Counter,
+    /// Share requests that could not be sent (the validator was not connected).
+    pub requests_unsent: Counter,
+    /// Share requests from peers answered with the share.
+    pub requests_served: Counter,
+    /// Share requests from peers answered `Missing` (share not held here).
+    pub requests_missing: Counter,
     /// Bytes of shares held in memory.
     pub buffered_bytes: Gauge,
 }
@@ -92,6 +98,18 @@ impl Metrics {
             invalid_shares_received: context.counter(
                 "invalid_shares_received",
                 "Shares from peers that failed verification during a retrieval",
+            ),
+            requests_unsent: context.counter(
+                "requests_unsent",
+                "Share requests that could not be sent (validator not connected)",
+            ),
+            requests_served: context.counter(
+                "requests_served",
+                "Share requests from peers answered with the share",
+            ),
+            requests_missing: context.counter(
+                "requests_missing",
+                "Share requests from peers answered Missing (not held here)",
             ),
             buffered_bytes: context.gauge("buffered_bytes", "Bytes of shares held in memory"),
         }

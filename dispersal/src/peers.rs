@@ -1,26 +1,37 @@
-//! Whom to ask for shares: a score per validator, raised by shares that arrive and verify,
-//! lowered by requests that time out and, much more, by shares that fail verification. No I/O,
-//! no clock.
+//! Whom to ask for shares: a penalty score per validator, lowered by requests that time out and,
+//! much more, by shares that fail verification, and raised back by shares that arrive and
+//! verify and, one step per completed retrieval, by time. No I/O, no clock.
 //!
-//! A retrieval asks the best-scored validators it has not asked yet, as many as it still needs
-//! plus a spare; ties are broken by a rotation that depends on the block, so that a node catching
-//! up spreads its requests over every validator instead of asking the same `k` each time.
-//! Scores are bounded, so a validator that was down and came back is asked again once the
-//! others have timed out or misbehaved a few times, and its good answers restore it.
+//! A retrieval asks the validators with the best scores it has not asked yet, as many as it
+//! still needs. Scores never rise above zero, so every validator in good standing is equal and
+//! ties are broken by a rotation that depends on the block: a node catching up spreads its
+//! requests over all of them instead of asking the same `k` each time. A penalized validator is
+//! asked only once the others are exhausted, until retrievals completed since restore it (a
+//! timeout costs a few retrievals, an invalid share many), so one that was down and came back
+//! is used again.
+
+use std::time::Duration;
 
 /// Score bounds: a lying validator sinks to the floor after one invalid share and climbs back
-/// one good share at a time.
-const SCORE_MAX: i32 = 32;
+/// one step per retrieval completed since.
+const SCORE_MAX: i32 = 0;
 const SCORE_MIN: i32 = -64;
 /// What an unanswered request costs.
 const TIMEOUT_PENALTY: i32 = 4;
 /// What a share that fails verification costs.
 const INVALID_PENALTY: i32 = 64;
 
-/// One score per validator index.
+/// Shortest request timeout, whatever a validator's response time.
+const TIMEOUT_MIN: Duration = Duration::from_millis(50);
+/// A request is due within this many times the validator's smoothed response time.
+const TIMEOUT_RTTS: u32 = 4;
+
+/// One score and one smoothed response time per validator index.
 #[derive(Clone, Debug)]
 pub(crate) struct Scores {
     scores: Vec<i32>,
+    /// Smoothed response time (7/8 old + 1/8 new), once the validator has answered.
+    rtt: Vec<Option<Duration>>,
 }
 
 impl Scores {
@@ -28,6 +39,26 @@ impl Scores {
     pub(crate) fn new(n: u16) -> Self {
         Self {
             scores: vec![0; usize::from(n)],
+            rtt: vec![None; usize::from(n)],
+        }
+    }
+
+    /// Validator `i` answered a request after `elapsed`.
+    pub(crate) fn answered(&mut self, i: u16, elapsed: Duration) {
+        if let Some(rtt) = self.rtt.get_mut(usize::from(i)) {
+            *rtt = Some(match *rtt {
+                Some(old) => (old * 7 + elapsed) / 8,
+                None => elapsed,
+            });
+        }
+    }
+
+    /// How long to wait for validator `i`'s answer: a few of its smoothed response times,
+    /// within `[TIMEOUT_MIN, max]`; `max` until it has answered once.
+    pub(crate) fn timeout(&self, i: u16, max: Duration) -> Duration {
+        match self.rtt.get(usize::from(i)).copied().flatten() {
+            Some(rtt) => (rtt * TIMEOUT_RTTS).clamp(TIMEOUT_MIN.min(max), max),
+            None => max,
         }
     }
 
@@ -48,6 +79,13 @@ impl Scores {
     /// Validator `i` sent a share that was used (it verified).
     pub(crate) fn delivered(&mut self, i: u16) {
         self.add(i, 1);
+    }
+
+    /// A retrieval completed: every penalty decays by one step.
+    pub(crate) fn tick(&mut self) {
+        for s in &mut self.scores {
+            *s = (*s + 1).min(SCORE_MAX);
+        }
     }
 
     /// A request to validator `i` was not answered in time.
@@ -83,7 +121,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn best_scored_first_ties_rotate_by_block() {
+    fn request_timeouts_follow_response_times() {
+        let max = Duration::from_secs(1);
+        let mut s = Scores::new(4);
+        assert_eq!(
+            s.timeout(1, max),
+            max,
+            "never answered: the configured timeout"
+        );
+        s.answered(1, Duration::from_millis(40));
+        assert_eq!(s.timeout(1, max), Duration::from_millis(160));
+        s.answered(1, Duration::from_millis(120));
+        assert_eq!(
+            s.timeout(1, max),
+            Duration::from_millis(200),
+            "(7 x 40 + 120) / 8 = 50"
+        );
+        s.answered(2, Duration::from_millis(1));
+        assert_eq!(s.timeout(2, max), TIMEOUT_MIN, "never below the floor");
+        s.answered(3, Duration::from_secs(5));
+        assert_eq!(s.timeout(3, max), max, "never above the configured timeout");
+        assert_eq!(s.timeout(9, max), max, "outside the set");
+    }
+
+    #[test]
+    fn good_standing_is_equal_ties_rotate_by_block() {
         let mut s = Scores::new(7);
         let all = || 0..7u16;
         // All equal: the rotation decides, so consecutive blocks start at different validators.
@@ -94,9 +156,13 @@ mod tests {
             vec![5, 6, 0],
             "rotation is modulo n"
         );
-        s.delivered(4);
+        // Good answers do not make one validator preferred forever (load stays spread).
+        for _ in 0..100 {
+            s.delivered(4);
+        }
+        assert_eq!(s.choose(all(), 3, 0), vec![0, 1, 2]);
         s.timed_out(0);
-        assert_eq!(s.choose(all(), 3, 0), vec![4, 1, 2]);
+        assert_eq!(s.choose(all(), 3, 0), vec![1, 2, 3]);
         assert_eq!(
             *s.choose(all(), 7, 0).last().unwrap(),
             0,
@@ -111,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn a_liar_sinks_below_slow_peers_and_can_recover() {
+    fn a_liar_sinks_below_slow_peers_and_penalties_decay() {
         let mut s = Scores::new(4);
         s.invalid(2);
         for _ in 0..5 {
@@ -120,14 +186,18 @@ mod tests {
         assert_eq!(s.choose(0..4, 4, 0), vec![0, 3, 1, 2]);
         for _ in 0..1_000 {
             s.invalid(2);
-            s.delivered(3);
         }
         assert_eq!(s.get(2), SCORE_MIN, "bounded below");
-        assert_eq!(s.get(3), SCORE_MAX, "bounded above");
-        for _ in 0..(SCORE_MAX - SCORE_MIN) {
-            s.delivered(2);
+        // Retrievals completed since: the slow one first, then the liar, are asked again.
+        for _ in 0..20 {
+            s.tick();
         }
-        assert_eq!(s.get(2), SCORE_MAX, "good answers restore a score");
+        assert_eq!(s.get(1), 0);
+        assert_eq!(s.choose(0..4, 4, 0), vec![0, 1, 3, 2]);
+        for _ in 0..(SCORE_MAX - SCORE_MIN) {
+            s.tick();
+        }
+        assert_eq!(s.get(2), SCORE_MAX, "penalties decay");
         assert_eq!(
             s.get(99),
             SCORE_MIN,

@@ -4,12 +4,15 @@
 //! it (live blocks), and requests. A retrieval waits for pushes until `fetch_timeout` after the
 //! block's proposal timestamp (clamped to `[now, now + fetch_timeout]`), so a block whose
 //! pushes this node missed — it was down, or is catching up — is requested at once. Requests
-//! go to the best-scored validators not asked yet (see `peers.rs`), only as many as shares are
-//! still missing; each must be answered within `fetch_timeout` with the share or with
-//! `Missing` (the validator does not hold it), else the validator's score drops and the next
-//! one is asked. When every validator has been asked once without success the round restarts
-//! after `fetch_timeout`. A share that fails verification is dropped, its sender's score falls
-//! to the floor, and another validator is asked at once.
+//! go to the best-scored validators not asked yet (`peers.rs`), only as many as shares are
+//! still missing; each must be answered with the share or with `Missing` (the validator does
+//! not hold it) within a timeout learned from that validator's recent answers (four times its
+//! smoothed response time, between 50 ms and `fetch_timeout`; `fetch_timeout` until it has
+//! answered), else the validator's score drops and the next one is asked. A late answer is
+//! still used. When every validator has been asked once without success the round restarts
+//! after `fetch_timeout`. A request that cannot be sent (the validator is not connected, as
+//! right after this node starts) counts as declined at once. A share that fails verification is
+//! dropped, its sender's score falls to the floor, and another validator is asked at once.
 
 use crate::{
     actor::{Actor, key},
@@ -29,14 +32,17 @@ use std::{
 };
 use tracing::{debug, warn};
 
+/// How soon a retrieval asks again after a request could not be sent (peer not connected).
+const UNSENT_RETRY: Duration = Duration::from_millis(50);
+
 /// One block being gathered.
 pub(crate) struct Retrieval {
     header: Header,
     waiters: Vec<oneshot::Sender<Retrieved>>,
     /// Own, pushed and requested shares by index, not yet verified (see `try_retrieve`).
     gathered: BTreeMap<u16, Share>,
-    /// Validators asked for their share, with the time their answer is due.
-    asked: BTreeMap<u16, SystemTime>,
+    /// Validators asked for their share: when, and when their answer is due.
+    asked: BTreeMap<u16, (SystemTime, SystemTime)>,
     /// Validators that answered `Missing`, timed out or sent an invalid share in this round.
     declined: BTreeSet<u16>,
     /// When to send requests (or expire unanswered ones) next.
@@ -129,8 +135,12 @@ where
             return;
         };
         let k = self.cfg.params.k as usize;
+        let now = self.context.current();
         for share in self.buffers.pushed(&block) {
-            r.asked.remove(&share.index);
+            if let Some((sent, _)) = r.asked.remove(&share.index) {
+                let elapsed = now.duration_since(sent).unwrap_or_default();
+                self.scores.answered(share.index, elapsed);
+            }
             r.gathered.entry(share.index).or_insert(share);
         }
         if r.gathered.len() < k {
@@ -170,6 +180,7 @@ where
         for index in r.gathered.keys().filter(|i| **i != self.cfg.me) {
             self.scores.delivered(*index);
         }
+        self.scores.tick();
         let evidence = if reconstructed.invalid_namespaces().next().is_some() {
             // Rare (a Byzantine leader): the evidence must be chunks that verify.
             let valid: Vec<Share> = shares
@@ -229,7 +240,7 @@ where
             let expired: Vec<u16> = r
                 .asked
                 .iter()
-                .filter(|(_, due)| **due <= now)
+                .filter(|(_, (_, due))| *due <= now)
                 .map(|(i, _)| *i)
                 .collect();
             for index in expired {
@@ -254,16 +265,36 @@ where
                 continue;
             }
             for index in chosen {
-                r.asked.insert(index, now + timeout);
+                let due = now + self.scores.timeout(index, timeout);
+                r.asked.insert(index, (now, due));
                 requests.push((index, *block));
             }
-            r.next_request = r.asked.values().min().copied().unwrap_or(now + timeout);
+            r.next_request = r
+                .asked
+                .values()
+                .map(|(_, due)| *due)
+                .min()
+                .unwrap_or(now + timeout);
         }
         for (index, block) in requests {
             let peer = self.cfg.participants[usize::from(index)].clone();
             let message = Wire::Request { block }.to_bytes();
-            sender.send(Recipients::One(peer), message, false);
-            self.metrics.requests_sent.inc();
+            if !sender
+                .send(Recipients::One(peer), message, false)
+                .is_empty()
+            {
+                self.metrics.requests_sent.inc();
+                continue;
+            }
+            // Not connected (yet: a node that just started dials its peers): ask another
+            // validator soon rather than wait `fetch_timeout` for an answer that cannot come.
+            self.scores.timed_out(index);
+            self.metrics.requests_unsent.inc();
+            if let Some(r) = self.retrievals.get_mut(&block) {
+                r.asked.remove(&index);
+                r.declined.insert(index);
+                r.next_request = r.next_request.min(now + UNSENT_RETRY);
+            }
         }
     }
 }

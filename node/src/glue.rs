@@ -2,10 +2,10 @@
 //! and consensus status as what the API needs.
 
 use cortado_api::{ConsensusStatus, SubmitError, Submitted};
-use cortado_chain::{FinalizedSink, Status};
+use cortado_chain::{Finalized, FinalizedSink, Status};
 use cortado_mempool::{Error as PoolError, Mailbox};
-use cortado_storage::Index;
-use cortado_types::{Block, FinalityCertificate, Hash, Header, Transaction};
+use cortado_storage::{FinalizedBlock, Index};
+use cortado_types::{FinalityCertificate, Hash, Header, Transaction};
 use std::{
     sync::{
         Arc,
@@ -26,53 +26,67 @@ pub struct Sink {
 }
 
 impl FinalizedSink for Sink {
-    async fn finalized(
-        &mut self,
-        block: Arc<Block>,
-        certificate: FinalityCertificate,
-        evidence: Vec<cortado_coding::InvalidEncodingEvidence>,
-    ) {
+    async fn finalized(&mut self, blocks: Vec<Finalized>) {
         let now = now_ms();
-        let hashes = match self
-            .index
-            .insert_finalized(&block, &certificate, &evidence, now)
-            .await
-        {
+        let items: Vec<FinalizedBlock<'_>> = blocks
+            .iter()
+            .map(|f| FinalizedBlock {
+                block: &f.block,
+                certificate: &f.certificate,
+                evidence: &f.evidence,
+            })
+            .collect();
+        let hashes = match self.index.insert_finalized_batch(&items, now).await {
             Ok(hashes) => hashes,
             Err(err) => {
                 // A finalized block we cannot store is fatal: acknowledging it would lose it.
-                error!(%err, height = block.height(), "cannot store a finalized block");
-                panic!("cannot store finalized block {}: {err}", block.height());
+                let heights = blocks.first().map(|f| f.block.height())
+                    ..=blocks.last().map(|f| f.block.height());
+                error!(%err, ?heights, "cannot store finalized blocks");
+                panic!("cannot store finalized blocks {heights:?}: {err}");
             }
         };
-        if !hashes.is_empty() {
-            // Record the bundles whose members are in this block before the mempool drops them,
-            // so a bundle is always either pending or recorded. Bundle status is informational
-            // (each member's own status is in the index): a failure is logged, not fatal.
+        let mut finalized = Vec::new();
+        for (f, hashes) in blocks.iter().zip(hashes) {
+            if hashes.is_empty() {
+                continue;
+            }
+            // Record the bundles whose members are in this block before the mempool drops
+            // them, so a bundle is always either pending or recorded. Bundle status is
+            // informational (each member's own status is in the index): a failure is logged.
             let bundles = self.mempool.bundles_of(hashes.clone()).await;
             if !bundles.is_empty()
-                && let Err(err) = self.index.insert_bundles(block.height(), &bundles).await
+                && let Err(err) = self.index.insert_bundles(f.block.height(), &bundles).await
             {
-                error!(%err, height = block.height(), "cannot record finalized bundles");
+                error!(%err, height = f.block.height(), "cannot record finalized bundles");
             }
-            self.mempool.finalized(hashes).await;
+            finalized.extend(hashes);
         }
-        self.announce(block.height());
+        if !finalized.is_empty() {
+            self.mempool.finalized(finalized).await;
+        }
+        if let Some(last) = blocks.last() {
+            self.announce(last.block.height());
+        }
     }
 
-    async fn finalized_header(&mut self, header: Header, certificate: FinalityCertificate) {
-        if let Err(err) = self
-            .index
-            .insert_header(&header, &certificate, now_ms())
-            .await
-        {
-            error!(%err, height = header.height, "cannot store a finalized header");
-            panic!("cannot store finalized header {}: {err}", header.height);
+    async fn finalized_headers(&mut self, headers: Vec<(Header, FinalityCertificate)>) {
+        let items: Vec<(&Header, &FinalityCertificate)> =
+            headers.iter().map(|(h, c)| (h, c)).collect();
+        if let Err(err) = self.index.insert_headers(&items, now_ms()).await {
+            let heights =
+                headers.first().map(|(h, _)| h.height)..=headers.last().map(|(h, _)| h.height);
+            error!(%err, ?heights, "cannot store finalized headers");
+            panic!("cannot store finalized headers {heights:?}: {err}");
         }
-        // The copies this validator held of the block's transactions (their owners, the API
-        // nodes, remove their own when they reconstruct the block).
-        self.mempool.finalized_block(header.hash()).await;
-        self.announce(header.height);
+        for (header, _) in &headers {
+            // The copies this validator held of the block's transactions (their owners, the
+            // API nodes, remove their own when they reconstruct the block).
+            self.mempool.finalized_block(header.hash()).await;
+        }
+        if let Some((last, _)) = headers.last() {
+            self.announce(last.height);
+        }
     }
 }
 

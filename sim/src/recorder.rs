@@ -1,7 +1,7 @@
 //! What each simulated validator finalized, kept outside its tasks so that it survives a crash
 //! (standing in for the node's durable index).
 
-use cortado_chain::FinalizedSink;
+use cortado_chain::{Finalized, FinalizedSink};
 use cortado_types::{Block, FinalityCertificate, Hash, Header};
 use std::{
     collections::{BTreeMap, HashMap},
@@ -9,7 +9,7 @@ use std::{
 };
 
 /// Height → (block, certificate).
-type Finalized = BTreeMap<u64, (Arc<Block>, FinalityCertificate)>;
+type Records = BTreeMap<u64, (Arc<Block>, FinalityCertificate)>;
 
 /// Reads the simulated clock, in ms since the Unix epoch.
 pub type ClockFn = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -18,7 +18,7 @@ pub type ClockFn = Arc<dyn Fn() -> u64 + Send + Sync>;
 /// not an API node).
 #[derive(Clone, Default)]
 pub struct Recorder {
-    inner: Arc<Mutex<Finalized>>,
+    inner: Arc<Mutex<Records>>,
     headers: Arc<Mutex<BTreeMap<u64, (Header, FinalityCertificate)>>>,
     mempool: Arc<Mutex<Option<cortado_mempool::Mailbox>>>,
     clock: Option<ClockFn>,
@@ -158,7 +158,21 @@ impl Recorder {
 }
 
 impl FinalizedSink for Recorder {
-    async fn finalized_header(&mut self, header: Header, certificate: FinalityCertificate) {
+    async fn finalized_headers(&mut self, headers: Vec<(Header, FinalityCertificate)>) {
+        for (header, certificate) in headers {
+            self.record_header(header, certificate).await;
+        }
+    }
+
+    async fn finalized(&mut self, blocks: Vec<Finalized>) {
+        for f in blocks {
+            self.record_block(f.block, f.certificate).await;
+        }
+    }
+}
+
+impl Recorder {
+    async fn record_header(&mut self, header: Header, certificate: FinalityCertificate) {
         let height = header.height;
         let block = header.hash();
         {
@@ -178,12 +192,7 @@ impl FinalizedSink for Recorder {
         }
     }
 
-    async fn finalized(
-        &mut self,
-        block: Arc<Block>,
-        certificate: FinalityCertificate,
-        _evidence: Vec<cortado_coding::InvalidEncodingEvidence>,
-    ) {
+    async fn record_block(&mut self, block: Arc<Block>, certificate: FinalityCertificate) {
         let height = block.height();
         let hashes: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
         {

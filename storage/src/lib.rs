@@ -45,7 +45,8 @@ mod reader;
 mod schema;
 
 pub use index::{
-    EncodedEvidence, InboxQuery, Index, IndexedMessage, IndexedTx, NamespaceBlock, TxLocation,
+    EncodedEvidence, FinalizedBlock, InboxQuery, Index, IndexedMessage, IndexedTx, NamespaceBlock,
+    TxLocation,
 };
 pub use reader::Reader;
 

@@ -5,7 +5,7 @@ use cortado_coding::{
     Chunk, InvalidEncodingEvidence, Params, build_block, encode_namespace_invalid,
     invalid_encoding_evidence, namespace_entry, verify_invalid_encoding,
 };
-use cortado_storage::{Error, Index, Reader};
+use cortado_storage::{Error, FinalizedBlock, Index, Reader};
 use cortado_types::{
     Block, BlockContext, ChainId, FinalityCertificate, Hash, Height, Limits, Namespace,
     NamespaceData, Transaction, history,
@@ -188,6 +188,51 @@ async fn reinsert_is_idempotent() {
             .await
             .expect("same block again is a no-op");
     }
+    check_reads(&index, &blocks).await;
+}
+
+#[tokio::test]
+async fn a_batch_is_written_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = Index::open(&dir.path().join("index.sqlite"), limits())
+        .await
+        .unwrap();
+    let blocks = chain();
+    let certs: Vec<FinalityCertificate> = blocks.iter().map(certificate).collect();
+    let items = |range: std::ops::Range<usize>| -> Vec<FinalizedBlock<'_>> {
+        range
+            .map(|i| FinalizedBlock {
+                block: &blocks[i],
+                certificate: &certs[i],
+                evidence: &[],
+            })
+            .collect()
+    };
+    let hashes = index.insert_finalized_batch(&items(0..3), 7).await.unwrap();
+    assert_eq!(hashes.len(), 3);
+    for (b, h) in blocks.iter().zip(&hashes) {
+        assert_eq!(*h, b.transactions().map(|t| t.hash()).collect::<Vec<_>>());
+    }
+    // A new block, then one conflicting with a stored height: refused whole.
+    let other = block(2, blocks[1].hash(), &[(1, b"other")]);
+    let other_cert = certificate(&other);
+    let mut bad = items(3..4);
+    bad.push(FinalizedBlock {
+        block: &other,
+        certificate: &other_cert,
+        evidence: &[],
+    });
+    assert!(matches!(
+        index.insert_finalized_batch(&bad, 8).await,
+        Err(Error::Conflict { height: 2, .. })
+    ));
+    assert_eq!(
+        index.latest_height().await.unwrap(),
+        Some(2),
+        "block 3 of the refused batch was not written"
+    );
+    // The rest, overlapping: already stored blocks are no-ops.
+    index.insert_finalized_batch(&items(1..5), 9).await.unwrap();
     check_reads(&index, &blocks).await;
 }
 

@@ -1,0 +1,84 @@
+//! Reads of the cross-rollup inbox.
+
+use super::{
+    InboxQuery, Index, IndexedMessage, hash_from, height_from, height_param, index_from,
+    limit_param, namespace_param,
+};
+use crate::Error;
+use cortado_types::{Envelope, Namespace};
+use sqlx::Row;
+
+impl Index {
+    /// Up to `limit` finalized messages to `destination` selected by `query`: one source's by
+    /// sequence, or every source's in finalization order (height, then index).
+    pub async fn inbox(
+        &self,
+        destination: Namespace,
+        query: InboxQuery,
+        limit: usize,
+    ) -> Result<Vec<IndexedMessage>, Error> {
+        let select = "SELECT messages.height, messages.idx, txs.namespace, txs.hash, txs.payload \
+             FROM messages JOIN txs ON txs.height = messages.height AND txs.idx = messages.idx \
+             WHERE messages.destination = ?";
+        let rows = match query {
+            InboxQuery::Source {
+                source,
+                sender,
+                from_sequence,
+            } => {
+                let Ok(from) = i64::try_from(from_sequence) else {
+                    return Ok(Vec::new());
+                };
+                let by_sender = if sender.is_some() {
+                    " AND messages.sender = ?"
+                } else {
+                    ""
+                };
+                let sql = format!(
+                    "{select} AND messages.source = ?{by_sender} AND messages.sequence >= ? \
+                     ORDER BY messages.sequence, messages.height, messages.idx LIMIT ?"
+                );
+                let mut query = sqlx::query(&sql)
+                    .bind(namespace_param(destination))
+                    .bind(namespace_param(source));
+                if let Some(sender) = &sender {
+                    query = query.bind(sender.as_ref());
+                }
+                query
+                    .bind(from)
+                    .bind(limit_param(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            InboxQuery::All { from_height } => {
+                let Some(from) = height_param(from_height) else {
+                    return Ok(Vec::new());
+                };
+                sqlx::query(&format!(
+                    "{select} AND messages.height >= ? ORDER BY messages.height, messages.idx LIMIT ?"
+                ))
+                .bind(namespace_param(destination))
+                .bind(from)
+                .bind(limit_param(limit))
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.into_iter()
+            .map(|row| {
+                let height = height_from(row.try_get("height")?)?;
+                let namespace = Namespace(row.try_get::<i64, _>("namespace")? as u64);
+                let payload: Vec<u8> = row.try_get("payload")?;
+                let envelope = Envelope::from_transaction(namespace, &payload).map_err(|e| {
+                    Error::Codec(format!("indexed message at height {height}: {e}"))
+                })?;
+                Ok(IndexedMessage {
+                    envelope,
+                    height,
+                    index: index_from(row.try_get("idx")?)?,
+                    hash: hash_from(&row.try_get::<Vec<u8>, _>("hash")?, "transaction hash")?,
+                })
+            })
+            .collect()
+    }
+}

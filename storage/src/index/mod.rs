@@ -1,0 +1,361 @@
+//! The SQLite index: opening, the types it answers with, and the helpers its parts share.
+//! Writes are in `write.rs`, reads in `read.rs`, the cross-rollup inbox in `inbox.rs`, stored
+//! invalid-encoding evidence in `evidence.rs`.
+
+mod evidence;
+mod inbox;
+mod read;
+mod write;
+
+pub use evidence::EncodedEvidence;
+pub use write::FinalizedBlock;
+
+use crate::{Error, schema};
+use bytes::Bytes;
+use commonware_codec::Decode;
+use cortado_types::{Envelope, FinalityCertificate, Hash, Header, Height, Limits, Namespace};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::{path::Path, time::Duration};
+
+/// Connections in the pool of an on-disk index (one writer at a time, the rest readers).
+const FILE_CONNECTIONS_MAX: u32 = 4;
+/// How long a statement waits for a lock held by another connection before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The query index of finalized blocks. Cheap to clone: clones share one connection pool.
+#[derive(Clone, Debug)]
+pub struct Index {
+    pool: SqlitePool,
+    limits: Limits,
+}
+
+/// A finalized cross-rollup message, as the index locates it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedMessage {
+    /// The decoded envelope.
+    pub envelope: Envelope,
+    /// Height of the block holding it.
+    pub height: Height,
+    /// Its transaction's position in that block's transaction order.
+    pub index: u32,
+    /// Its transaction's hash.
+    pub hash: Hash,
+}
+
+/// Which messages of a destination to read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InboxQuery {
+    /// One source's messages to the destination, by sequence from `from_sequence` (then by
+    /// finalization order: different senders number their messages independently).
+    Source {
+        /// The source namespace.
+        source: Namespace,
+        /// Only this sender's messages.
+        sender: Option<Bytes>,
+        /// The first sequence number.
+        from_sequence: u64,
+    },
+    /// Every source's messages, in finalization order from `from_height`.
+    All {
+        /// The first height.
+        from_height: Height,
+    },
+}
+
+/// Where a transaction was finalized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// The transaction hash.
+    pub hash: Hash,
+    /// Height of the first block that holds it.
+    pub height: Height,
+    /// Its position in that block's transaction order.
+    pub index: u32,
+    /// Its namespace.
+    pub namespace: Namespace,
+    /// Hash of that block.
+    pub block_hash: Hash,
+}
+
+/// A transaction as indexed in one block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedTx {
+    /// Its position in the block's transaction order.
+    pub index: u32,
+    /// The transaction hash.
+    pub hash: Hash,
+    /// The payload.
+    pub payload: Bytes,
+}
+
+/// One namespace's part of a finalized block, with what proves the block final.
+///
+/// Three cases, told apart by the header's table and `invalid_encoding`: the namespace is
+/// absent (not in the table; no transactions), valid (in the table; its transactions), or
+/// invalidly encoded (in the table; no transactions, `invalid_encoding` and the evidence).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamespaceBlock {
+    /// The block header.
+    pub header: Header,
+    /// Its finality certificate.
+    pub certificate: FinalityCertificate,
+    /// The namespace read.
+    pub namespace: Namespace,
+    /// The namespace's transactions in block order; empty when the block does not hold it or
+    /// its encoding is invalid.
+    pub transactions: Vec<IndexedTx>,
+    /// The namespace's committed encoding was invalid: it counts as empty.
+    pub invalid_encoding: bool,
+    /// The evidence of the invalid encoding; `Some` exactly when `invalid_encoding`.
+    pub evidence: Option<EncodedEvidence>,
+}
+
+/// A height as an SQLite integer, or `None` when it is beyond what the index holds.
+fn height_param(height: Height) -> Option<i64> {
+    i64::try_from(height).ok()
+}
+
+/// A namespace as the SQLite integer with the same bits.
+fn namespace_param(namespace: Namespace) -> i64 {
+    namespace.get() as i64
+}
+
+/// A row limit as an SQLite integer.
+fn limit_param(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+fn height_from(value: i64) -> Result<Height, Error> {
+    u64::try_from(value).map_err(|_| Error::Codec(format!("negative height {value}")))
+}
+
+fn hash_from(bytes: &[u8], what: &str) -> Result<Hash, Error> {
+    <[u8; 32]>::try_from(bytes)
+        .map(Hash)
+        .map_err(|_| Error::Codec(format!("{what} is {} bytes, not 32", bytes.len())))
+}
+
+fn index_from(value: i64) -> Result<u32, Error> {
+    u32::try_from(value)
+        .map_err(|_| Error::Codec(format!("transaction index {value} out of range")))
+}
+
+impl Index {
+    /// Opens (creating if missing) the index at `path`, in WAL mode with `synchronous=FULL`.
+    pub async fn open(path: &Path, limits: Limits) -> Result<Index, Error> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(FILE_CONNECTIONS_MAX)
+            .connect_with(options)
+            .await?;
+        Self::init(pool, limits).await
+    }
+
+    /// Opens a fresh index in memory (for tests); it lives as long as a clone of it does.
+    pub async fn open_in_memory(limits: Limits) -> Result<Index, Error> {
+        let options = SqliteConnectOptions::new()
+            .in_memory(true)
+            .foreign_keys(true);
+        // Every connection to ":memory:" is a separate database: keep exactly one, forever.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        Self::init(pool, limits).await
+    }
+
+    async fn init(pool: SqlitePool, limits: Limits) -> Result<Index, Error> {
+        let mut tx = pool.begin().await?;
+        let found: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&mut *tx)
+            .await?;
+        if found != 0 && found != schema::VERSION {
+            return Err(Error::Schema {
+                found,
+                expected: schema::VERSION,
+            });
+        }
+        for statement in schema::CREATE {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        sqlx::query(&format!("PRAGMA user_version = {}", schema::VERSION))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Index { pool, limits })
+    }
+
+    /// The limits stored rows are decoded with.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Closes every connection; later calls on any clone fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn decode_header(&self, bytes: Vec<u8>) -> Result<Header, Error> {
+        Header::decode_cfg(bytes, &self.limits.namespaces_per_block_max)
+            .map_err(|e| Error::Codec(format!("header: {e}")))
+    }
+
+    fn decode_certificate(bytes: Vec<u8>) -> Result<FinalityCertificate, Error> {
+        FinalityCertificate::decode_cfg(bytes, &())
+            .map_err(|e| Error::Codec(format!("certificate: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use commonware_codec::Encode;
+    use cortado_coding::Params;
+    use cortado_types::{FORMAT_VERSION, Transaction};
+
+    #[tokio::test]
+    async fn file_is_wal_with_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(&dir.path().join("i.sqlite"), Limits::default())
+            .await
+            .unwrap();
+        // Every pooled connection carries the pragmas; check a few at once.
+        let mut conns = Vec::new();
+        for _ in 0..FILE_CONNECTIONS_MAX {
+            conns.push(index.pool.acquire().await.unwrap());
+        }
+        for conn in &mut conns {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(sync, 2, "synchronous=FULL");
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_schema_version_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.sqlite");
+        let index = Index::open(&path, Limits::default()).await.unwrap();
+        sqlx::query("PRAGMA user_version = 99")
+            .execute(&index.pool)
+            .await
+            .unwrap();
+        index.close().await;
+        match Index::open(&path, Limits::default()).await {
+            Err(Error::Schema {
+                found: 99,
+                expected,
+            }) => assert_eq!(expected, schema::VERSION),
+            other => panic!("expected a schema error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_disagreeing_with_the_header_are_errors() {
+        let index = Index::open_in_memory(Limits::default()).await.unwrap();
+        let ctx = cortado_types::BlockContext {
+            chain_id: cortado_types::ChainId(1),
+            height: 0,
+            epoch: 0,
+            view: 1,
+            parent_view: 0,
+            leader: [0; 32],
+            timestamp_ms: 1,
+            parent: Hash::ZERO,
+            history: Vec::new(), // height 0: no peaks
+        };
+        let txs = vec![Transaction::new(4u64, &b"x"[..])];
+        let (block, _) =
+            cortado_coding::build_block(Params::for_validators(4), ctx, txs, &Limits::default())
+                .unwrap();
+        let certificate = FinalityCertificate {
+            epoch: 0,
+            view: 1,
+            parent_view: 0,
+            block: block.hash(),
+            signature: [0; 48],
+        };
+        index
+            .insert_finalized(&block, &certificate, &[], 0)
+            .await
+            .unwrap();
+        let exec = |sql: &'static str| sqlx::query(sql).execute(&index.pool);
+        // Marked invalid without evidence.
+        exec("UPDATE block_namespaces SET invalid = 1")
+            .await
+            .unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(4), 0).await,
+            Err(Error::Codec(m)) if m.contains("no evidence")
+        ));
+        // Evidence that does not parse, or is about another entry.
+        exec("INSERT INTO namespace_evidence VALUES (0, 4, x'0102')")
+            .await
+            .unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(4), 0).await,
+            Err(Error::Codec(_))
+        ));
+        let mut other = vec![FORMAT_VERSION];
+        other.extend_from_slice(&block.header().table.entries()[0].encode());
+        other[1] ^= 1;
+        other.push(0);
+        sqlx::query("UPDATE namespace_evidence SET evidence = ?")
+            .bind(other)
+            .execute(&index.pool)
+            .await
+            .unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(4), 0).await,
+            Err(Error::Codec(m)) if m.contains("another table entry")
+        ));
+        // A namespace the header holds must have its row; one it does not hold, none.
+        exec("DELETE FROM block_namespaces").await.unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(4), 0).await,
+            Err(Error::Codec(m)) if m.contains("the header holds it, the index has no row")
+        ));
+        exec("INSERT INTO block_namespaces VALUES (6, 0, 0, 0)")
+            .await
+            .unwrap();
+        assert!(matches!(
+            index.namespace_block(Namespace(6), 0).await,
+            Err(Error::Codec(_))
+        ));
+        // Evidence rows next to the namespace's transactions do not make a block.
+        assert!(matches!(index.block(0).await, Err(Error::Codec(_))));
+    }
+
+    #[tokio::test]
+    async fn corrupt_row_is_an_error() {
+        let index = Index::open_in_memory(Limits::default()).await.unwrap();
+        sqlx::query("INSERT INTO blocks VALUES (0, x'00', x'01020304', x'05', 0, 0, 0, 0)")
+            .execute(&index.pool)
+            .await
+            .unwrap();
+        assert!(matches!(index.header(0).await, Err(Error::Codec(_))));
+        assert!(matches!(index.block(0).await, Err(Error::Codec(_))));
+        assert!(matches!(
+            index.headers_range(0, 5).await,
+            Err(Error::Codec(_))
+        ));
+    }
+}
