@@ -34,6 +34,7 @@ use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged
 use commonware_storage::archive::immutable;
 use commonware_utils::{NZDuration, NZU16, NZU64, NZUsize, ordered::Set};
 use cortado_coding::Params;
+use cortado_dispersal::BlockSource;
 use cortado_types::{ChainId, FinalityCertificate, Limits};
 use rand_core::CryptoRng;
 use std::{
@@ -57,6 +58,8 @@ pub const RETRIEVAL_WINDOW: NonZeroUsize = NZUsize!(32);
 /// Shares pushed to each API node per block beyond the k - 1 it needs (see
 /// `cortado_dispersal::Config::push_spare`).
 const PUSH_SPARE: u16 = 1;
+/// Shortest time an API node has to send a whole block (block sync).
+const SYNC_REQUEST_TIMEOUT_MIN: Duration = Duration::from_secs(2);
 /// One epoch forever (validator-set changes come later).
 const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);
 
@@ -182,7 +185,7 @@ pub struct Faults {
 }
 
 /// The p2p channels the engine uses, each a (sender, receiver) pair.
-pub struct Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6> {
+pub struct Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6, S7, R7> {
     /// Simplex votes.
     pub votes: (S1, R1),
     /// Simplex certificates.
@@ -195,6 +198,8 @@ pub struct Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6> {
     pub backfill: (S5, R5),
     /// Erasure-coded shares (dispersal).
     pub shares: (S6, R6),
+    /// Whole finalized blocks from API nodes (block sync, beyond the share retention).
+    pub sync: (S7, R7),
 }
 
 /// A running validator's handles.
@@ -255,27 +260,29 @@ pub const GOSSIP_BATCH_BYTES: usize = 2 << 20;
 pub fn max_message_size(limits: &Limits, n: u32) -> u32 {
     let headers = marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(n, limits);
     let consensus = simplex::max_payload_size::<Scheme, Digest>(n);
-    let shares = cortado_dispersal::message_bytes_max(Params::for_validators(n as usize), limits);
+    let params = Params::for_validators(n as usize);
+    let shares = cortado_dispersal::message_bytes_max(params, limits);
+    let sync = cortado_dispersal::sync_message_bytes_max(params, limits);
     // Mempool gossip: one largest transaction, or a 2 MiB batch.
     let gossip = (limits.tx_bytes_max + cortado_mempool::GOSSIP_OVERHEAD).max(GOSSIP_BATCH_BYTES);
-    u32::try_from(headers.max(consensus).max(shares).max(gossip) + 1024)
+    u32::try_from(headers.max(consensus).max(shares).max(sync).max(gossip) + 1024)
         .expect("message bound fits u32")
 }
 
 impl Engine {
     /// Builds and starts every actor.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn start<E, B, P, T, S, S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6>(
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    pub async fn start<E, B, P, T, S, S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6, S7, R7>(
         context: E,
         cfg: Config<B, P, T, S>,
-        channels: Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6>,
+        channels: Channels<S1, R1, S2, R2, S3, R3, S4, R4, S5, R5, S6, R6, S7, R7>,
     ) -> Self
     where
         E: Clock + CryptoRng + Spawner + Storage + Metrics,
         B: Blocker<PublicKey = PublicKey>,
         P: Provider<PublicKey = PublicKey>,
         T: TxSource,
-        S: FinalizedSink,
+        S: FinalizedSink + BlockSource,
         S1: Sender<PublicKey = PublicKey>,
         R1: Receiver<PublicKey = PublicKey>,
         S2: Sender<PublicKey = PublicKey>,
@@ -288,6 +295,8 @@ impl Engine {
         R5: Receiver<PublicKey = PublicKey>,
         S6: Sender<PublicKey = PublicKey>,
         R6: Receiver<PublicKey = PublicKey>,
+        S7: Sender<PublicKey = PublicKey>,
+        R7: Receiver<PublicKey = PublicKey>,
     {
         cfg.timeouts.check().expect("invalid consensus timeouts");
         let me = cfg.signer.public_key();
@@ -330,6 +339,24 @@ impl Engine {
         )
         .await;
         let dispersal_handle = dispersal.start(channels.shares);
+
+        // Whole blocks from API nodes, for heights no validator holds shares of any more.
+        let (syncer, sync_mailbox) = cortado_dispersal::Syncer::new(
+            context.child("block_sync"),
+            cortado_dispersal::SyncConfig {
+                participants: cfg.participants.iter().cloned().collect(),
+                me: me_index,
+                params,
+                limits: cfg.limits,
+                serve_from: cfg.push_to.clone(),
+                request_timeout: (cfg.timeouts.fetch * 4).max(SYNC_REQUEST_TIMEOUT_MIN),
+                mailbox_size: cfg.mailbox_size,
+                corrupt_served_blocks: cfg.faults.dispersal.corrupt_served_blocks,
+            },
+            cfg.sink.clone(),
+            &dispersal_mailbox,
+        );
+        let sync_handle = syncer.start(channels.sync);
         let dispersal_mailbox_handle = dispersal_mailbox.clone();
 
         // Full-block dissemination (replaced by erasure-coded shares later).
@@ -393,6 +420,7 @@ impl Engine {
         let (finalizer, finalized_reporter) = Finalizer::new(
             context.child("finalizer"),
             dispersal_mailbox.clone(),
+            sync_mailbox,
             marshal_mailbox.clone(),
             cfg.sink,
             finalized_height.clone(),
@@ -490,6 +518,7 @@ impl Engine {
                 broadcast_handle,
                 finalizer_handle,
                 dispersal_handle,
+                sync_handle,
             ],
         }
     }

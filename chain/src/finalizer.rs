@@ -4,7 +4,10 @@
 //! Marshal delivers finalized *headers*. On an API node (`reconstruct`), the finalizer asks
 //! dispersal to gather ≥ k shares and reconstruct the block (every namespace re-encoded and
 //! checked against its commitment, an invalidly encoded namespace marked and empty) before the
-//! sink sees a byte. A validator that is not an API node keeps only its own shares: the sink gets
+//! sink sees a byte. When no validator holds enough shares any more (the block is older than
+//! their `share_retention_views`), it fetches the whole block from an API node instead, which
+//! is checked against the certified header the same way (`cortado_dispersal::Syncer`); when
+//! neither works it tries both again after `OBTAIN_RETRY`. A validator that is not an API node keeps only its own shares: the sink gets
 //! the header and its certificate ([`FinalizedSink::finalized_header`]).
 //!
 //! Reconstruction is pipelined: marshal dispatches up to `max_pending_acks` finalized blocks
@@ -36,7 +39,7 @@ use commonware_runtime::{
 };
 use commonware_utils::{Acknowledgement, acknowledgement::Exact};
 use cortado_coding::InvalidEncodingEvidence;
-use cortado_dispersal::Retrieved;
+use cortado_dispersal::{RetrieveError, Retrieved, SyncMailbox};
 use cortado_types::{Block, FinalityCertificate, Header};
 use futures::{
     FutureExt, StreamExt,
@@ -58,6 +61,9 @@ use tracing::{debug, info};
 
 /// A block delivered within this long of its proposal means this node is live again.
 const CAUGHT_UP_LATENCY_MS: u64 = 5_000;
+
+/// How long to wait before asking validators and API nodes again for a block none could send.
+const OBTAIN_RETRY: Duration = Duration::from_millis(250);
 
 /// How long to wait before looking again for a finalization marshal has not stored yet.
 const CERTIFICATE_RETRY: Duration = Duration::from_millis(20);
@@ -138,6 +144,7 @@ pub struct Finalizer<E, S, T> {
     context: E,
     receiver: mpsc::UnboundedReceiver<Item>,
     dispersal: cortado_dispersal::Mailbox,
+    sync: SyncMailbox,
     marshal: Mailbox<Scheme, Standard<ChainBlock>>,
     sink: S,
     finalized_height: Arc<AtomicU64>,
@@ -179,6 +186,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
     pub fn new(
         context: E,
         dispersal: cortado_dispersal::Mailbox,
+        sync: SyncMailbox,
         marshal: Mailbox<Scheme, Standard<ChainBlock>>,
         sink: S,
         finalized_height: Arc<AtomicU64>,
@@ -219,6 +227,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                 context,
                 receiver,
                 dispersal,
+                sync,
                 marshal,
                 sink,
                 finalized_height,
@@ -300,8 +309,11 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
     /// Starts what a finalized block needs before the sink can take it: its certificate, and
     /// its reconstruction from shares on an API node.
     fn prepare(&self, (block, ack): Item) -> Prepared {
-        let dispersal = self.reconstruct.then(|| self.dispersal.clone());
+        let sources = self
+            .reconstruct
+            .then(|| (self.dispersal.clone(), self.sync.clone()));
         let marshal = self.marshal.clone();
+        let context = self.context.child("obtain");
         Box::pin(async move {
             let height = block.height();
             let header = block.inner().header().clone();
@@ -312,10 +324,8 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                     .map(|f| certificate_of(&f))
             };
             let retrieve = async {
-                match dispersal {
-                    Some(dispersal) => Some(dispersal.retrieve(header).await),
-                    None => None,
-                }
+                let (dispersal, sync) = sources?;
+                Some(obtain(&context, &dispersal, &sync, header).await)
             };
             let (certificate, retrieved) = future::join(certificate, retrieve).await;
             Ready {
@@ -429,6 +439,29 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                 }
             }
             self.context.sleep(CERTIFICATE_RETRY).await;
+        }
+    }
+}
+
+/// A finalized block's contents: reconstructed from validators' shares or, when no validator
+/// holds enough of them any more, fetched whole from an API node and checked against the
+/// header; both again after a pause until one works. `None` if the node is shutting down.
+async fn obtain(
+    context: &impl Clock,
+    dispersal: &cortado_dispersal::Mailbox,
+    sync: &SyncMailbox,
+    header: Header,
+) -> Option<Retrieved> {
+    loop {
+        match dispersal.retrieve(header.clone()).await {
+            Ok(retrieved) => return Some(retrieved),
+            Err(RetrieveError::Stopped) => return None,
+            Err(RetrieveError::Unavailable) => {}
+        }
+        match sync.fetch(header.clone()).await {
+            Ok(retrieved) => return Some(retrieved),
+            Err(RetrieveError::Stopped) => return None,
+            Err(RetrieveError::Unavailable) => context.sleep(OBTAIN_RETRY).await,
         }
     }
 }

@@ -105,6 +105,7 @@
 //! one decoder for reuse (their working memory, up to about 24 MiB together at the default
 //! limits). This crate is single-threaded and does no I/O.
 
+mod check;
 mod decode;
 mod encode;
 mod header;
@@ -114,6 +115,7 @@ mod rs;
 mod share;
 mod tree;
 
+pub use check::{BlockCheckError, verify_block};
 pub use decode::{
     DecodeError, Decoded, InvalidEncodingEvidence, NOT_A_CODEWORD, decode_namespace,
     invalid_encoding_evidence, reconstruct, verify_invalid_encoding,

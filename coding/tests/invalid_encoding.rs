@@ -7,9 +7,10 @@ use bytes::Bytes;
 use common::{VALIDATOR_COUNTS, context, namespace, pick, subsets, transactions};
 use commonware_codec::{Decode, Encode};
 use cortado_coding::{
-    Chunk, Decoded, InvalidEncodingEvidence, NOT_A_CODEWORD, Params, Share, commit_chunks,
-    decode_namespace, encode_namespace, encode_namespace_invalid, invalid_encoding_evidence,
-    reconstruct, shard_len, verify_invalid_encoding, verify_share,
+    BlockCheckError, Chunk, Decoded, InvalidEncodingEvidence, NOT_A_CODEWORD, Params, Share,
+    commit_chunks, decode_namespace, encode_namespace, encode_namespace_invalid,
+    invalid_encoding_evidence, reconstruct, shard_len, verify_block, verify_invalid_encoding,
+    verify_share,
 };
 use cortado_types::{Block, Limits, Namespace, NamespaceData, NamespaceEntry, Transaction};
 
@@ -345,5 +346,89 @@ fn reconstruct_marks_invalid_namespaces_identically() {
                 Some(first) => assert_eq!(first, &back, "subset {subset:?}"),
             }
         }
+    }
+}
+
+#[test]
+fn a_synced_block_is_checked_against_its_header() {
+    let limits = Limits::default();
+    for n in [4, 10] {
+        let params = Params::for_validators(n);
+        let (sent, shares) = byzantine_block(params, 2);
+        let header = sent.header().clone();
+        // What every honest node reconstructs, with the evidence of namespace 2.
+        let block = reconstruct(params, &header, &shares, &limits).unwrap();
+        let chunks: Vec<(u16, Chunk)> = shares
+            .iter()
+            .take(params.k as usize)
+            .map(|s| (s.index, s.chunks[1].clone()))
+            .collect();
+        let entry = header.table.entries()[1];
+        let evidence = invalid_encoding_evidence(params, &entry, &chunks, &limits)
+            .unwrap()
+            .unwrap();
+        verify_block(
+            params,
+            &header,
+            &block,
+            std::slice::from_ref(&evidence),
+            &limits,
+        )
+        .unwrap();
+
+        // Evidence left out, doubled or about a valid namespace.
+        assert_eq!(
+            verify_block(params, &header, &block, &[], &limits),
+            Err(BlockCheckError::Evidence(Namespace(2)))
+        );
+        assert_eq!(
+            verify_block(
+                params,
+                &header,
+                &block,
+                &[evidence.clone(), evidence.clone()],
+                &limits
+            ),
+            Err(BlockCheckError::ExtraEvidence(Namespace(2)))
+        );
+        let mut other = evidence.clone();
+        other.entry = header.table.entries()[0];
+        assert_eq!(
+            verify_block(params, &header, &block, &[evidence.clone(), other], &limits),
+            Err(BlockCheckError::ExtraEvidence(Namespace(1)))
+        );
+
+        // One payload byte changed in a valid namespace.
+        let mut namespaces = block.namespaces().to_vec();
+        let mut payload = namespaces[0].payloads[0].to_vec();
+        payload[0] ^= 1;
+        namespaces[0].payloads[0] = Bytes::from(payload);
+        let tampered = Block::from_parts(header.clone(), namespaces, &limits).unwrap();
+        assert_eq!(
+            verify_block(
+                params,
+                &header,
+                &tampered,
+                std::slice::from_ref(&evidence),
+                &limits
+            ),
+            Err(BlockCheckError::Commitment(Namespace(1)))
+        );
+
+        // The invalid namespace claimed valid (with the payload the leader committed to).
+        let mut namespaces = block.namespaces().to_vec();
+        namespaces[1] = sent.namespaces()[1].clone();
+        let claimed = Block::from_parts(header.clone(), namespaces, &limits).unwrap();
+        assert_eq!(
+            verify_block(params, &header, &claimed, &[], &limits),
+            Err(BlockCheckError::Commitment(Namespace(2)))
+        );
+
+        // Another block's header.
+        let (other_block, _) = byzantine_block(params, 3);
+        assert_eq!(
+            verify_block(params, other_block.header(), &block, &[evidence], &limits),
+            Err(BlockCheckError::OtherHeader)
+        );
     }
 }

@@ -22,7 +22,7 @@ use commonware_storage::{
     translator::EightCap,
 };
 use commonware_utils::{
-    NZU16, NZU64, NZUsize,
+    NZU16, NZUsize,
     channel::{mpsc, oneshot},
 };
 use cortado_coding::{Share, verify_share};
@@ -34,8 +34,16 @@ use std::{
 };
 use tracing::{debug, warn};
 
-/// Views per archive section (the granularity of pruning).
+/// Views per archive section (the granularity of pruning), unless the retention is short.
 const VIEWS_PER_SECTION: u64 = 4_096;
+
+/// Views per archive section for a retention of `retention_views`: a quarter of the retention
+/// within `[16, VIEWS_PER_SECTION]` (so shares are pruned at most 25 % late). A store must be
+/// reopened with the section size it was created with: it changes only for retentions below
+/// `4 × VIEWS_PER_SECTION` views.
+pub(crate) fn section_views(retention_views: Option<u64>) -> u64 {
+    retention_views.map_or(VIEWS_PER_SECTION, |r| (r / 4).clamp(16, VIEWS_PER_SECTION))
+}
 
 pub(crate) type Store<E> = prunable::Archive<EightCap, E, Digest, Share>;
 
@@ -82,7 +90,8 @@ where
                 value_partition: format!("{prefix}-value"),
                 compression: None,
                 codec_config: (cfg.params, cfg.limits),
-                items_per_section: NZU64!(VIEWS_PER_SECTION),
+                items_per_section: std::num::NonZeroU64::new(section_views(cfg.retention_views))
+                    .expect("at least 16"),
                 key_write_buffer: NZUsize!(64 * 1024),
                 value_write_buffer: NZUsize!(1024 * 1024),
                 replay_buffer: NZUsize!(1024 * 1024),
@@ -244,7 +253,7 @@ where
             return;
         };
         let floor = self.max_view.saturating_sub(keep);
-        if floor < self.pruned_below + VIEWS_PER_SECTION {
+        if floor < self.pruned_below + section_views(self.cfg.retention_views) {
             return;
         }
         let store = self.store.take().expect("store present between operations");

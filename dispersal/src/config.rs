@@ -16,6 +16,8 @@ pub struct Faults {
     pub refuse_to_serve: bool,
     /// Push our share to the API nodes with one chunk byte flipped (what we store is intact).
     pub corrupt_pushes: bool,
+    /// As an API node, serve whole blocks (block sync) with one payload byte flipped.
+    pub corrupt_served_blocks: bool,
 }
 
 /// Configuration of the dispersal [`crate::Actor`].

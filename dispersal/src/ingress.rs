@@ -22,7 +22,7 @@ pub(crate) enum Message {
     /// API node: gather shares and reconstruct.
     Retrieve {
         header: Header,
-        response: oneshot::Sender<Retrieved>,
+        response: oneshot::Sender<Option<Retrieved>>,
     },
     /// Read this node's stored share of a block.
     Stored {
@@ -38,6 +38,18 @@ pub struct Retrieved {
     pub block: Block,
     /// For each invalidly encoded namespace, the k chunks that prove it.
     pub evidence: Vec<InvalidEncodingEvidence>,
+}
+
+/// Why a block could not be had.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RetrieveError {
+    /// Every peer asked in one round declined, timed out or lied (the shares were pruned, or
+    /// the block is older than every peer's retention): ask elsewhere, or again later.
+    #[error("no peer could provide the block in this round")]
+    Unavailable,
+    /// The actor stopped (the node is shutting down).
+    #[error("the actor stopped")]
+    Stopped,
 }
 
 /// Handle to the dispersal actor. Cheap to clone; bounded.
@@ -99,13 +111,22 @@ impl Mailbox {
     }
 
     /// API node: resolves with the block once ≥ k shares are gathered and every namespace is
-    /// decoded and checked (invalidly encoded ones marked). `None` if the actor stopped.
-    pub async fn retrieve(&self, header: Header) -> Option<Retrieved> {
+    /// decoded and checked (invalidly encoded ones marked); [`RetrieveError::Unavailable`] once
+    /// every validator was asked in one round without `k` shares coming of it.
+    pub async fn retrieve(&self, header: Header) -> Result<Retrieved, RetrieveError> {
         let (response, receiver) = oneshot::channel();
         self.sender
             .send(Message::Retrieve { header, response })
             .await
-            .ok()?;
-        receiver.await.ok()
+            .map_err(|_| RetrieveError::Stopped)?;
+        receiver
+            .await
+            .map_err(|_| RetrieveError::Stopped)?
+            .ok_or(RetrieveError::Unavailable)
+    }
+
+    /// The counters, for the block-sync actor (it shares them).
+    pub(crate) fn shared_stats(&self) -> Arc<Stats> {
+        self.stats.clone()
     }
 }

@@ -27,6 +27,12 @@
 //!   validator's score, unanswered requests lower it, an invalid share sinks it), each answered
 //!   within `fetch_timeout` by the share or by `Missing`, else the next validator is asked.
 //!   Many retrievals run at once (the chain's finalizer keeps a window of heights in flight).
+//!   When every validator was asked once without `k` shares coming of it (the shares were
+//!   pruned after `retention_views`), the retrieval ends [`RetrieveError::Unavailable`].
+//! - **Block sync** ([`Syncer`], [`SyncMailbox::fetch`], its own p2p channel): the whole block
+//!   from an API node, checked against the certified header (`cortado_coding::verify_block`)
+//!   before it is used; API nodes that lie or do not answer are scored down and skipped. Every
+//!   node answers such requests from its [`BlockSource`] (its index).
 //!
 //! # Peer input
 //!
@@ -49,10 +55,12 @@ mod metrics;
 mod peers;
 mod retrieve;
 mod state;
+mod sync;
 mod wire;
 
 pub use actor::Actor;
 pub use config::{Config, Faults};
-pub use ingress::{Mailbox, Retrieved};
+pub use ingress::{Mailbox, RetrieveError, Retrieved};
 pub use metrics::StatsSnapshot;
+pub use sync::{BlockSource, SyncConfig, SyncMailbox, Syncer, sync_message_bytes_max};
 pub use wire::message_bytes_max;

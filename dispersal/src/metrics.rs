@@ -19,6 +19,10 @@ pub struct Stats {
     pub blocks_reconstructed: AtomicU64,
     /// Duration of the last reconstruction in microseconds.
     pub last_reconstruct_us: AtomicU64,
+    /// Whole blocks fetched from API nodes that checked against their header.
+    pub blocks_synced: AtomicU64,
+    /// Whole blocks from API nodes that did not check (the sender was scored down).
+    pub synced_blocks_rejected: AtomicU64,
 }
 
 /// A snapshot of [`Stats`].
@@ -34,6 +38,10 @@ pub struct StatsSnapshot {
     pub blocks_reconstructed: u64,
     /// Duration of the last reconstruction in microseconds.
     pub last_reconstruct_us: u64,
+    /// Whole blocks fetched from API nodes that checked against their header.
+    pub blocks_synced: u64,
+    /// Whole blocks from API nodes that did not check (the sender was scored down).
+    pub synced_blocks_rejected: u64,
 }
 
 impl Stats {
@@ -45,6 +53,8 @@ impl Stats {
             share_bytes_received: self.share_bytes_received.load(Ordering::Relaxed),
             blocks_reconstructed: self.blocks_reconstructed.load(Ordering::Relaxed),
             last_reconstruct_us: self.last_reconstruct_us.load(Ordering::Relaxed),
+            blocks_synced: self.blocks_synced.load(Ordering::Relaxed),
+            synced_blocks_rejected: self.synced_blocks_rejected.load(Ordering::Relaxed),
         }
     }
 }
@@ -75,6 +85,8 @@ pub(crate) struct Metrics {
     pub requests_served: Counter,
     /// Share requests from peers answered `Missing` (share not held here).
     pub requests_missing: Counter,
+    /// Retrievals that ended with no validator able to send enough shares.
+    pub retrievals_unavailable: Counter,
     /// Bytes of shares held in memory.
     pub buffered_bytes: Gauge,
 }
@@ -110,6 +122,10 @@ impl Metrics {
             requests_missing: context.counter(
                 "requests_missing",
                 "Share requests from peers answered Missing (not held here)",
+            ),
+            retrievals_unavailable: context.counter(
+                "retrievals_unavailable",
+                "Retrievals that ended with no validator able to send enough shares",
             ),
             buffered_bytes: context.gauge("buffered_bytes", "Bytes of shares held in memory"),
         }

@@ -9,9 +9,11 @@
 //! not hold it) within a timeout learned from that validator's recent answers (four times its
 //! smoothed response time, between 50 ms and `fetch_timeout`; `fetch_timeout` until it has
 //! answered), else the validator's score drops and the next one is asked. A late answer is
-//! still used. When every validator has been asked once without success the round restarts
-//! after `fetch_timeout`. A request that cannot be sent (the validator is not connected, as
-//! right after this node starts) counts as declined at once. A share that fails verification is
+//! still used. When every validator has been asked once without success the retrieval ends
+//! as unavailable (the shares were pruned, or the block is not stored yet): the caller asks
+//! API nodes for the whole block (`sync.rs`) or tries again later. A request that cannot be
+//! sent (the validator is not connected, as right after this node starts) counts as declined
+//! at once. A share that fails verification is
 //! dropped, its sender's score falls to the floor, and another validator is asked at once.
 
 use crate::{
@@ -38,7 +40,7 @@ const UNSENT_RETRY: Duration = Duration::from_millis(50);
 /// One block being gathered.
 pub(crate) struct Retrieval {
     header: Header,
-    waiters: Vec<oneshot::Sender<Retrieved>>,
+    waiters: Vec<oneshot::Sender<Option<Retrieved>>>,
     /// Own, pushed and requested shares by index, not yet verified (see `try_retrieve`).
     gathered: BTreeMap<u16, Share>,
     /// Validators asked for their share: when, and when their answer is due.
@@ -70,16 +72,16 @@ where
     pub(crate) async fn start_retrieval(
         &mut self,
         header: Header,
-        response: oneshot::Sender<Retrieved>,
+        response: oneshot::Sender<Option<Retrieved>>,
     ) {
         let block = header.hash();
         if header.table.is_empty() {
             let empty = Block::from_parts(header, Vec::new(), &self.cfg.limits)
                 .expect("an empty table describes an empty block");
-            let _ = response.send(Retrieved {
+            let _ = response.send(Some(Retrieved {
                 block: empty,
                 evidence: Vec::new(),
-            });
+            }));
             return;
         }
         if let Some(r) = self.retrievals.get_mut(&block) {
@@ -196,7 +198,7 @@ where
             block: reconstructed,
         };
         for waiter in r.waiters {
-            let _ = waiter.send(retrieved.clone());
+            let _ = waiter.send(Some(retrieved.clone()));
         }
         self.buffers.remove(&block);
     }
@@ -233,6 +235,7 @@ where
         let (n, me) = (self.cfg.params.n, self.cfg.me);
         let timeout = self.cfg.fetch_timeout;
         let mut requests: Vec<(u16, Hash)> = Vec::new();
+        let mut unavailable: Vec<Hash> = Vec::new();
         for (block, r) in self.retrievals.iter_mut() {
             if r.next_request > now {
                 continue;
@@ -258,10 +261,9 @@ where
             });
             let chosen = self.scores.choose(candidates, want, r.header.height);
             if chosen.len() < want && r.asked.is_empty() && chosen.is_empty() {
-                // Every validator was asked in this round: start another after a pause.
-                debug!(%block, have = r.gathered.len(), "no validator could send a share; retrying");
-                r.declined.clear();
-                r.next_request = now + timeout;
+                // Every validator was asked in this round: the shares are not to be had now.
+                debug!(%block, have = r.gathered.len(), "no validator could send a share");
+                unavailable.push(*block);
                 continue;
             }
             for index in chosen {
@@ -275,6 +277,14 @@ where
                 .map(|(_, due)| *due)
                 .min()
                 .unwrap_or(now + timeout);
+        }
+        for block in unavailable {
+            if let Some(r) = self.retrievals.remove(&block) {
+                self.metrics.retrievals_unavailable.inc();
+                for waiter in r.waiters {
+                    let _ = waiter.send(None);
+                }
+            }
         }
         for (index, block) in requests {
             let peer = self.cfg.participants[usize::from(index)].clone();

@@ -3,6 +3,8 @@
 
 use cortado_api::{ConsensusStatus, SubmitError, Submitted};
 use cortado_chain::{Finalized, FinalizedSink, Status};
+use cortado_coding::Params;
+use cortado_dispersal::{BlockSource, Retrieved};
 use cortado_mempool::{Error as PoolError, Mailbox};
 use cortado_storage::{FinalizedBlock, Index};
 use cortado_types::{FinalityCertificate, Hash, Header, Transaction};
@@ -14,15 +16,53 @@ use std::{
     time::{SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::watch;
-use tracing::error;
+use tracing::{error, warn};
 
 /// Where finalized blocks go: the index (durably), then the mempool (removal), then the API's
 /// watchers.
 #[derive(Clone)]
 pub struct Sink {
     pub index: Index,
+    /// Coding parameters (to decode stored evidence when serving a block).
+    pub params: Params,
     pub mempool: Mailbox,
     pub finalized: Arc<watch::Sender<u64>>,
+}
+
+impl BlockSource for Sink {
+    /// The block as the index holds it (a validator that is not an API node holds none), with
+    /// its stored evidence; `None` on a read error (logged: the peer asks another node).
+    async fn stored_block(&self, height: u64, block: Hash) -> Option<Retrieved> {
+        let read = async {
+            let Some((stored, _)) = self.index.block(height).await? else {
+                return Ok(None);
+            };
+            if stored.hash() != block {
+                return Ok(None);
+            }
+            let mut evidence = Vec::new();
+            for namespace in stored.invalid_namespaces() {
+                let Some(nb) = self.index.namespace_block(namespace, height).await? else {
+                    return Ok(None);
+                };
+                let Some(encoded) = nb.evidence else {
+                    return Ok(None);
+                };
+                evidence.push(encoded.decode(self.params, self.index.limits())?);
+            }
+            Ok::<_, cortado_storage::Error>(Some(Retrieved {
+                block: stored,
+                evidence,
+            }))
+        };
+        match read.await {
+            Ok(found) => found,
+            Err(err) => {
+                warn!(%err, height, "cannot read a stored block for a peer");
+                None
+            }
+        }
+    }
 }
 
 impl FinalizedSink for Sink {

@@ -36,4 +36,6 @@ pub mod channels {
     pub const MEMPOOL: u64 = 5;
     /// Erasure-coded shares.
     pub const SHARES: u64 = 6;
+    /// Whole finalized blocks from API nodes (block sync).
+    pub const SYNC: u64 = 7;
 }

@@ -202,6 +202,7 @@ async fn start(
     let backfill = metered("backfill", network.register(channels::BACKFILL, quota(200)));
     let gossip = metered("mempool", network.register(channels::MEMPOOL, quota(2_000)));
     let shares = metered("shares", network.register(channels::SHARES, quota(2_000)));
+    let sync = metered("block_sync", network.register(channels::SYNC, quota(1_000)));
     let network_handle = network.start();
 
     // Query index.
@@ -250,6 +251,7 @@ async fn start(
             source: mempool.clone(),
             sink: Sink {
                 index: index.clone(),
+                params: cortado_coding::Params::for_validators(participants.len()),
                 mempool: mempool.clone(),
                 finalized: finalized_tx.clone(),
             },
@@ -268,6 +270,7 @@ async fn start(
             blocks,
             backfill,
             shares,
+            sync,
         },
     )
     .await;

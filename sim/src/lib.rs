@@ -99,6 +99,7 @@ pub struct Cluster {
     pub validators: Vec<Validator>,
     limits: Limits,
     timeouts: Timeouts,
+    share_retention_views: Option<u64>,
 }
 
 /// Milliseconds since the Unix epoch on a runtime's clock.
@@ -179,6 +180,7 @@ impl Cluster {
             participants,
             validators,
             limits,
+            share_retention_views: None,
             timeouts: Timeouts {
                 leader: Duration::from_millis(500),
                 certification: Duration::from_millis(1_000),
@@ -192,6 +194,11 @@ impl Cluster {
         };
         cluster.set_links(|_, _| Some(link.clone())).await;
         cluster
+    }
+
+    /// Validators (on their next start) keep their shares of this many recent views only.
+    pub fn set_share_retention_views(&mut self, views: Option<u64>) {
+        self.share_retention_views = views;
     }
 
     /// The consensus timing validators start with (their next start).
@@ -277,6 +284,7 @@ impl Cluster {
             blocks: register(3).await,
             backfill: register(4).await,
             shares: register(5).await,
+            sync: register(7).await,
         };
         let gossip = register(6).await;
         let context = self
@@ -321,7 +329,7 @@ impl Cluster {
                 sink: v.recorder.clone(),
                 push_to,
                 reconstruct: v.api,
-                share_retention_views: None,
+                share_retention_views: self.share_retention_views,
                 retrieval_window: cortado_chain::engine::RETRIEVAL_WINDOW,
                 faults: v.faults.clone(),
             },

@@ -2,6 +2,8 @@
 //! (standing in for the node's durable index).
 
 use cortado_chain::{Finalized, FinalizedSink};
+use cortado_coding::InvalidEncodingEvidence;
+use cortado_dispersal::{BlockSource, Retrieved};
 use cortado_types::{Block, FinalityCertificate, Hash, Header};
 use std::{
     collections::{BTreeMap, HashMap},
@@ -19,6 +21,8 @@ pub type ClockFn = Arc<dyn Fn() -> u64 + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct Recorder {
     inner: Arc<Mutex<Records>>,
+    /// The evidence delivered with blocks that have invalidly encoded namespaces.
+    evidence: Arc<Mutex<HashMap<u64, Vec<InvalidEncodingEvidence>>>>,
     headers: Arc<Mutex<BTreeMap<u64, (Header, FinalityCertificate)>>>,
     mempool: Arc<Mutex<Option<cortado_mempool::Mailbox>>>,
     clock: Option<ClockFn>,
@@ -157,6 +161,23 @@ impl Recorder {
     }
 }
 
+impl BlockSource for Recorder {
+    async fn stored_block(&self, height: u64, block: Hash) -> Option<Retrieved> {
+        let stored = self.block(height).filter(|b| b.hash() == block)?;
+        let evidence = self
+            .evidence
+            .lock()
+            .expect("recorder lock")
+            .get(&height)
+            .cloned()
+            .unwrap_or_default();
+        Some(Retrieved {
+            block: (*stored).clone(),
+            evidence,
+        })
+    }
+}
+
 impl FinalizedSink for Recorder {
     async fn finalized_headers(&mut self, headers: Vec<(Header, FinalityCertificate)>) {
         for (header, certificate) in headers {
@@ -166,6 +187,12 @@ impl FinalizedSink for Recorder {
 
     async fn finalized(&mut self, blocks: Vec<Finalized>) {
         for f in blocks {
+            if !f.evidence.is_empty() {
+                self.evidence
+                    .lock()
+                    .expect("recorder lock")
+                    .insert(f.block.height(), f.evidence);
+            }
             self.record_block(f.block, f.certificate).await;
         }
     }
@@ -199,8 +226,7 @@ impl Recorder {
             let mut inner = self.inner.lock().expect("recorder lock");
             if let Some((existing, _)) = inner.get(&height) {
                 assert_eq!(
-                    existing.hash(),
-                    block.hash(),
+                    **existing, *block,
                     "redelivery of height {height} with a different block"
                 );
             }
