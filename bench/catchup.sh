@@ -26,21 +26,8 @@ LIFE=$((DOWN + 400))
 if [ -n "${WINDOW:-}" ]; then
   for f in "$DIR"/node-*/node.toml; do sed -i "s/^retrieval_window = .*/retrieval_window = $WINDOW/" "$f"; done
 fi
-pids=()
-start() {
-  "$BIN" node --config "$DIR/node-$1/node.toml" --exit-after $LIFE >>"$DIR/node-$1/node.log" 2>&1 &
-  pids[$1]=$!
-}
-cleanup() {
-  exec 2>/dev/null
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  [ -n "${BENCH:-}" ] && kill "$BENCH" 2>/dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $DIR" >&3 || rm -rf "$DIR"
-}
-exec 3>&1
-trap cleanup EXIT
+. bench/lib.sh
 for i in $(seq 0 $((N - 1))); do start "$i"; done
-height() { curl -sf "http://127.0.0.1:$((HTTP + $1))/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"] or 0)' 2>/dev/null || echo 0; }
 until [ "$(height 0)" -ge 5 ]; do sleep 0.2; done
 
 if [ "$MBPS" != 0 ]; then

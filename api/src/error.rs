@@ -29,6 +29,9 @@ pub mod code {
     pub const INVALID_NAMESPACE: &str = "invalid_namespace";
     /// 404: no such transaction, height or route.
     pub const NOT_FOUND: &str = "not_found";
+    /// 404: the height is below the checkpoint this node joined the chain from: it does not
+    /// hold it (another API node or an archive does).
+    pub const NOT_HELD: &str = "not_held";
     /// 405: the route exists but not for this method.
     pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
     /// 421: this node is a validator that is not an API node: it serves headers, status and
@@ -66,7 +69,7 @@ pub(crate) struct ErrorBody {
     /// What is wrong and, where possible, what to do.
     error: String,
     /// Machine-readable: bad_request, invalid_json, invalid_base64, invalid_hash,
-    /// invalid_height, invalid_namespace, not_found, method_not_allowed, not_served,
+    /// invalid_height, invalid_namespace, not_found, not_held, method_not_allowed, not_served,
     /// payload_too_large,
     /// namespace_full, mempool_full, unavailable, internal.
     code: String,
@@ -91,6 +94,11 @@ impl ApiError {
     /// A 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code::NOT_FOUND, message)
+    }
+
+    /// 404 `not_held`: below the checkpoint this node started from.
+    pub fn not_held(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code::NOT_HELD, message)
     }
 
     /// A 413.

@@ -73,8 +73,18 @@ pub(crate) fn parse_namespace(value: &str) -> ApiResult<Namespace> {
     })
 }
 
-/// A 404 for a height that is not (yet) in the index.
+/// A 404 for a height that is not (yet) in the index: `not_held` below the checkpoint this node
+/// started from, `not_found` otherwise.
 pub(crate) async fn not_finalized(reader: &impl Reader, height: Height) -> ApiError {
+    match reader.held_from().await {
+        Ok(Some(from)) if height < from => {
+            return ApiError::not_held(format!(
+                "this node joined the chain from a checkpoint at height {from} and does not hold height {height} or anything below {from}; ask another API node or an archive node"
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return ApiError::storage(e),
+    }
     match reader.latest_height().await {
         Ok(Some(latest)) => ApiError::not_found(format!(
             "height {height} is not finalized (latest finalized height: {latest})"
@@ -86,7 +96,8 @@ pub(crate) async fn not_finalized(reader: &impl Reader, height: Height) -> ApiEr
     }
 }
 
-/// Resolves `{height}` path values: a number, or `latest`.
+/// Resolves `{height}` path values: a number, `latest`, or a block hash (64 hex digits,
+/// optionally `0x`-prefixed).
 async fn resolve_height(reader: &impl Reader, value: &str) -> ApiResult<Height> {
     if value == "latest" {
         return match reader.latest_height().await.map_err(ApiError::storage)? {
@@ -94,11 +105,25 @@ async fn resolve_height(reader: &impl Reader, value: &str) -> ApiResult<Height> 
             None => Err(ApiError::not_found("no block is finalized yet")),
         };
     }
+    let hex = value.strip_prefix("0x").unwrap_or(value);
+    if hex.len() == 64 {
+        let hash: Hash = hex
+            .parse()
+            .map_err(|e: cortado_types::hash::ParseHashError| {
+                ApiError::bad_request(code::INVALID_HASH, e.to_string())
+            })?;
+        return match reader.height_of(hash).await.map_err(ApiError::storage)? {
+            Some(h) => Ok(h),
+            None => Err(ApiError::not_found(format!(
+                "no finalized block with hash {hash} is indexed here"
+            ))),
+        };
+    }
     value.parse::<Height>().map_err(|_| {
         ApiError::bad_request(
             code::INVALID_HEIGHT,
             format!(
-                "height must be a block height (an unsigned 64-bit integer) or \"latest\"; got {value:?}"
+                "height must be a block height (an unsigned 64-bit integer), \"latest\" or a block hash (64 hex digits); got {value:?}"
             ),
         )
     })
@@ -462,7 +487,7 @@ pub(crate) async fn status<N: Node, R: ApiReader>(
     get,
     path = "/v1/headers/{height}",
     tag = "finalized",
-    params(("height" = String, Path, description = "A height, or `latest`")),
+    params(("height" = String, Path, description = "A height, `latest`, or a block hash (64 hex digits)")),
     responses(
         (status = 200, description = "The header and its finality certificate", body = HeaderView),
         (status = 400, description = "Not a height", body = ErrorBody),
@@ -492,7 +517,7 @@ pub(crate) async fn header<N: Node, R: ApiReader>(
     get,
     path = "/v1/blocks/{height}",
     tag = "finalized",
-    params(("height" = String, Path, description = "A height, or `latest`")),
+    params(("height" = String, Path, description = "A height, `latest`, or a block hash (64 hex digits)")),
     responses(
         (status = 200, description = "The whole block with its certificate", body = BlockView),
         (status = 400, description = "Not a height", body = ErrorBody),
@@ -522,7 +547,7 @@ pub(crate) async fn block<N: Node, R: ApiReader>(
     get,
     path = "/v1/namespaces/{ns}/blocks/{height}",
     tag = "finalized",
-    params(("ns" = u64, Path, description = "The namespace"), ("height" = String, Path, description = "A height, or `latest`")),
+    params(("ns" = u64, Path, description = "The namespace"), ("height" = String, Path, description = "A height, `latest`, or a block hash (64 hex digits)")),
     responses(
         (status = 200, description = "The namespace's part of the block, with its proof", body = NamespaceBlockView),
         (status = 400, description = "Not a namespace or height", body = ErrorBody),
@@ -560,7 +585,7 @@ pub(crate) struct ProofQuery {
     path = "/v1/headers/{height}/proof",
     tag = "finalized",
     params(
-        ("height" = String, Path, description = "A height, or `latest`"),
+        ("height" = String, Path, description = "A height, `latest`, or a block hash (64 hex digits)"),
         ("against" = Option<String>, Query, description = "The later height whose history proves it, or `latest` (the default)"),
     ),
     responses(

@@ -7,7 +7,7 @@ use crate::{
     ChainBlock, Digest, PrivateKey, PublicKey, Scheme, Share, Sharing, Status,
     application::{Application, Progress, TxSource, genesis_block},
     finalizer::{FinalizedSink, Finalizer},
-    verify::{certificate_of, consensus_namespace},
+    verify::{certificate_of, consensus_namespace, finalization_of},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -171,6 +171,11 @@ pub struct Config<B, P, T, S> {
     /// parallel header repairs and unacknowledged dispatches, the finalizer's retrievals).
     /// Memory: up to this many blocks and their shares ([`RETRIEVAL_WINDOW`] by default).
     pub retrieval_window: NonZeroUsize,
+    /// Start from this finalization instead of genesis (a node joining a long chain with an
+    /// empty data directory): marshal fetches the block it names and delivers from there; no
+    /// height below it is ever delivered. Ignored once the node has progress of its own. The
+    /// caller verifies it against the group key first.
+    pub checkpoint: Option<FinalityCertificate>,
     /// Deliberate misbehaviour (simulations only; default: none).
     pub faults: Faults,
 }
@@ -398,7 +403,10 @@ impl Engine {
             marshal::Config {
                 provider: ConstantProvider::new(scheme.clone()),
                 epocher: FixedEpocher::new(EPOCH_LENGTH),
-                start: Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
+                start: match cfg.checkpoint.as_ref().and_then(finalization_of) {
+                    Some(floor) => Start::Floor(floor),
+                    None => Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
+                },
                 partition_prefix: format!("{prefix}-marshal"),
                 mailbox_size: cfg.mailbox_size,
                 view_retention: ViewDelta::new(2_560),

@@ -1,6 +1,7 @@
 //! The cortado command: run a local network, generate a genesis, run a node, submit, tail, status.
 
 mod bench;
+mod checkpoint;
 mod client;
 mod dev;
 mod verify;
@@ -43,6 +44,12 @@ enum Command {
         /// Stop by itself after this many seconds (for tests and scripts).
         #[arg(long)]
         exit_after: Option<u64>,
+        /// Start a fresh data directory from a certified recent header instead of genesis: a
+        /// height, `latest`, or a block hash. Fetched from the other API nodes in genesis and
+        /// verified against the group key; history below it is not held (answers 404
+        /// not_held). Ignored when the data directory already holds the chain.
+        #[arg(long, value_name = "HEIGHT|latest|HASH")]
+        checkpoint: Option<String>,
     },
     /// Submit a transaction to a namespace.
     Submit(SubmitArgs),
@@ -154,9 +161,28 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Dev(args) => dev::run(args),
         Command::Genesis(args) => genesis(args),
-        Command::Node { config, exit_after } => {
-            let cfg = NodeConfig::load(&config)?;
+        Command::Node {
+            config,
+            exit_after,
+            checkpoint,
+        } => {
+            let mut cfg = NodeConfig::load(&config)?;
             init_logs(&cfg.node.log);
+            if let Some(spec) = checkpoint.or_else(|| cfg.node.sync.checkpoint.clone()) {
+                let spec = checkpoint::Spec::parse(&spec)?;
+                let data = &cfg.node.data_dir;
+                if data.join("chain").exists() || data.join("index.sqlite").exists() {
+                    tracing::info!(
+                        data_dir = %data.display(),
+                        "the data directory already holds the chain: the checkpoint is not used"
+                    );
+                } else {
+                    let found = runtime()?
+                        .block_on(checkpoint::resolve(&cfg, spec))
+                        .context("cannot start from a checkpoint")?;
+                    cfg.checkpoint = Some(found);
+                }
+            }
             cortado_node::run(cfg, exit_after.map(Duration::from_secs))?;
             Ok(())
         }

@@ -32,7 +32,7 @@ use futures::{
     future::{self, Either},
 };
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     sync::Arc,
     time::SystemTime,
 };
@@ -168,6 +168,10 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics> {
     proposals: Proposals,
     /// Gossiped copies in arrival order, with the time they expire.
     copies: VecDeque<(SystemTime, Hash)>,
+    /// Owned transactions replayed from the journal at start, until the re-offer: what this
+    /// node acknowledged in an earlier run and gossiped then, to leaders who may have dropped
+    /// it. Transactions submitted in this run were gossiped already and are not re-offered.
+    recovered: HashSet<Hash>,
 }
 
 impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
@@ -186,9 +190,11 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         let (sender, receiver) = mpsc::channel(cfg.mailbox_size);
         let mailbox = Mailbox::new(sender, cfg.tx_bytes_max);
         let outbox = Outbox::new(cfg.gossip_batch_bytes_max, cfg.gossip_interval);
+        let recovered = pool.owned().iter().map(Transaction::hash).collect();
         let actor = Self {
             context: ContextCell::new(context),
             cfg,
+            recovered,
             pool,
             wal,
             mailbox: receiver,
@@ -384,8 +390,19 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 Reply::FinalizedBlock(response)
             }
             Message::Reoffer { response } => {
-                // Owned transactions are durable already: they go to the outbox like new ones.
-                let owned = self.pool.owned();
+                // Owned transactions from the journal that are still pending and not in a
+                // proposal now are durable already: they go to the outbox like new ones. Once.
+                let now = self.context.current();
+                let recovered = std::mem::take(&mut self.recovered);
+                let owned: Vec<Transaction> = self
+                    .pool
+                    .owned()
+                    .into_iter()
+                    .filter(|tx| {
+                        let hash = tx.hash();
+                        recovered.contains(&hash) && !self.in_flight.contains(&hash, now)
+                    })
+                    .collect();
                 let count = owned.len();
                 batch.gossip.extend(owned);
                 self.metrics.reoffered.inc_by(count as u64);

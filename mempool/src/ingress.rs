@@ -157,9 +157,11 @@ impl Mailbox {
         }
     }
 
-    /// Gossips every transaction submitted here and not yet finalized to the upcoming leaders
-    /// again (after a restart, once this node has caught up with the chain and so dropped the
-    /// ones finalized while it was down). Returns how many; 0 if the actor has stopped.
+    /// Gossips the transactions submitted here before this start (replayed from the journal)
+    /// that are still pending and not in a proposal to the upcoming leaders again (after a
+    /// restart, once this node has caught up with the chain and so dropped the ones finalized
+    /// while it was down). Only the first call re-offers anything: transactions submitted in
+    /// this run were gossiped when they came. Returns how many; 0 if the actor has stopped.
     pub async fn reoffer(&self) -> usize {
         let (response, receiver) = oneshot::channel();
         if self

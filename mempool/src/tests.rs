@@ -456,6 +456,10 @@ fn restart_replays_pending_and_drops_finalized() {
         let selected = mailbox.select(block_limits(), HashSet::new()).await;
         assert_eq!(selected.last(), Some(&new));
         assert_eq!(selected.len(), 4);
+        // The re-offer gossips the replayed pending ones (gossiped in the earlier run, maybe
+        // lost with a leader), not the one submitted in this run (gossiped already), and once.
+        assert_eq!(mailbox.reoffer().await, 3);
+        assert_eq!(mailbox.reoffer().await, 0);
     });
 }
 

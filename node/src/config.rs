@@ -336,14 +336,30 @@ pub struct SyncFile {
     /// Finalized heights fetched and reconstructed at once while catching up (default 32).
     /// Memory: up to this many blocks and their shares.
     pub retrieval_window: usize,
+    /// Start a fresh data directory from this certified header instead of genesis: a height,
+    /// `latest`, or a block hash (64 hex digits), fetched from another API node of genesis and
+    /// verified against the group key (`cortado node --checkpoint` overrides it). Ignored once
+    /// the data directory holds the chain. History below it is not held (`404 not_held`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
 }
 
 impl Default for SyncFile {
     fn default() -> Self {
         Self {
             retrieval_window: cortado_chain::engine::RETRIEVAL_WINDOW.get(),
+            checkpoint: None,
         }
     }
+}
+
+/// A certified header to start a fresh data directory from (see [`SyncFile::checkpoint`]).
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    /// The header.
+    pub header: cortado_types::Header,
+    /// Its own finality certificate (verified by whoever built this).
+    pub certificate: cortado_types::FinalityCertificate,
 }
 
 /// Largest `[sync] retrieval_window`: each height in the window may hold a whole block and
@@ -367,6 +383,9 @@ pub struct NodeConfig {
     pub genesis: Genesis,
     /// This validator's index in the genesis list.
     pub index: usize,
+    /// Start from this certified header (a fresh data directory only; resolved from
+    /// [`SyncFile::checkpoint`] by the caller, `None` from [`Self::load`]).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 impl NodeConfig {
@@ -424,6 +443,7 @@ impl NodeConfig {
             node,
             genesis,
             index,
+            checkpoint: None,
         })
     }
 

@@ -15,8 +15,8 @@ mod run;
 pub mod testnet;
 
 pub use config::{
-    BLOCK_INTERVAL_MIN_MS, ConfigError, ConsensusFile, Genesis, NodeConfig, NodeFile, Role,
-    SyncFile,
+    BLOCK_INTERVAL_MIN_MS, Checkpoint, ConfigError, ConsensusFile, Genesis, NodeConfig, NodeFile,
+    Role, SyncFile,
 };
 pub use run::{NodeError, run};
 

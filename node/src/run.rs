@@ -208,6 +208,18 @@ async fn start(
     // Query index.
     let index =
         cortado_storage::Index::open(&cfg.node.data_dir.join("index.sqlite"), limits).await?;
+    let checkpoint = match &cfg.checkpoint {
+        Some(checkpoint) => {
+            index.start_from_checkpoint(&checkpoint.header).await?;
+            info!(
+                height = checkpoint.header.height,
+                block = %checkpoint.header.hash(),
+                "starting from a checkpoint: nothing below it will be held"
+            );
+            Some(checkpoint.certificate.clone())
+        }
+        None => None,
+    };
     let latest = index.latest_height().await?.unwrap_or(0);
     let (finalized_tx, finalized_rx) = watch::channel(latest);
     let finalized_tx = Arc::new(finalized_tx);
@@ -261,6 +273,7 @@ async fn start(
             share_retention_views: cfg.node.share_retention_views,
             retrieval_window: NonZeroUsize::new(cfg.node.sync.retrieval_window)
                 .expect("checked when the node file was loaded"),
+            checkpoint,
             faults: Default::default(),
         },
         Channels {

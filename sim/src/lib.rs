@@ -331,6 +331,7 @@ impl Cluster {
                 reconstruct: v.api,
                 share_retention_views: self.share_retention_views,
                 retrieval_window: cortado_chain::engine::RETRIEVAL_WINDOW,
+                checkpoint: None,
                 faults: v.faults.clone(),
             },
             channels,

@@ -11,6 +11,12 @@ pub trait Reader: Send + Sync {
     /// The highest finalized height indexed, or `None` when nothing is.
     fn latest_height(&self) -> impl Future<Output = Result<Option<Height>, Error>> + Send;
 
+    /// The lowest height held: the checkpoint the node started from; `None`: from genesis.
+    fn held_from(&self) -> impl Future<Output = Result<Option<Height>, Error>> + Send;
+
+    /// The height of finalized block `hash`.
+    fn height_of(&self, hash: Hash) -> impl Future<Output = Result<Option<Height>, Error>> + Send;
+
     /// The header and certificate at `height`.
     fn header(
         &self,
@@ -78,6 +84,14 @@ pub trait Reader: Send + Sync {
 impl Reader for Index {
     fn latest_height(&self) -> impl Future<Output = Result<Option<Height>, Error>> + Send {
         Index::latest_height(self)
+    }
+
+    fn held_from(&self) -> impl Future<Output = Result<Option<Height>, Error>> + Send {
+        Index::held_from(self)
+    }
+
+    fn height_of(&self, hash: Hash) -> impl Future<Output = Result<Option<Height>, Error>> + Send {
+        Index::height_of(self, hash)
     }
 
     fn header(

@@ -38,6 +38,9 @@ pub(crate) const VERSION: i64 = 4;
 /// - `bundles`: bundles whose members were finalized (`cortado_types::Bundle`), by bundle hash:
 ///   the members' hashes (concatenated, 32 bytes each) and the height at which the mempool saw
 ///   them finalized. Where each member landed is read from `txs`.
+/// - `checkpoint`: at most one row, the height a node joined the chain from
+///   ([`crate::Index::start_from_checkpoint`]); nothing below it is held. No row: the index
+///   holds the chain from genesis (so version-4 files from before the table are read alike).
 pub(crate) const CREATE: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS blocks (
         height INTEGER PRIMARY KEY,
@@ -92,5 +95,8 @@ pub(crate) const CREATE: &[&str] = &[
         hash BLOB PRIMARY KEY,
         members BLOB NOT NULL,
         height INTEGER NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS checkpoint (
+        height INTEGER PRIMARY KEY
     )",
 ];

@@ -67,6 +67,22 @@ pub fn append(peaks: &[Hash], count: u64, leaf: Hash) -> (Vec<Hash>, Vec<Created
     (peaks, created)
 }
 
+/// The positions `(level, index)` of the peaks of an MMR of `count` leaves, largest (oldest)
+/// first: the order in which a header at height `count` carries them. A node that starts from a
+/// checkpoint header stores its peaks there, so that the nodes later headers create (and the
+/// proofs of later headers) are complete without the history below the checkpoint.
+pub fn peak_positions(count: u64) -> Vec<(u32, u64)> {
+    let mut positions = Vec::with_capacity(peak_count(count));
+    let mut start = 0u64;
+    for level in (0..64u32).rev() {
+        if count >> level & 1 == 1 {
+            positions.push((level, start >> level));
+            start += 1 << level;
+        }
+    }
+    positions
+}
+
 /// The accumulator root of an MMR of `count` leaves.
 pub fn root(count: u64, peaks: &[Hash]) -> Hash {
     let count = count.to_be_bytes();
@@ -239,6 +255,29 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peak_positions_are_where_append_created_the_peaks() {
+        let mut peaks = Vec::new();
+        let mut nodes = std::collections::HashMap::new();
+        for count in 0..300u64 {
+            let positions = peak_positions(count);
+            assert_eq!(positions.len(), peaks.len());
+            for (position, peak) in positions.iter().zip(&peaks) {
+                assert_eq!(
+                    nodes.get(position),
+                    Some(peak),
+                    "count {count}, {position:?}"
+                );
+            }
+            let leaf = Hash::digest(b"test", &[&count.to_be_bytes()]);
+            let (next, created) = append(&peaks, count, leaf);
+            for (level, index, hash) in created {
+                nodes.insert((level, index), hash);
+            }
+            peaks = next;
+        }
+    }
     use std::collections::HashMap;
 
     fn leaf(i: u64) -> Hash {

@@ -29,6 +29,8 @@ fn free_port_range(count: u16) -> u16 {
 pub struct Node {
     pub config: PathBuf,
     pub url: String,
+    /// Extra arguments of `cortado node` at the next start.
+    pub args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -45,6 +47,7 @@ impl Node {
             .args(["node", "--config"])
             .arg(&self.config)
             .args(["--exit-after", &NODE_LIFETIME_SECS.to_string()])
+            .args(&self.args)
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
@@ -100,6 +103,7 @@ impl Net {
             .map(|i| Node {
                 config: dir.join(format!("node-{i}")).join("node.toml"),
                 url: format!("http://127.0.0.1:{}", base + n + i),
+                args: Vec::new(),
                 child: None,
             })
             .collect();

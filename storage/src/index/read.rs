@@ -21,6 +21,24 @@ impl Index {
         max.map(height_from).transpose()
     }
 
+    /// The lowest height this index can hold: the checkpoint it started from, or `None` when it
+    /// holds the chain from genesis.
+    pub async fn held_from(&self) -> Result<Option<Height>, Error> {
+        let min: Option<i64> = sqlx::query_scalar("SELECT MIN(height) FROM checkpoint")
+            .fetch_one(&self.pool)
+            .await?;
+        min.map(height_from).transpose()
+    }
+
+    /// The height of the finalized block `hash`, if indexed.
+    pub async fn height_of(&self, hash: Hash) -> Result<Option<Height>, Error> {
+        let height: Option<i64> = sqlx::query_scalar("SELECT height FROM blocks WHERE hash = ?")
+            .bind(hash.as_bytes().as_slice())
+            .fetch_optional(&self.pool)
+            .await?;
+        height.map(height_from).transpose()
+    }
+
     /// The header and certificate at `height`, if finalized.
     pub async fn header(
         &self,

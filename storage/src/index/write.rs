@@ -101,6 +101,48 @@ async fn insert_history(tx: &mut Tx, header: &Header, hash: Hash) -> Result<(), 
     Ok(())
 }
 
+impl Index {
+    /// Prepares an empty index to start at the certified `header` instead of genesis: records
+    /// its height as the lowest held, and stores the history accumulator peaks it carries at
+    /// their positions, so that every later header's accumulator nodes, and with them the
+    /// history proofs of every header from the checkpoint on, are complete. Idempotent.
+    ///
+    /// Refused ([`Error::Invalid`]) if the index already holds a block below `header`.
+    pub async fn start_from_checkpoint(&self, header: &Header) -> Result<(), Error> {
+        check_history(header)?;
+        let height = height_param(header.height).ok_or_else(|| {
+            Error::Invalid(format!("checkpoint height {} is too large", header.height))
+        })?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let below: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(height) FROM blocks WHERE height < ?")
+                .bind(height)
+                .fetch_one(&mut *tx)
+                .await?;
+        if let Some(below) = below {
+            return Err(Error::Invalid(format!(
+                "the index already holds height {below}, below the checkpoint at {}: start from a checkpoint only with a fresh data directory",
+                header.height
+            )));
+        }
+        let positions = history::peak_positions(header.height);
+        for ((level, index), peak) in positions.into_iter().zip(&header.history) {
+            sqlx::query("INSERT OR IGNORE INTO history_nodes (level, idx, hash) VALUES (?, ?, ?)")
+                .bind(i64::from(level))
+                .bind(i64::try_from(index).unwrap_or(i64::MAX))
+                .bind(peak.as_bytes().as_slice())
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("INSERT OR IGNORE INTO checkpoint (height) VALUES (?)")
+            .bind(height)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// A header's `blocks` row, checked: its height fits the index and it carries its history.
 fn block_row<'a>(
     header: &'a Header,
