@@ -31,7 +31,7 @@ for i in $(seq 0 $((N - 1))); do start "$i"; done
 until [ "$(height 0)" -ge 5 ]; do sleep 0.2; done
 
 if [ "$MBPS" != 0 ]; then
-  urls=$(for i in $(seq 0 $((API - 1))); do [ "$i" != "$VICTIM" ] && printf 'http://127.0.0.1:%d,' $((HTTP + i)); done)
+  urls=$(for i in $(seq 0 $((API - 1))); do if [ "$i" != "$VICTIM" ]; then printf 'http://127.0.0.1:%d,' $((HTTP + i)); fi; done)
   "$BIN" bench --url "${urls%,}" --mbps "$MBPS" --size 65536 --duration $((DOWN + 120)) --quiet \
     --out "$DIR/bench.json" >/dev/null 2>&1 &
   BENCH=$!

@@ -58,8 +58,8 @@ pub const RETRIEVAL_WINDOW: NonZeroUsize = NZUsize!(32);
 /// Shares pushed to each API node per block beyond the k - 1 it needs (see
 /// `cortado_dispersal::Config::push_spare`).
 const PUSH_SPARE: u16 = 1;
-/// Shortest time an API node has to send a whole block (block sync).
-const SYNC_REQUEST_TIMEOUT_MIN: Duration = Duration::from_secs(2);
+/// Shortest time an API node that has not answered yet has to send a whole block (block sync).
+const SYNC_REQUEST_TIMEOUT_MIN: Duration = Duration::from_secs(1);
 /// One epoch forever (validator-set changes come later).
 const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);
 
@@ -354,7 +354,7 @@ impl Engine {
                 params,
                 limits: cfg.limits,
                 serve_from: cfg.push_to.clone(),
-                request_timeout: (cfg.timeouts.fetch * 4).max(SYNC_REQUEST_TIMEOUT_MIN),
+                request_timeout: cfg.timeouts.fetch.max(SYNC_REQUEST_TIMEOUT_MIN),
                 mailbox_size: cfg.mailbox_size,
                 corrupt_served_blocks: cfg.faults.dispersal.corrupt_served_blocks,
             },

@@ -12,8 +12,9 @@
 //! table entry, every invalid one comes with evidence that verifies), so what this node indexes
 //! is exactly what it would have reconstructed from shares; the header itself is certified and
 //! linked by marshal before the finalizer sees it. A block that does not check sinks its
-//! sender's score to the floor and the next API node is asked at once; one not answered within
-//! `request_timeout` lowers it. Only answers from the node asked, about a block being fetched,
+//! sender's score to the floor and the next API node is asked at once; one not answered in time
+//! lowers it (`request_timeout` until the API node has answered once, then four times its
+//! smoothed response time, at least 500 ms). Only answers from the node asked, about a block being fetched,
 //! are decoded further than their tag and hash; anything else is dropped. When every API node
 //! declined, timed out or lied, the fetch ends as unavailable and the finalizer tries again
 //! later (shares first).
@@ -48,6 +49,10 @@ use std::{
 use tracing::{debug, info, warn};
 use wire::SyncWire;
 
+/// Shortest time an API node has to send a block, whatever its recent response times (blocks
+/// differ in size much more than shares).
+const REQUEST_TIMEOUT_MIN: Duration = Duration::from_millis(500);
+
 /// Where a node serves finalized blocks from.
 pub trait BlockSource: Clone + Send + Sync + 'static {
     /// The finalized block `block` at `height`, with the evidence of each of its invalidly
@@ -72,7 +77,7 @@ pub struct SyncConfig<P> {
     pub limits: Limits,
     /// The nodes that store whole blocks (the API nodes).
     pub serve_from: Vec<P>,
-    /// How long an API node has to answer a request.
+    /// How long an API node has to answer a request, until its response times are known.
     pub request_timeout: Duration,
     /// Capacity of the mailbox.
     pub mailbox_size: NonZeroUsize,
@@ -323,7 +328,11 @@ where
                 self.scores.timed_out(index);
                 continue;
             }
-            f.asked = Some((index, now, now + self.cfg.request_timeout));
+            let timeout = self
+                .scores
+                .timeout(index, self.cfg.request_timeout)
+                .max(REQUEST_TIMEOUT_MIN.min(self.cfg.request_timeout));
+            f.asked = Some((index, now, now + timeout));
             return;
         }
     }
