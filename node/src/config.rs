@@ -171,9 +171,17 @@ impl Genesis {
             return Err("the genesis file lists no validators".into());
         }
         Limits::from(self.limits).check()?;
-        for v in &self.validators {
-            cortado_chain::keys::parse_public_key(&v.public_key)
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (i, v) in self.validators.iter().enumerate() {
+            let key = cortado_chain::keys::parse_public_key(&v.public_key)
                 .map_err(|e| format!("validator {}: {e}", v.public_key))?;
+            // Keys compare by their canonical form (hex case does not make two validators).
+            if let Some(first) = seen.insert(cortado_chain::keys::public_key_hex(&key), i) {
+                return Err(format!(
+                    "validator key {} is listed twice (validators {first} and {i}): every validator needs its own key",
+                    v.public_key
+                ));
+            }
         }
         let n = u32::try_from(self.validators.len()).map_err(|_| "too many validators")?;
         let sharing = cortado_chain::keys::parse_sharing(&self.polynomial, n)

@@ -1,6 +1,6 @@
 //! Node files as `cortado genesis` writes them, and the consensus timing a node refuses.
 
-use cortado_node::{BLOCK_INTERVAL_MIN_MS, ConsensusFile, NodeConfig, testnet};
+use cortado_node::{BLOCK_INTERVAL_MIN_MS, ConsensusFile, Genesis, NodeConfig, testnet};
 use std::{
     net::{IpAddr, Ipv4Addr},
     path::PathBuf,
@@ -62,6 +62,19 @@ fn a_block_interval_above_half_the_leader_timeout_is_refused() {
     let err = NodeConfig::load(file).expect_err("refused").to_string();
     assert!(
         err.contains("[consensus] block_interval_min must be at most half the leader timeout"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_genesis_listing_a_validator_twice_is_refused() {
+    let (dir, _) = generate("duplicate");
+    let mut genesis = Genesis::load(&dir.join("genesis.toml")).expect("generated genesis loads");
+    genesis.validators[2].public_key = genesis.validators[0].public_key.clone();
+    let err = genesis.check().expect_err("a key listed twice is refused");
+    assert!(
+        err.contains("listed twice") && err.contains("validators 0 and 2"),
         "{err}"
     );
     let _ = std::fs::remove_dir_all(dir);
