@@ -4,7 +4,8 @@
 //! [`Application::verify`] before it votes for a proposal; it has already checked that the
 //! header's parent is the one consensus names and that the height is the parent's plus one.
 //!
-//! - **Propose**: no sooner than `block_interval_min` after the parent's timestamp, take
+//! - **Propose**: no sooner than `block_interval_min` after the parent's timestamp (nor later
+//!   than `block_interval_min` from now, whatever the parent's timestamp says), take
 //!   transactions from the mempool (waiting up to `empty_block_delay` for one
 //!   before settling for an empty block), group and erasure-code them (`cortado-coding`), tell the
 //!   mempool which transactions are now in flight (so the next leaders skip them), hand the
@@ -126,6 +127,7 @@ pub struct Application<T: TxSource> {
     empty_block_delay: Duration,
     block_interval_min: Duration,
     invalid_encoding: bool,
+    future_timestamp: Duration,
     progress: Progress,
 }
 
@@ -147,8 +149,8 @@ impl Progress {
 }
 
 impl<T: TxSource> Application<T> {
-    /// Creates the application. `invalid_encoding` makes this validator, as leader, commit to an
-    /// invalid encoding of its first namespace (fault injection for simulations only).
+    /// Creates the application. `faults` (simulations only) make this validator, as leader,
+    /// commit to an invalid encoding of its first namespace, or date its blocks ahead.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         chain_id: ChainId,
@@ -159,7 +161,7 @@ impl<T: TxSource> Application<T> {
         max_future: Duration,
         empty_block_delay: Duration,
         block_interval_min: Duration,
-        invalid_encoding: bool,
+        faults: &crate::Faults,
         progress: Progress,
     ) -> Self {
         Self {
@@ -172,7 +174,8 @@ impl<T: TxSource> Application<T> {
             max_future,
             empty_block_delay,
             block_interval_min,
-            invalid_encoding,
+            invalid_encoding: faults.invalid_encoding,
+            future_timestamp: faults.future_timestamp,
         }
     }
 
@@ -237,13 +240,17 @@ where
     ) -> Option<Digested<ChainBlock>> {
         let parent = ancestry.next().await?;
         // Pacing: no sooner than block_interval_min after the parent (transactions arriving
-        // meanwhile join this block).
+        // meanwhile join this block), and never more than block_interval_min from now: a parent
+        // dated ahead of this clock (by up to max_future, which verifiers accept) must not hold
+        // this proposal back by that much.
+        let now = millis(runtime.current());
+        let interval = self.block_interval_min.as_millis() as u64;
         let earliest = parent
             .inner()
             .header()
             .timestamp_ms
-            .saturating_add(self.block_interval_min.as_millis() as u64);
-        let now = millis(runtime.current());
+            .saturating_add(interval)
+            .min(now.saturating_add(interval));
         if earliest > now {
             runtime.sleep(Duration::from_millis(earliest - now)).await;
         }
@@ -265,7 +272,8 @@ where
             waited += EMPTY_POLL;
         };
         let parent_header = parent.inner().header();
-        let timestamp_ms = millis(runtime.current()).max(parent_header.timestamp_ms + 1);
+        let timestamp_ms = (millis(runtime.current()) + self.future_timestamp.as_millis() as u64)
+            .max(parent_header.timestamp_ms + 1);
         let mut leader = [0u8; 32];
         leader.copy_from_slice(commonware_codec::Encode::encode(&context.leader).as_ref());
         let ctx = BlockContext {

@@ -187,6 +187,8 @@ pub struct Faults {
     pub dispersal: cortado_dispersal::Faults,
     /// As leader, commit to an invalid encoding of the first namespace.
     pub invalid_encoding: bool,
+    /// As leader, date blocks this far ahead of the local clock.
+    pub future_timestamp: Duration,
 }
 
 /// The p2p channels the engine uses, each a (sender, receiver) pair.
@@ -465,7 +467,7 @@ impl Engine {
             cfg.timeouts.max_future,
             cfg.timeouts.empty_block_delay,
             cfg.timeouts.block_interval_min,
-            cfg.faults.invalid_encoding,
+            &cfg.faults,
             Progress {
                 processed: finalized_height,
                 tip: finalizer_tip,

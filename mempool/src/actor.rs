@@ -390,18 +390,15 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 Reply::FinalizedBlock(response)
             }
             Message::Reoffer { response } => {
-                // Owned transactions from the journal that are still pending and not in a
-                // proposal now are durable already: they go to the outbox like new ones. Once.
-                let now = self.context.current();
+                // Owned transactions from the journal that are still pending are durable
+                // already: they go to the outbox like new ones, once. (Leaders skip what they
+                // know to be in flight when they select, so a copy of one does not repeat it.)
                 let recovered = std::mem::take(&mut self.recovered);
                 let owned: Vec<Transaction> = self
                     .pool
                     .owned()
                     .into_iter()
-                    .filter(|tx| {
-                        let hash = tx.hash();
-                        recovered.contains(&hash) && !self.in_flight.contains(&hash, now)
-                    })
+                    .filter(|tx| recovered.contains(&tx.hash()))
                     .collect();
                 let count = owned.len();
                 batch.gossip.extend(owned);

@@ -158,7 +158,7 @@ impl Mailbox {
     }
 
     /// Gossips the transactions submitted here before this start (replayed from the journal)
-    /// that are still pending and not in a proposal to the upcoming leaders again (after a
+    /// that are still pending to the upcoming leaders again (after a
     /// restart, once this node has caught up with the chain and so dropped the ones finalized
     /// while it was down). Only the first call re-offers anything: transactions submitted in
     /// this run were gossiped when they came. Returns how many; 0 if the actor has stopped.

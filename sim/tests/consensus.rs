@@ -249,3 +249,51 @@ fn ten_validators_over_a_simulated_wan_finalize() {
         }
     });
 }
+
+/// A leader that dates its blocks 450 ms ahead (within the 500 ms verifiers accept) does not hold
+/// back the next leader: pacing waits at most `block_interval_min` from the moment it proposes.
+/// Measured in simulated time at an honest validator: from a future-dated block's delivery to
+/// its child's.
+#[test]
+fn a_block_dated_ahead_does_not_delay_the_next_leader() {
+    deterministic::Runner::new(config(16)).start(|context| async move {
+        let mut rng = StdRng::seed_from_u64(16);
+        let mut cluster = Cluster::prepare(context, &mut rng, 4, link(20), None).await;
+        cluster.timeouts_mut().block_interval_min = Duration::from_millis(40);
+        let early = 1;
+        cluster.validators[early].faults.future_timestamp = Duration::from_millis(450);
+        cluster.start_all().await;
+        cluster.spawn_load(400, 2, 2, Duration::from_millis(20));
+        // When validator 0 delivered each height, in simulated time (block timestamps cannot
+        // tell: a future-dated block and its child carry future timestamps).
+        let start = cluster.context().current();
+        let mut delivered: std::collections::HashMap<u64, Duration> = Default::default();
+        while delivered.len() < 61 {
+            let height = cluster.validators[0].recorder.height();
+            let now = cluster.context().current().duration_since(start).unwrap();
+            for h in 0..=height {
+                delivered.entry(h).or_insert(now);
+            }
+            assert!(now < Duration::from_secs(120), "the chain stalled");
+            cluster.context().sleep(Duration::from_millis(5)).await;
+        }
+        cluster.assert_consistent();
+        let key: [u8; 32] = commonware_codec::Encode::encode(&cluster.validators[early].public_key)
+            .as_ref()
+            .try_into()
+            .unwrap();
+        let r = &cluster.validators[0].recorder;
+        let mut gaps = Vec::new();
+        for h in 1..60 {
+            if r.block(h).is_some_and(|b| b.header().leader == key) {
+                gaps.push((delivered[&(h + 1)] - delivered[&h]).as_millis());
+            }
+        }
+        println!("delivery gaps after a block dated 450 ms ahead: {gaps:?} ms");
+        assert!(gaps.len() >= 5, "too few future-dated blocks: {gaps:?}");
+        assert!(
+            gaps.iter().all(|g| *g < 300),
+            "the block after a future-dated one came {gaps:?} ms later"
+        );
+    });
+}
