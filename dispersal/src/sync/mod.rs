@@ -409,11 +409,7 @@ where
         for hash in asked {
             let f = self.fetches.get_mut(&hash).expect("present");
             if let Some((_, sent, _)) = f.asked.take() {
-                let elapsed = self
-                    .context
-                    .current()
-                    .duration_since(sent)
-                    .unwrap_or_default();
+                let elapsed = since(self.context.current(), sent);
                 self.scores.answered(from, elapsed);
             }
             f.tried.insert(from);
@@ -453,20 +449,22 @@ where
         }
         let f = self.fetches.remove(&hash).expect("present");
         if let Some((_, sent, _)) = f.asked {
-            let elapsed = self
-                .context
-                .current()
-                .duration_since(sent)
-                .unwrap_or_default();
-            self.scores.answered(from, elapsed);
+            self.scores
+                .answered(from, since(self.context.current(), sent));
         }
         self.scores.delivered(from);
         self.scores.tick();
         self.metrics.synced.inc();
         self.stats.blocks_synced.fetch_add(1, Ordering::Relaxed);
         let retrieved = Retrieved { block, evidence };
-        for waiter in f.waiters {
+        // Usually one waiter: the block is copied only for the others.
+        let mut waiters = f.waiters;
+        let last = waiters.pop();
+        for waiter in waiters {
             let _ = waiter.send(Some(retrieved.clone()));
+        }
+        if let Some(last) = last {
+            let _ = last.send(Some(retrieved));
         }
     }
 
@@ -498,6 +496,11 @@ where
         };
         let _ = sender.send(Recipients::One(peer), answer.to_bytes(), false);
     }
+}
+
+/// Time from `sent` to `now` (zero if the clock went back).
+fn since(now: SystemTime, sent: SystemTime) -> Duration {
+    now.duration_since(sent).unwrap_or_default()
 }
 
 /// FAULT INJECTION: the block with the first byte of its first payload inverted (unchanged if
