@@ -7,24 +7,28 @@
 //! - **Propose**: no sooner than `block_interval_min` after the parent's timestamp (nor later
 //!   than `block_interval_min` from now, whatever the parent's timestamp says), take
 //!   transactions from the mempool (waiting up to `empty_block_delay` for one
-//!   before settling for an empty block), group and erasure-code them (`cortado-coding`), tell the
-//!   mempool which transactions are now in flight (so the next leaders skip them), hand the
-//!   shares to dispersal (own share stored durably, share `i` sent to validator `i`), and give
-//!   consensus the header.
+//!   before settling for an empty block), skipping every transaction named by the manifest of an
+//!   ancestor that is not finalized and processed here yet (so an honest leader never proposes
+//!   a transaction twice in one chain, whatever the timing); group and erasure-code them
+//!   (`cortado-coding`), hand the shares to dispersal with the block's manifest (own share
+//!   stored durably, share `i` and the manifest sent to validator `i`), and give consensus the
+//!   header. When an ancestor's manifest is not known here (its share has not arrived within
+//!   [`MANIFEST_WAIT`], or it was stored before a restart), the proposal is empty.
 //! - **Verify**: same chain id; the embedded context is consensus's; the history accumulator is
 //!   the parent's with the parent's hash appended (`cortado_types::history`); the timestamp advances and
 //!   is not more than `max_future` ahead (a block from the future is held, not rejected); and this
 //!   validator's own share arrived from the leader, verifies against the header's namespace
-//!   commitments and is stored durably. Only then does the vote go out.
+//!   commitments and is stored durably; the leader's manifest that came with it is recorded.
+//!   Only then does the vote go out.
 
-use crate::{ChainBlock, Context, Scheme, block::from_digest};
+use crate::{ChainBlock, Context, Scheme, block::from_digest, manifests::Manifests};
 use commonware_consensus::{CertifiableBlock, marshal::ancestry::Ancestry};
 use commonware_cryptography::Digested;
 use commonware_runtime::{Clock, Metrics, Spawner};
 use cortado_coding::{
     Chunk, Params, Share, build_block, encode_namespace, encode_namespace_invalid,
 };
-use cortado_dispersal::Mailbox as Dispersal;
+use cortado_dispersal::{Mailbox as Dispersal, Verdict};
 use cortado_types::{Block, BlockContext, ChainId, Hash, Header, Limits, Transaction};
 use futures::StreamExt;
 use std::{
@@ -41,22 +45,31 @@ use tracing::{debug, warn};
 /// How often a leader with nothing to propose looks at the mempool again.
 const EMPTY_POLL: Duration = Duration::from_millis(5);
 
+/// How long a leader waits for the share (and so the manifest) of an ancestor it has not
+/// verified itself before it settles for an empty block.
+pub const MANIFEST_WAIT: Duration = Duration::from_millis(250);
+
+/// Most unfinalized ancestors a leader looks through; further behind, it proposes empty.
+const ANCESTRY_MAX: usize = 64;
+
 /// Where a proposer takes transactions from (the mempool).
 pub trait TxSource: Clone + Send + Sync + 'static {
-    /// Transactions in arrival order that fit `limits`, skipping hashes in `exclude` and those
-    /// in flight in other proposals.
+    /// Transactions in arrival order that fit `limits`, skipping hashes in `exclude` (those in
+    /// not-yet-finalized ancestors).
     fn select(
         &self,
         limits: Limits,
         exclude: HashSet<Hash>,
     ) -> impl Future<Output = Vec<Transaction>> + Send;
 
-    /// These transactions were just proposed in `block`: skip them (here and at the other
-    /// validators) until they are finalized or the proposal is abandoned.
-    fn proposed(&self, block: Hash, hashes: Vec<Hash>) -> impl Future<Output = ()> + Send;
+    /// A block this node does not reconstruct was finalized: drop the copies of the
+    /// transactions its leader's manifest named (`None`: its manifest is not known here, so
+    /// drop every copy; owners keep and re-offer what is still pending).
+    fn finalized_copies(&self, hashes: Option<Vec<Hash>>) -> impl Future<Output = ()> + Send;
 
-    /// This node has caught up with the chain after starting: offer the transactions it
-    /// acknowledged and that are still pending to the upcoming leaders again.
+    /// This node is caught up with the finalized chain: offer the transactions it acknowledged
+    /// and that are still pending (all of them the first time after a start, then those
+    /// waiting too long) to the upcoming leaders again.
     fn reoffer(&self) -> impl Future<Output = ()> + Send;
 }
 
@@ -65,16 +78,16 @@ impl TxSource for cortado_mempool::Mailbox {
         cortado_mempool::Mailbox::select(self, limits, exclude).await
     }
 
-    async fn proposed(&self, block: Hash, hashes: Vec<Hash>) {
-        cortado_mempool::Mailbox::proposed(self, block, hashes).await
+    async fn finalized_copies(&self, hashes: Option<Vec<Hash>>) {
+        cortado_mempool::Mailbox::finalized_copies(self, hashes).await
     }
 
     async fn reoffer(&self) {
         let count = cortado_mempool::Mailbox::reoffer(self).await;
         if count > 0 {
-            tracing::info!(
+            debug!(
                 count,
-                "caught up: pending transactions offered to the next leaders again"
+                "pending transactions offered to the next leaders again"
             );
         }
     }
@@ -128,7 +141,9 @@ pub struct Application<T: TxSource> {
     block_interval_min: Duration,
     invalid_encoding: bool,
     future_timestamp: Duration,
+    false_manifest: Vec<Hash>,
     progress: Progress,
+    manifests: Manifests,
 }
 
 /// How far this node has processed the finalized chain.
@@ -163,8 +178,10 @@ impl<T: TxSource> Application<T> {
         block_interval_min: Duration,
         faults: &crate::Faults,
         progress: Progress,
+        manifests: Manifests,
     ) -> Self {
         Self {
+            manifests,
             progress,
             chain_id,
             limits,
@@ -176,7 +193,57 @@ impl<T: TxSource> Application<T> {
             block_interval_min,
             invalid_encoding: faults.invalid_encoding,
             future_timestamp: faults.future_timestamp,
+            false_manifest: faults.false_manifest.clone(),
         }
+    }
+
+    /// The transactions of the ancestors from `parent` down to the last block this node has
+    /// finalized and processed (its mempool no longer holds theirs), by their manifests; `None`
+    /// if one is not known here in time (propose nothing rather than risk a repeat).
+    async fn in_ancestry<E: Clock>(
+        &self,
+        runtime: &E,
+        parent: Digested<ChainBlock>,
+        ancestry: &mut impl Ancestry<ChainBlock>,
+    ) -> Option<HashSet<Hash>> {
+        let processed = self.progress.processed.load(Ordering::Acquire);
+        let mut exclude = HashSet::new();
+        let mut next = Some(parent);
+        for _ in 0..ANCESTRY_MAX {
+            let Some(block) = next else {
+                return Some(exclude);
+            };
+            let header = block.inner().header();
+            if header.height <= processed {
+                return Some(exclude);
+            }
+            let hash = header.hash();
+            let manifest = match self.manifests.get(&hash) {
+                Some(manifest) => manifest,
+                None => {
+                    // Not verified here yet (the notarization came first): wait for the share.
+                    let verdict = self.dispersal.verify(header.clone());
+                    let timeout = runtime.sleep(MANIFEST_WAIT);
+                    futures::pin_mut!(verdict, timeout);
+                    match futures::future::select(verdict, timeout).await {
+                        futures::future::Either::Left((Some(Verdict::Valid(Some(m))), _)) => {
+                            self.manifests.insert(hash, header.height, m.clone());
+                            m
+                        }
+                        _ => {
+                            debug!(
+                                height = header.height,
+                                "ancestor's manifest unknown here: proposing an empty block"
+                            );
+                            return None;
+                        }
+                    }
+                }
+            };
+            exclude.extend(manifest.iter().copied());
+            next = ancestry.next().await;
+        }
+        None
     }
 
     fn build(&self, ctx: BlockContext, txs: Vec<Transaction>) -> Option<(Block, Vec<Share>)> {
@@ -255,16 +322,22 @@ where
             runtime.sleep(Duration::from_millis(earliest - now)).await;
         }
         // A node catching up may still pool transactions that are already final: it proposes an
-        // empty block rather than repeat them.
-        let behind = self.progress.behind();
+        // empty block rather than repeat them; so it does when it cannot tell what an
+        // unfinalized ancestor holds.
+        let exclude = if self.progress.behind() {
+            None
+        } else {
+            self.in_ancestry(&runtime, parent.clone(), &mut ancestry)
+                .await
+        };
         // An idle chain still makes progress, but at most one empty block per delay: wait for a
         // transaction (proposing the moment one is there) before settling for an empty block.
         let mut waited = Duration::ZERO;
         let txs = loop {
-            if behind {
+            let Some(exclude) = &exclude else {
                 break Vec::new();
-            }
-            let txs = self.source.select(self.limits, HashSet::new()).await;
+            };
+            let txs = self.source.select(self.limits, exclude.clone()).await;
             if !txs.is_empty() || waited >= self.empty_block_delay {
                 break txs;
             }
@@ -287,14 +360,16 @@ where
             parent: from_digest(&context.parent.1),
             history: parent_header.child_history(),
         };
-        let hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
+        let mut hashes: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
         let (block, shares) = self.build(ctx, txs)?;
-        if !hashes.is_empty() {
-            self.source.proposed(block.hash(), hashes).await;
-        }
+        hashes.extend(self.false_manifest.iter().copied());
         let header = block.header().clone();
         debug!(height = header.height, txs = block.tx_count(), "proposing");
-        self.dispersal.disperse(header.clone(), shares).await;
+        self.manifests
+            .insert(block.hash(), header.height, Arc::from(hashes.clone()));
+        self.dispersal
+            .disperse(header.clone(), shares, hashes)
+            .await;
         let block = ChainBlock::new(header).ok()?;
         let digest = crate::block::to_digest(block.hash());
         Some(Digested::precomputed(block, digest))
@@ -340,7 +415,14 @@ where
             runtime.sleep(Duration::from_millis(ahead)).await;
         }
         match self.dispersal.verify(header.clone()).await {
-            Some(verdict) => verdict,
+            Some(Verdict::Valid(manifest)) => {
+                if let Some(manifest) = manifest {
+                    self.manifests
+                        .insert(header.hash(), header.height, manifest);
+                }
+                true
+            }
+            Some(Verdict::Invalid) => false,
             // Dispersal stopped (shutting down): never vote.
             None => futures::future::pending().await,
         }

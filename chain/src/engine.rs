@@ -189,6 +189,9 @@ pub struct Faults {
     pub invalid_encoding: bool,
     /// As leader, date blocks this far ahead of the local clock.
     pub future_timestamp: Duration,
+    /// As leader, name these transaction hashes in every manifest too, whether or not the
+    /// block holds them (a leader lying about its block to keep them out of the next ones).
+    pub false_manifest: Vec<cortado_types::Hash>,
 }
 
 /// The p2p channels the engine uses, each a (sender, receiver) pair.
@@ -427,6 +430,7 @@ impl Engine {
 
         let status = Status::default();
         let finalized_height = Arc::new(AtomicU64::new(0));
+        let manifests = crate::manifests::Manifests::default();
         let (finalizer, finalized_reporter) = Finalizer::new(
             context.child("finalizer"),
             dispersal_mailbox.clone(),
@@ -438,6 +442,7 @@ impl Engine {
             cfg.reconstruct,
             cfg.retrieval_window,
             cfg.source.clone(),
+            manifests.clone(),
         );
         let finalizer_tip = finalizer.tip();
         let finalizer_handle = finalizer.start();
@@ -472,6 +477,7 @@ impl Engine {
                 processed: finalized_height,
                 tip: finalizer_tip,
             },
+            manifests,
         );
         let reader = Reader {
             marshal: marshal_mailbox.clone(),

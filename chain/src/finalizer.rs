@@ -25,7 +25,10 @@
 //! then carries the certificate of the nearest finalized descendant, whose `block` field names
 //! that descendant, and the parent links of the headers in between prove the rest.
 
-use crate::{ChainBlock, Scheme, Status, TxSource, status::RateSampler, verify::certificate_of};
+use crate::{
+    ChainBlock, Scheme, Status, TxSource, manifests::Manifests, status::RateSampler,
+    verify::certificate_of,
+};
 use commonware_actor::Feedback;
 use commonware_consensus::{
     Heightable,
@@ -61,6 +64,9 @@ use tracing::{debug, info};
 
 /// A block delivered within this long of its proposal means this node is live again.
 const CAUGHT_UP_LATENCY_MS: u64 = 5_000;
+
+/// How often, at most, the mempool is asked to re-offer pending transactions.
+const REOFFER_EVERY_MS: u64 = 250;
 
 /// How long to wait before asking validators and API nodes again for a block none could send.
 const OBTAIN_RETRY: Duration = Duration::from_millis(250);
@@ -155,7 +161,9 @@ pub struct Finalizer<E, S, T> {
     window: usize,
     sampler: RateSampler,
     source: T,
-    reoffered: bool,
+    /// When the mempool was last asked to re-offer (ms since the epoch).
+    reoffered_at: Option<u64>,
+    manifests: Manifests,
 }
 
 /// Finality as this node sees it.
@@ -194,6 +202,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
         reconstruct: bool,
         window: NonZeroUsize,
         source: T,
+        manifests: Manifests,
     ) -> (Self, Reporter) {
         let (sender, receiver) = mpsc::unbounded();
         let tip = Arc::new(AtomicU64::new(0));
@@ -237,7 +246,8 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                 window: window.get(),
                 sampler: RateSampler::default(),
                 source,
-                reoffered: false,
+                reoffered_at: None,
+                manifests,
             },
             Reporter {
                 sender,
@@ -365,11 +375,40 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
             }
             acks.push(item.ack);
         }
+        let finalized: Vec<(Option<Header>, cortado_types::Hash, u64)> = blocks
+            .iter()
+            .map(|f| (None, f.block.hash(), f.block.height()))
+            .chain(
+                headers
+                    .iter()
+                    .map(|(h, _)| (Some(h.clone()), h.hash(), h.height)),
+            )
+            .collect();
+        let reconstructed = !blocks.is_empty();
         if !blocks.is_empty() {
             self.sink.finalized(blocks).await;
         }
         if !headers.is_empty() {
             self.sink.finalized_headers(headers).await;
+        }
+        // The manifests of finalized blocks are no longer needed to build on them. A node that
+        // does not reconstruct drops the copies its mempool held of their transactions, by
+        // their leaders' word (all of its copies when the word is not known here), before the
+        // processed height moves past them.
+        for (header, hash, height) in finalized {
+            let manifest = self.manifests.finalized(&hash, height);
+            if reconstructed {
+                continue;
+            }
+            // Not known here (this validator did not get its share, or was catching up): the
+            // mempool drops, and holds for finalized, every copy; their owners re-offer what
+            // is still pending. (A validator-only node never downloads blocks.)
+            let hashes = match (manifest, header) {
+                (Some(manifest), _) => Some(manifest.to_vec()),
+                (None, Some(header)) if header.table.is_empty() => Some(Vec::new()),
+                (None, _) => None,
+            };
+            self.source.finalized_copies(hashes).await;
         }
         let (height, timestamp_ms) = last;
         self.finalized_height.fetch_max(height, Ordering::Release);
@@ -400,11 +439,19 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                 "first finalized block delivered since start"
             );
         }
-        if !self.reoffered && latency_ms <= CAUGHT_UP_LATENCY_MS && !self.status.sync().syncing() {
-            // The first live block since start: every block finalized while this node was down
-            // has been processed (and its transactions dropped from the mempool), so what the
-            // mempool still owns is pending. Offer it to the next leaders again.
-            self.reoffered = true;
+        let caught_up = latency_ms <= CAUGHT_UP_LATENCY_MS
+            && !self.status.sync().syncing()
+            && self.tip.load(Ordering::Relaxed) <= height;
+        if caught_up
+            && self
+                .reoffered_at
+                .is_none_or(|at| now >= at + REOFFER_EVERY_MS)
+        {
+            // Every block finalized so far has been processed (and its transactions dropped
+            // from the mempool), so what the mempool still owns is pending: after a restart
+            // (first time) all of it, then what has waited too long, goes to the next leaders
+            // again. Never while behind: this node would offer transactions already final.
+            self.reoffered_at = Some(now);
             self.source.reoffer().await;
         }
         if self.sampler.sample(&self.status, now) {

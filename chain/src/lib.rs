@@ -27,8 +27,9 @@
 //!   verifies and is stored durably. Parent and height contiguity are checked by marshal's
 //!   `Inline` wrapper, which votes only after verification: a notarized block has ≥ 2f+1 stored
 //!   shares.
-//! - A proposer marks the transactions it proposed as in flight in every mempool (a hint), so
-//!   the next leaders do not include them a second time while they wait for finality.
+//! - A proposer sends the block's manifest (its transaction hashes) with each validator's
+//!   share; a leader skips every transaction named by the manifests of its unfinalized
+//!   ancestors ([`manifests`]), so no honest leader proposes a transaction twice in a chain.
 //! - Every finalized block reaches the [`FinalizedSink`] exactly in height order, at least once
 //!   (again after a restart), with a certificate; marshal is told the block is processed only
 //!   after the sink returns, so nothing is acknowledged before it is durable.
@@ -41,6 +42,7 @@ pub mod block;
 pub mod engine;
 pub mod finalizer;
 pub mod keys;
+pub mod manifests;
 pub mod schedule;
 pub mod status;
 pub mod verify;

@@ -115,7 +115,7 @@ async fn validators_without_the_api_role_store_only_their_shares() {
         assert!(api["blocks_reconstructed"].as_u64().unwrap() > 0);
     }
 
-    // Their mempools drain: the copies they were sent leave with the finalized blocks' hints,
+    // Their mempools drain: the copies they were sent leave with the finalized blocks' manifests,
     // well before their 10 s time to live would drop them.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

@@ -3,7 +3,7 @@
 
 use crate::{
     config::Config,
-    ingress::{Mailbox, Message},
+    ingress::{Mailbox, Message, Verdict},
     metrics::{Metrics as DispersalMetrics, Stats},
     peers::Scores,
     retrieve::Retrieval,
@@ -58,11 +58,13 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics, P> {
     mailbox: mpsc::Receiver<Message>,
     pub(crate) store: Option<Store<E>>,
     pub(crate) buffers: Buffers,
-    verifying: HashMap<Hash, Vec<(Header, oneshot::Sender<bool>)>>,
+    verifying: HashMap<Hash, Vec<(Header, oneshot::Sender<Verdict>)>>,
     pub(crate) retrievals: HashMap<Hash, Retrieval>,
     pub(crate) scores: Scores,
     max_view: u64,
     pruned_below: u64,
+    /// Blocks named by `Faults::spam_shares` so far.
+    spammed: u64,
     pub(crate) metrics: DispersalMetrics,
     pub(crate) stats: Arc<Stats>,
 }
@@ -115,6 +117,7 @@ where
                 scores: Scores::new(cfg_n),
                 max_view: 0,
                 pruned_below: 0,
+                spammed: 0,
                 metrics,
                 stats: stats.clone(),
             },
@@ -186,15 +189,20 @@ where
             Message::Disperse {
                 header,
                 shares,
+                manifest,
                 response,
             } => {
-                self.disperse(header, shares, sender).await;
+                self.disperse(header, shares, manifest, sender).await;
                 let _ = response.send(());
             }
             Message::Verify { header, response } => {
                 let block = header.hash();
-                if header.table.is_empty() || self.stored(&block).await {
-                    let _ = response.send(true);
+                if header.table.is_empty() {
+                    let _ = response.send(Verdict::Valid(Some(Arc::from(Vec::new()))));
+                    return;
+                }
+                if self.stored(&block).await {
+                    let _ = response.send(Verdict::Valid(None));
                     return;
                 }
                 self.verifying
@@ -266,6 +274,7 @@ where
         &mut self,
         header: Header,
         shares: Vec<Share>,
+        manifest: Vec<Hash>,
         sender: &mut impl Sender<PublicKey = P>,
     ) {
         if header.table.is_empty() {
@@ -294,7 +303,12 @@ where
                 corrupt(&mut share);
             }
             let peer = self.cfg.participants[i].clone();
-            let message = Wire::Share { block, share }.to_bytes();
+            let message = Wire::Proposal {
+                block,
+                share,
+                manifest: manifest.clone(),
+            }
+            .to_bytes();
             if sender.send(Recipients::One(peer), message, true).is_empty() {
                 debug!(index, "share not sent (peer offline or rate-limited)");
             }
@@ -331,10 +345,10 @@ where
         let header = waiters[0].0.clone();
         let Some(leader) = self.leader_index(&header) else {
             warn!(%block, "proposal from a leader outside the validator set");
-            self.answer_verify(&block, false);
+            self.answer_verify(&block, Verdict::Invalid);
             return;
         };
-        let Some(share) = self.buffers.take_candidate(&block, leader) else {
+        let Some((share, manifest)) = self.buffers.take_candidate(&block, leader) else {
             return;
         };
         match verify_share(self.cfg.params, &header, self.cfg.me, &share) {
@@ -344,19 +358,19 @@ where
                 if !self.cfg.faults.refuse_to_serve {
                     self.push(block, share, sender);
                 }
-                self.answer_verify(&block, true);
+                self.answer_verify(&block, Verdict::Valid(Some(Arc::from(manifest))));
             }
             Err(err) => {
                 self.metrics.shares_rejected.inc();
                 warn!(%block, leader, %err, "leader sent an invalid share; not voting for it");
-                self.answer_verify(&block, false);
+                self.answer_verify(&block, Verdict::Invalid);
             }
         }
     }
 
-    fn answer_verify(&mut self, block: &Hash, verdict: bool) {
+    fn answer_verify(&mut self, block: &Hash, verdict: Verdict) {
         for (_, response) in self.verifying.remove(block).unwrap_or_default() {
-            let _ = response.send(verdict);
+            let _ = response.send(verdict.clone());
         }
     }
 
@@ -378,18 +392,32 @@ where
         let Some(from) = self.index_of(&peer) else {
             return;
         };
-        if matches!(message, Wire::Share { .. }) {
+        if self.cfg.faults.spam_shares > 0 {
+            self.spam(sender);
+        }
+        if matches!(message, Wire::Share { .. } | Wire::Proposal { .. }) {
             self.stats
                 .share_bytes_received
                 .fetch_add(size, Ordering::Relaxed);
         }
         match message {
-            Wire::Share { block, share } if share.index == self.cfg.me => {
-                if self.buffers.add_candidate(block, from, share) {
+            Wire::Proposal {
+                block,
+                share,
+                manifest,
+            } if share.index == self.cfg.me => {
+                if self.buffers.add_candidate(block, from, share, manifest) {
                     self.try_verify(block, sender).await;
                 }
             }
-            Wire::Share { block, share } if share.index == from => {
+            Wire::Proposal { share, .. } => {
+                debug!(
+                    from,
+                    index = share.index,
+                    "dropping a proposal share for another validator"
+                );
+            }
+            Wire::Share { block, share } if share.index == from && from != self.cfg.me => {
                 if self.buffers.add_pushed(block, share) {
                     self.try_retrieve(block);
                 }
@@ -426,6 +454,36 @@ where
                 sender.send(Recipients::One(peer), message.to_bytes(), false);
             }
             Wire::Missing { block } => self.declined(from, block),
+        }
+    }
+}
+
+impl<E, P> Actor<E, P>
+where
+    E: Spawner + Clock + Storage + Metrics,
+    P: commonware_cryptography::PublicKey,
+{
+    /// Sends every other validator `spam_shares` empty proposal shares for blocks that do not
+    /// exist (fault injection).
+    fn spam(&mut self, sender: &mut impl Sender<PublicKey = P>) {
+        for _ in 0..self.cfg.faults.spam_shares {
+            self.spammed += 1;
+            let mut block = [0xee; 32];
+            block[..8].copy_from_slice(&self.spammed.to_le_bytes());
+            for (index, peer) in self.cfg.participants.iter().enumerate() {
+                if index == self.cfg.me as usize {
+                    continue;
+                }
+                let message = Wire::Proposal {
+                    block: Hash(block),
+                    share: Share {
+                        index: index as u16,
+                        chunks: Vec::new(),
+                    },
+                    manifest: Vec::new(),
+                };
+                sender.send(Recipients::One(peer.clone()), message.to_bytes(), false);
+            }
         }
     }
 }

@@ -18,6 +18,9 @@ pub struct Faults {
     pub corrupt_pushes: bool,
     /// As an API node, serve whole blocks (block sync) with one payload byte flipped.
     pub corrupt_served_blocks: bool,
+    /// For every dispersal message received, send this many tiny proposal shares for random
+    /// blocks to every other validator (flooding their candidate buffers).
+    pub spam_shares: u16,
 }
 
 /// Configuration of the dispersal [`crate::Actor`].

@@ -12,12 +12,13 @@ pub(crate) enum Message {
     Disperse {
         header: Header,
         shares: Vec<Share>,
+        manifest: Vec<Hash>,
         response: oneshot::Sender<()>,
     },
     /// Validator: wait for, check and store own share.
     Verify {
         header: Header,
-        response: oneshot::Sender<bool>,
+        response: oneshot::Sender<Verdict>,
     },
     /// API node: gather shares and reconstruct.
     Retrieve {
@@ -29,6 +30,30 @@ pub(crate) enum Message {
         block: Hash,
         response: oneshot::Sender<Option<Share>>,
     },
+}
+
+/// What a leader says its block holds: the hashes of its transactions, in block order. It
+/// comes with the leader's share over the leader's authenticated connection, so it is the
+/// leader's word for that block and no one else's; nobody can check it before the block is
+/// reconstructed.
+pub type Manifest = Arc<[Hash]>;
+
+/// What dispersal says of a proposal.
+#[derive(Clone, Debug)]
+pub enum Verdict {
+    /// My share arrived from the block's leader, verified and is durable (or the block has no
+    /// namespace and needs none). With the leader's manifest when it came in this run; `None`
+    /// when the share was stored before (by an earlier verification, or before a restart).
+    Valid(Option<Manifest>),
+    /// The leader's share for me does not verify against the header: never vote for it.
+    Invalid,
+}
+
+impl Verdict {
+    /// Whether to vote.
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Verdict::Valid(_))
+    }
 }
 
 /// A block reconstructed from shares.
@@ -70,15 +95,17 @@ impl Mailbox {
         self.stats.snapshot()
     }
 
-    /// Leader: stores this node's share durably and sends share `i` to validator `i`.
-    /// Resolves once the own share is durable.
-    pub async fn disperse(&self, header: Header, shares: Vec<Share>) {
+    /// Leader: stores this node's share durably and sends share `i` to validator `i`, with the
+    /// block's `manifest` (the hashes of its transactions). Resolves once the own share is
+    /// durable.
+    pub async fn disperse(&self, header: Header, shares: Vec<Share>, manifest: Vec<Hash>) {
         let (response, receiver) = oneshot::channel();
         if self
             .sender
             .send(Message::Disperse {
                 header,
                 shares,
+                manifest,
                 response,
             })
             .await
@@ -88,10 +115,11 @@ impl Mailbox {
         }
     }
 
-    /// Validator: resolves `true` once this node's share of `header` arrived from its leader,
-    /// verified and is durable; `false` if the leader's share is invalid. Stays pending while the
-    /// share has not arrived (drop the future to abandon).
-    pub async fn verify(&self, header: Header) -> Option<bool> {
+    /// Validator: resolves [`Verdict::Valid`] once this node's share of `header` arrived from
+    /// its leader, verified and is durable; [`Verdict::Invalid`] if the leader's share is
+    /// invalid. Stays pending while the share has not arrived (drop the future to abandon).
+    /// `None` if the actor stopped.
+    pub async fn verify(&self, header: Header) -> Option<Verdict> {
         let (response, receiver) = oneshot::channel();
         self.sender
             .send(Message::Verify { header, response })

@@ -14,7 +14,10 @@
 //!   stored shares, ≥ f+1 of them at honest validators: enough to recover it (k = f+1). A share
 //!   that fails the check answers `false` (the leader misbehaved; no correct share will come).
 //!   A missing share keeps the answer pending: consensus times out the view if it never comes.
-//!   A header with an empty namespace table needs no share.
+//!   A header with an empty namespace table needs no share. The leader's share comes with the
+//!   block's *manifest* (its transaction hashes), returned with the verdict ([`Verdict`]): the
+//!   chain uses it to keep the transactions of not-yet-finalized ancestors out of its own
+//!   proposals.
 //! - **API node** ([`Mailbox::retrieve`]): gathers k verified shares of a finalized header — its
 //!   own, the ones validators pushed (verified by `reconstruct` itself, which takes the k
 //!   lowest-indexed shares whose chunks all verify: no chunk is hashed twice), and requested
@@ -36,11 +39,13 @@
 //!
 //! # Peer input
 //!
-//! Messages are decoded with bounded configuration (`cortado_coding::share_bytes_max`). A share
-//! for my index is kept as a candidate per (block, sender), and only the one sent by the header's
-//! leader is ever checked; a share for another index is accepted only from that validator (a
-//! validator pushes its own share). Candidates and gathered shares are bounded in bytes and
-//! count, oldest evicted first; nothing unverified is stored on disk. Malformed messages are
+//! Messages are decoded with bounded configuration (`cortado_coding::share_bytes_max`, a manifest
+//! of at most `txs_per_block_max` hashes). A proposal (share for my index with a manifest) is
+//! kept as a candidate per (block, sender), and only the one sent by the header's leader is ever
+//! checked; a share for another index is accepted only from that validator (a validator pushes
+//! its own share). Candidates and gathered shares are bounded in bytes and blocks; at a bound
+//! the sender holding the most loses its oldest first, so a peer flooding shares for random
+//! blocks evicts only its own; nothing unverified is stored on disk. Malformed messages are
 //! dropped with a debug log.
 //!
 //! # Storage
@@ -60,7 +65,7 @@ mod wire;
 
 pub use actor::Actor;
 pub use config::{Config, Faults};
-pub use ingress::{Mailbox, RetrieveError, Retrieved};
+pub use ingress::{Mailbox, Manifest, RetrieveError, Retrieved, Verdict};
 pub use metrics::StatsSnapshot;
 pub use sync::{BlockSource, SyncConfig, SyncMailbox, Syncer, sync_message_bytes_max};
 pub use wire::message_bytes_max;

@@ -1,27 +1,37 @@
 //! Shares held in memory: candidates for this node's own share (checked only when their header
-//! is known, and only the leader's), and shares other validators pushed (for reconstruction).
-//! Bounded in bytes and blocks; the oldest block is evicted first. No I/O, no clock.
+//! is known, and only the leader's, with the leader's manifest), and shares other validators
+//! pushed (for reconstruction). Bounded in bytes and blocks. When a bound is reached the sender
+//! holding the most (bytes, or items when blocks are the bound) loses its oldest item first, so
+//! a peer flooding shares for random blocks evicts its own and never an honest leader's
+//! candidate or an honest pusher's share. No I/O, no clock.
 
 use commonware_codec::EncodeSize;
 use cortado_coding::Share;
 use cortado_types::Hash;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
-#[derive(Default)]
-struct Entry {
-    /// Shares for my index, with the sender's validator index.
-    candidates: Vec<(u16, Share)>,
-    /// Shares of other validators, by their index.
-    pushed: BTreeMap<u16, Share>,
+/// What an item is: a candidate for my own share, or the sender's own share pushed to me.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Kind {
+    Candidate,
+    Pushed,
+}
+
+struct Held {
+    share: Share,
+    manifest: Vec<Hash>,
     bytes: usize,
 }
 
-/// Bounded per-block share buffers.
+/// Bounded per-block share buffers, fair across senders.
 pub(crate) struct Buffers {
     bytes_max: usize,
     blocks_max: usize,
-    order: VecDeque<Hash>,
-    blocks: HashMap<Hash, Entry>,
+    items: HashMap<(Hash, u16, Kind), Held>,
+    /// Per block, its items (sender, kind).
+    blocks: HashMap<Hash, BTreeSet<(u16, Kind)>>,
+    /// Per sender, its items in arrival order, and the bytes they hold.
+    senders: HashMap<u16, (VecDeque<(Hash, Kind)>, usize)>,
     bytes: usize,
 }
 
@@ -38,93 +48,124 @@ pub(crate) fn designated(me: u16, target: u16, n: u16, pushers: u16) -> bool {
     distance >= 1 && distance <= u32::from(pushers)
 }
 
-/// Candidates kept per block (an honest leader sends one; more are peers' noise).
-const CANDIDATES_PER_BLOCK_MAX: usize = 4;
-
 impl Buffers {
     pub(crate) fn new(bytes_max: usize, blocks_max: usize) -> Self {
         Self {
             bytes_max,
             blocks_max,
-            order: VecDeque::new(),
+            items: HashMap::new(),
             blocks: HashMap::new(),
+            senders: HashMap::new(),
             bytes: 0,
         }
     }
 
-    fn entry(&mut self, block: Hash) -> &mut Entry {
-        if !self.blocks.contains_key(&block) {
-            self.order.push_back(block);
-        }
-        self.blocks.entry(block).or_default()
-    }
-
-    /// Keeps a candidate for my own share of `block`, sent by validator `sender`.
-    pub(crate) fn add_candidate(&mut self, block: Hash, sender: u16, share: Share) -> bool {
-        let size = share.encode_size();
-        let entry = self.entry(block);
-        if entry.candidates.len() >= CANDIDATES_PER_BLOCK_MAX
-            || entry.candidates.iter().any(|(s, _)| *s == sender)
-        {
+    fn add(
+        &mut self,
+        block: Hash,
+        sender: u16,
+        kind: Kind,
+        share: Share,
+        manifest: Vec<Hash>,
+    ) -> bool {
+        let key = (block, sender, kind);
+        if self.items.contains_key(&key) {
             return false;
         }
-        entry.candidates.push((sender, share));
-        entry.bytes += size;
-        self.bytes += size;
-        self.evict(block);
-        true
+        let bytes = share.encode_size() + manifest.len() * Hash::LENGTH;
+        self.items.insert(
+            key,
+            Held {
+                share,
+                manifest,
+                bytes,
+            },
+        );
+        self.blocks.entry(block).or_default().insert((sender, kind));
+        let (order, held) = self.senders.entry(sender).or_default();
+        order.push_back((block, kind));
+        *held += bytes;
+        self.bytes += bytes;
+        self.evict(key);
+        self.items.contains_key(&key)
+    }
+
+    fn take(&mut self, block: &Hash, sender: u16, kind: Kind) -> Option<Held> {
+        let held = self.items.remove(&(*block, sender, kind))?;
+        self.bytes -= held.bytes;
+        if let Some(set) = self.blocks.get_mut(block) {
+            set.remove(&(sender, kind));
+            if set.is_empty() {
+                self.blocks.remove(block);
+            }
+        }
+        if let Some((order, bytes)) = self.senders.get_mut(&sender) {
+            *bytes -= held.bytes;
+            if let Some(at) = order.iter().position(|(b, k)| b == block && *k == kind) {
+                order.remove(at);
+            }
+            if order.is_empty() {
+                self.senders.remove(&sender);
+            }
+        }
+        Some(held)
+    }
+
+    /// Keeps a candidate for my own share of `block`, sent by validator `sender` with the
+    /// manifest it claims for the block. False if `sender` already sent one (or it was evicted
+    /// at once: `sender` holds the most).
+    pub(crate) fn add_candidate(
+        &mut self,
+        block: Hash,
+        sender: u16,
+        share: Share,
+        manifest: Vec<Hash>,
+    ) -> bool {
+        self.add(block, sender, Kind::Candidate, share, manifest)
     }
 
     /// Keeps a share validator `share.index` pushed for `block`.
     pub(crate) fn add_pushed(&mut self, block: Hash, share: Share) -> bool {
-        let size = share.encode_size();
-        let entry = self.entry(block);
-        if entry.pushed.contains_key(&share.index) {
-            return false;
-        }
-        entry.pushed.insert(share.index, share);
-        entry.bytes += size;
-        self.bytes += size;
-        self.evict(block);
-        true
+        let sender = share.index;
+        self.add(block, sender, Kind::Pushed, share, Vec::new())
     }
 
-    /// Takes the candidate `leader` sent for `block`, if any (other candidates stay).
-    pub(crate) fn take_candidate(&mut self, block: &Hash, leader: u16) -> Option<Share> {
-        let entry = self.blocks.get_mut(block)?;
-        let at = entry.candidates.iter().position(|(s, _)| *s == leader)?;
-        let (_, share) = entry.candidates.swap_remove(at);
-        let size = share.encode_size();
-        entry.bytes -= size;
-        self.bytes -= size;
-        Some(share)
+    /// Takes the candidate `leader` sent for `block` with its manifest, if any (other
+    /// candidates stay).
+    pub(crate) fn take_candidate(
+        &mut self,
+        block: &Hash,
+        leader: u16,
+    ) -> Option<(Share, Vec<Hash>)> {
+        self.take(block, leader, Kind::Candidate)
+            .map(|held| (held.share, held.manifest))
     }
 
     /// The pushed shares of `block`, by ascending index (the original chunks first: decoding
     /// from them is the fastest).
     pub(crate) fn pushed(&self, block: &Hash) -> Vec<Share> {
-        self.blocks
-            .get(block)
-            .map(|e| e.pushed.values().cloned().collect())
-            .unwrap_or_default()
+        let Some(set) = self.blocks.get(block) else {
+            return Vec::new();
+        };
+        set.iter()
+            .filter(|(_, kind)| *kind == Kind::Pushed)
+            .filter_map(|(sender, kind)| self.items.get(&(*block, *sender, *kind)))
+            .map(|held| held.share.clone())
+            .collect()
     }
 
     /// Drops the share validator `index` pushed for `block` (it did not verify).
     pub(crate) fn remove_pushed(&mut self, block: &Hash, index: u16) {
-        if let Some(entry) = self.blocks.get_mut(block)
-            && let Some(share) = entry.pushed.remove(&index)
-        {
-            let size = share.encode_size();
-            entry.bytes -= size;
-            self.bytes -= size;
-        }
+        self.take(block, index, Kind::Pushed);
     }
 
     /// Drops everything held for `block`.
     pub(crate) fn remove(&mut self, block: &Hash) {
-        if let Some(entry) = self.blocks.remove(block) {
-            self.bytes -= entry.bytes;
-            self.order.retain(|b| b != block);
+        let Some(set) = self.blocks.get(block).cloned() else {
+            return;
+        };
+        for (sender, kind) in set {
+            self.take(block, sender, kind);
         }
     }
 
@@ -133,27 +174,37 @@ impl Buffers {
         self.bytes
     }
 
-    /// Evicts the oldest blocks (never `keep`) until within bounds.
-    fn evict(&mut self, keep: Hash) {
-        let mut rotations = 0;
-        while (self.bytes > self.bytes_max || self.blocks.len() > self.blocks_max)
-            && rotations <= self.order.len()
-        {
-            let Some(oldest) = self.order.pop_front() else {
+    /// Evicts until within bounds: the oldest item of the sender holding the most bytes (or,
+    /// when the block count is the bound, the most items). `keep` goes only if its sender
+    /// holds nothing else and is still the largest.
+    fn evict(&mut self, keep: (Hash, u16, Kind)) {
+        while self.bytes > self.bytes_max || self.blocks.len() > self.blocks_max {
+            let by_bytes = self.bytes > self.bytes_max;
+            let Some(sender) = self
+                .senders
+                .iter()
+                .max_by_key(|(index, (order, bytes))| {
+                    let size = if by_bytes { *bytes } else { order.len() };
+                    (size, **index)
+                })
+                .map(|(index, _)| *index)
+            else {
                 break;
             };
-            if oldest == keep {
-                self.order.push_back(oldest);
-                rotations += 1;
-                continue;
-            }
-            if let Some(entry) = self.blocks.remove(&oldest) {
-                self.bytes -= entry.bytes;
-            }
+            let (order, _) = &self.senders[&sender];
+            let victim = order
+                .iter()
+                .find(|(b, k)| (*b, sender, *k) != keep)
+                .or_else(|| order.front())
+                .copied();
+            let Some((block, kind)) = victim else {
+                break;
+            };
+            self.take(&block, sender, kind);
         }
         debug_assert_eq!(
             self.bytes,
-            self.blocks.values().map(|e| e.bytes).sum::<usize>(),
+            self.items.values().map(|h| h.bytes).sum::<usize>(),
             "byte accounting"
         );
     }
@@ -208,20 +259,56 @@ mod tests {
     #[test]
     fn candidates_only_from_the_leader_are_taken() {
         let mut b = Buffers::new(1 << 20, 8);
-        assert!(b.add_candidate(block(1), 3, share(0, 10)));
+        assert!(b.add_candidate(block(1), 3, share(0, 10), vec![block(7)]));
         assert!(
-            !b.add_candidate(block(1), 3, share(0, 10)),
+            !b.add_candidate(block(1), 3, share(0, 10), vec![]),
             "one per sender"
         );
-        assert!(b.add_candidate(block(1), 2, share(0, 11)));
+        assert!(b.add_candidate(block(1), 2, share(0, 11), vec![]));
         assert!(b.take_candidate(&block(1), 1).is_none());
         assert_eq!(
-            b.take_candidate(&block(1), 2).unwrap().chunks[0].data.len(),
+            b.take_candidate(&block(1), 2).unwrap().0.chunks[0]
+                .data
+                .len(),
             11
         );
-        assert!(b.take_candidate(&block(1), 3).is_some());
+        let (_, manifest) = b.take_candidate(&block(1), 3).unwrap();
+        assert_eq!(
+            manifest,
+            vec![block(7)],
+            "the manifest comes with the share"
+        );
         assert!(b.take_candidate(&block(1), 3).is_none());
         assert_eq!(b.bytes(), 0);
+    }
+
+    #[test]
+    fn a_flooding_sender_evicts_only_its_own() {
+        // Room for 16 blocks. The leader (2) sent my share of block 200 and two validators
+        // pushed theirs; then validator 3 floods tiny shares for 10,000 random blocks.
+        let mut b = Buffers::new(1 << 20, 16);
+        assert!(b.add_candidate(Hash([200; 32]), 2, share(0, 1000), vec![]));
+        assert!(b.add_pushed(Hash([200; 32]), share(1, 1000)));
+        for i in 0..10_000u32 {
+            let mut h = [0u8; 32];
+            h[..4].copy_from_slice(&i.to_le_bytes());
+            h[31] = 1;
+            b.add_candidate(Hash(h), 3, share(0, 1), vec![]);
+            b.add_pushed(Hash(h), share(3, 1));
+        }
+        assert_eq!(b.pushed(&Hash([200; 32])).len(), 1, "the honest push stays");
+        assert!(
+            b.take_candidate(&Hash([200; 32]), 2).is_some(),
+            "the leader's candidate stays"
+        );
+        // Bytes: the largest holder goes first, whoever it is.
+        let mut b = Buffers::new(3_000, 64);
+        assert!(b.add_candidate(block(1), 2, share(0, 1000), vec![]));
+        for i in 0..20u8 {
+            b.add_pushed(Hash([i + 100; 32]), share(3, 400));
+        }
+        assert!(b.take_candidate(&block(1), 2).is_some());
+        assert!(b.bytes() <= 3_000);
     }
 
     #[test]

@@ -2,17 +2,23 @@
 //!
 //! `tag (1) || body`: tag 0 = a share (`block hash (32) || share`), tag 1 = a request for the
 //! receiver's own share of a block (`block hash (32)`), tag 2 = the answer to a request for a
-//! share the sender does not hold (pruned, or never received: `block hash (32)`). Shares are `cortado_coding::Share` in
-//! their canonical encoding, decoded with `(Params, Limits)` bounds.
+//! share the sender does not hold (pruned, or never received: `block hash (32)`), tag 3 = a
+//! proposal: the leader's share for the receiver with the block's manifest (`block hash (32) ||
+//! share || varint count || count × 32-byte transaction hashes`, the count at most
+//! `txs_per_block_max`). Shares are `cortado_coding::Share` in their canonical encoding, decoded
+//! with `(Params, Limits)` bounds.
 
 use bytes::{BufMut, Bytes};
-use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, Read, ReadExt, Write};
+use commonware_codec::{
+    Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt, Write,
+};
 use cortado_coding::{Params, Share};
 use cortado_types::{Hash, Limits};
 
 const TAG_SHARE: u8 = 0;
 const TAG_REQUEST: u8 = 1;
 const TAG_MISSING: u8 = 2;
+const TAG_PROPOSAL: u8 = 3;
 
 /// A dispersal message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,11 +29,18 @@ pub(crate) enum Wire {
     Request { block: Hash },
     /// "I do not hold my share of this block."
     Missing { block: Hash },
+    /// The leader's share for the receiver, with what the leader says the block holds (the
+    /// hashes of its transactions, in block order).
+    Proposal {
+        block: Hash,
+        share: Share,
+        manifest: Vec<Hash>,
+    },
 }
 
 /// Largest message the dispersal channel must admit.
 pub fn message_bytes_max(params: Params, limits: &Limits) -> usize {
-    1 + 32 + cortado_coding::share_bytes_max(params, limits)
+    1 + 32 + cortado_coding::share_bytes_max(params, limits) + 5 + 32 * limits.txs_per_block_max
 }
 
 impl Write for Wire {
@@ -46,6 +59,16 @@ impl Write for Wire {
                 TAG_MISSING.write(buf);
                 block.write(buf);
             }
+            Wire::Proposal {
+                block,
+                share,
+                manifest,
+            } => {
+                TAG_PROPOSAL.write(buf);
+                block.write(buf);
+                share.write(buf);
+                manifest.write(buf);
+            }
         }
     }
 }
@@ -55,6 +78,9 @@ impl EncodeSize for Wire {
         match self {
             Wire::Share { share, .. } => 1 + 32 + share.encode_size(),
             Wire::Request { .. } | Wire::Missing { .. } => 1 + 32,
+            Wire::Proposal {
+                share, manifest, ..
+            } => 1 + 32 + share.encode_size() + manifest.encode_size(),
         }
     }
 }
@@ -72,6 +98,14 @@ impl Read for Wire {
             }),
             TAG_MISSING => Ok(Wire::Missing {
                 block: Hash::read(buf)?,
+            }),
+            TAG_PROPOSAL => Ok(Wire::Proposal {
+                block: Hash::read(buf)?,
+                share: Share::read_cfg(buf, cfg)?,
+                manifest: Vec::<Hash>::read_cfg(
+                    buf,
+                    &(RangeCfg::new(..=cfg.1.txs_per_block_max), ()),
+                )?,
             }),
             _ => Err(CodecError::Invalid("dispersal message", "unknown tag")),
         }
@@ -99,6 +133,11 @@ mod tests {
             chunks: Vec::new(),
         };
         for message in [
+            Wire::Proposal {
+                block,
+                share: share.clone(),
+                manifest: vec![Hash([1; 32]), Hash([2; 32])],
+            },
             Wire::Share { block, share },
             Wire::Request { block },
             Wire::Missing { block },
@@ -109,11 +148,27 @@ mod tests {
             assert_eq!(Wire::decode_cfg(bytes, &cfg).unwrap(), message);
         }
         let mut unknown = Wire::Missing { block }.to_bytes().to_vec();
-        unknown[0] = 3;
+        unknown[0] = 4;
         assert!(Wire::decode_cfg(Bytes::from(unknown), &cfg).is_err());
         assert!(
             Wire::decode_cfg(Bytes::from_static(&[2, 1, 2]), &cfg).is_err(),
             "truncated"
+        );
+        let too_long = Wire::Proposal {
+            block,
+            share: Share {
+                index: 0,
+                chunks: Vec::new(),
+            },
+            manifest: vec![Hash([1; 32]); 3],
+        };
+        let small = Limits {
+            txs_per_block_max: 2,
+            ..Limits::default()
+        };
+        assert!(
+            Wire::decode_cfg(too_long.to_bytes(), &(params, small)).is_err(),
+            "a manifest longer than a block can be is refused"
         );
     }
 }

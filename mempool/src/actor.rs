@@ -11,9 +11,8 @@
 //! channel closes; callers then get [`crate::Error::Closed`].
 
 use crate::{
-    Config, Error, Stats, Submitted,
-    gossip::{self, Gossip, Outbox},
-    inflight::InFlight,
+    Config, Error, GOSSIP_OVERHEAD, Stats, Submitted,
+    gossip::{self, Outbox},
     ingress::{Mailbox, Message},
     journal::Wal,
     metrics::Metrics as MempoolMetrics,
@@ -32,9 +31,9 @@ use futures::{
     future::{self, Either},
 };
 use std::{
-    collections::{HashMap, HashSet, VecDeque},
+    collections::{BTreeMap, HashSet, VecDeque},
     sync::Arc,
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 use tracing::debug;
 
@@ -45,6 +44,9 @@ pub type Leaders<P> = Arc<dyn Fn(usize) -> Vec<P> + Send + Sync>;
 /// Most gossip messages handled in one group commit.
 const GOSSIP_DRAIN_MAX: usize = 64;
 
+/// Most owned transactions re-offered in one go.
+const REOFFER_BATCH_MAX: usize = 4_096;
+
 /// What woke the loop.
 enum Event<P> {
     Stop,
@@ -52,6 +54,17 @@ enum Event<P> {
     Tick,
     Local(Message),
     Gossip(P, IoBuf),
+}
+
+/// Where a transaction to admit comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A local submission (owned once admitted).
+    Local,
+    /// A peer's gossip.
+    Copy,
+    /// Its owner's gossip, again, because it is still pending there.
+    Reoffered,
 }
 
 /// An answer held until the batch is durable.
@@ -71,8 +84,7 @@ enum Reply {
         Vec<(Hash, Vec<Hash>)>,
     ),
     Stats(oneshot::Sender<Stats>, Stats),
-    Proposed(oneshot::Sender<()>),
-    FinalizedBlock(oneshot::Sender<()>),
+    FinalizedCopies(oneshot::Sender<()>),
     Reoffer(oneshot::Sender<usize>, usize),
 }
 
@@ -86,8 +98,7 @@ impl Reply {
             Reply::Contains(response, value) => drop(response.send(value)),
             Reply::BundlesOf(response, value) => drop(response.send(value)),
             Reply::Stats(response, value) => drop(response.send(value)),
-            Reply::Proposed(response) => drop(response.send(())),
-            Reply::FinalizedBlock(response) => drop(response.send(())),
+            Reply::FinalizedCopies(response) => drop(response.send(())),
             Reply::Reoffer(response, count) => drop(response.send(count)),
         }
     }
@@ -101,58 +112,8 @@ struct Batch {
     gossip: Vec<Transaction>,
     /// Whether anything was appended to the journal.
     dirty: bool,
-    /// Proposals (block, hashes) to hint to the other validators.
-    hints: Vec<(Hash, Vec<Hash>)>,
-}
-
-/// What the pool remembers of recent proposals' hints: block hash → transaction hashes, so
-/// that the copies a finalized block holds can be dropped without reconstructing it. Bounded by
-/// the number of blocks and of hashes held; the oldest are forgotten first.
-struct Proposals {
-    by_block: HashMap<Hash, Vec<Hash>>,
-    order: VecDeque<Hash>,
-    hashes: usize,
-    blocks_max: usize,
-    hashes_max: usize,
-}
-
-impl Proposals {
-    fn new(blocks_max: usize, hashes_max: usize) -> Self {
-        Self {
-            by_block: HashMap::new(),
-            order: VecDeque::new(),
-            hashes: 0,
-            blocks_max,
-            hashes_max,
-        }
-    }
-
-    fn add(&mut self, block: Hash, hashes: &[Hash]) {
-        if self.blocks_max == 0 || hashes.len() > self.hashes_max {
-            return;
-        }
-        let entry = self.by_block.entry(block).or_insert_with(|| {
-            self.order.push_back(block);
-            Vec::new()
-        });
-        entry.extend_from_slice(hashes);
-        self.hashes += hashes.len();
-        while self.by_block.len() > self.blocks_max || self.hashes > self.hashes_max {
-            let Some(oldest) = self.order.pop_front() else {
-                break;
-            };
-            if let Some(gone) = self.by_block.remove(&oldest) {
-                self.hashes -= gone.len();
-            }
-        }
-    }
-
-    fn take(&mut self, block: &Hash) -> Vec<Hash> {
-        let hashes = self.by_block.remove(block).unwrap_or_default();
-        self.hashes -= hashes.len();
-        self.order.retain(|b| b != block);
-        hashes
-    }
+    /// Owned transactions to offer the upcoming leaders again.
+    reoffers: Vec<Transaction>,
 }
 
 /// The mempool actor. Create it with [`Actor::init`], run it with [`Actor::start`].
@@ -164,14 +125,18 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics> {
     mailbox: mpsc::Receiver<Message>,
     outbox: Outbox,
     metrics: MempoolMetrics,
-    in_flight: InFlight,
-    proposals: Proposals,
     /// Gossiped copies in arrival order, with the time they expire.
     copies: VecDeque<(SystemTime, Hash)>,
     /// Owned transactions replayed from the journal at start, until the re-offer: what this
     /// node acknowledged in an earlier run and gossiped then, to leaders who may have dropped
     /// it. Transactions submitted in this run were gossiped already and are not re-offered.
     recovered: HashSet<Hash>,
+    /// Owned transactions to gossip again if still pending: (due, admission order) → (hash,
+    /// the interval after which the next re-offer is due). One entry per owned transaction;
+    /// entries of finalized ones are dropped when they come due.
+    reoffers: BTreeMap<(SystemTime, u64), (Hash, Duration)>,
+    /// Counter for the re-offer keys.
+    reoffer_seq: u64,
 }
 
 impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
@@ -182,8 +147,6 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             panic!("invalid mempool configuration: {err}");
         }
         let mut pool = Pool::new(Bounds::from(&cfg));
-        let cfg_proposed_max = cfg.proposed_max;
-        let proposals = Proposals::new(cfg.proposals_max, cfg.proposed_max);
         let wal = Wal::init(context.child("journal"), &cfg, &mut pool).await;
         let metrics = MempoolMetrics::init(&context);
         metrics.set(pool.stats(), wal.bytes());
@@ -198,9 +161,9 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             pool,
             wal,
             mailbox: receiver,
-            in_flight: InFlight::new(cfg_proposed_max),
-            proposals,
             copies: VecDeque::new(),
+            reoffers: BTreeMap::new(),
+            reoffer_seq: 0,
             outbox,
             metrics,
         };
@@ -316,13 +279,9 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         for reply in batch.replies {
             reply.send();
         }
-        for (block, hashes) in &batch.hints {
-            for message in gossip::encode_hints(block, hashes, self.cfg.max_message_size) {
-                sender.send(Recipients::All, message, true);
-                self.metrics.hints_sent.inc();
-            }
+        if !batch.reoffers.is_empty() {
+            self.send_reoffers(sender, batch.reoffers, leaders);
         }
-        self.metrics.in_flight.set(self.in_flight.len() as i64);
         let now = self.context.current();
         for tx in batch.gossip {
             if let Some(full) = self.outbox.push(tx, now) {
@@ -349,7 +308,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         let reply = match message {
             Message::Submit { hash, tx, response } => {
                 let result = self
-                    .admit(hash, tx, true, batch)
+                    .admit(hash, tx, Origin::Local, batch)
                     .await
                     .map(|duplicate| Submitted { hash, duplicate });
                 Reply::Submit(response, result)
@@ -358,41 +317,21 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 limits,
                 exclude,
                 response,
-            } => {
+            } => Reply::Select(response, self.pool.select(&limits, &exclude)),
+            Message::FinalizedCopies { hashes, response } => {
                 let now = self.context.current();
-                self.in_flight.expire(now);
-                let in_flight = &self.in_flight;
-                let selected = self
-                    .pool
-                    .select_skipping(&limits, &exclude, |h| in_flight.contains(h, now));
-                Reply::Select(response, selected)
-            }
-            Message::Proposed {
-                block,
-                hashes,
-                response,
-            } => {
-                let until = self.context.current() + self.cfg.proposed_ttl;
-                for hash in &hashes {
-                    self.in_flight.mark(*hash, until);
-                }
-                self.proposals.add(block, &hashes);
-                batch.hints.push((block, hashes));
-                Reply::Proposed(response)
-            }
-            Message::FinalizedBlock { block, response } => {
-                let hashes = self.proposals.take(&block);
-                for hash in &hashes {
-                    self.in_flight.remove(hash);
-                }
-                let dropped = self.pool.drop_copies(&hashes);
+                let dropped = match hashes {
+                    Some(hashes) => self.pool.drop_copies(&hashes, now),
+                    None => self.pool.drop_all_copies(now),
+                };
                 self.metrics.copies_dropped.inc_by(dropped.len() as u64);
-                Reply::FinalizedBlock(response)
+                Reply::FinalizedCopies(response)
             }
             Message::Reoffer { response } => {
                 // Owned transactions from the journal that are still pending are durable
-                // already: they go to the outbox like new ones, once. (Leaders skip what they
-                // know to be in flight when they select, so a copy of one does not repeat it.)
+                // already: they go to the upcoming leaders again, once, and then like the
+                // others whose re-offer is due. (Leaders skip what their unfinalized ancestors
+                // hold when they select, so a copy does not repeat it.)
                 let recovered = std::mem::take(&mut self.recovered);
                 let owned: Vec<Transaction> = self
                     .pool
@@ -401,14 +340,18 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                     .filter(|tx| recovered.contains(&tx.hash()))
                     .collect();
                 let count = owned.len();
-                batch.gossip.extend(owned);
+                let now = self.context.current();
+                for tx in &owned {
+                    self.schedule_reoffer(tx.hash(), now, self.cfg.reoffer_after);
+                }
+                batch.reoffers.extend(owned);
                 self.metrics.reoffered.inc_by(count as u64);
+                let due = self.reoffer_due();
+                let count = count + due.len();
+                batch.reoffers.extend(due);
                 Reply::Reoffer(response, count)
             }
             Message::Finalized { hashes, response } => {
-                for hash in &hashes {
-                    self.in_flight.remove(hash);
-                }
                 let (removed, bundles) = self.pool.finalize_bundles(&hashes);
                 if !removed.is_empty() {
                     self.wal.append_finalized(&removed).await;
@@ -430,17 +373,10 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
 
     async fn handle_gossip<P: PublicKey>(&mut self, peer: P, message: IoBuf, batch: &mut Batch) {
         self.metrics.gossip_received.inc();
-        let txs = match gossip::decode(message, self.cfg.tx_bytes_max, self.cfg.max_message_size) {
-            Ok(Gossip::Txs(txs)) => txs,
-            Ok(Gossip::Hint(block, hashes)) => {
-                self.metrics.hints_received.inc();
-                let until = self.context.current() + self.cfg.proposed_ttl;
-                for hash in &hashes {
-                    self.in_flight.mark(*hash, until);
-                }
-                self.proposals.add(block, &hashes);
-                return;
-            }
+        let decoded =
+            gossip::decode_batch(message, self.cfg.tx_bytes_max, self.cfg.max_message_size);
+        let (txs, reoffered) = match decoded {
+            Ok(batch) => batch,
             Err(err) => {
                 debug!(?peer, ?err, "dropping malformed gossip message");
                 self.metrics.gossip_invalid.inc();
@@ -449,7 +385,12 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         };
         for tx in txs {
             let hash = tx.hash();
-            if let Err(err) = self.admit(hash, tx, false, batch).await {
+            let origin = if reoffered {
+                Origin::Reoffered
+            } else {
+                Origin::Copy
+            };
+            if let Err(err) = self.admit(hash, tx, origin, batch).await {
                 debug!(?peer, ?hash, %err, "dropping gossiped transaction");
             }
         }
@@ -461,14 +402,26 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         &mut self,
         hash: Hash,
         tx: Transaction,
-        local: bool,
+        origin: Origin,
         batch: &mut Batch,
     ) -> Result<bool, Error> {
-        match self.pool.admit(hash, tx.clone(), local) {
+        let local = origin == Origin::Local;
+        let admitted = match origin {
+            Origin::Reoffered => self.pool.admit_reoffered(
+                hash,
+                tx.clone(),
+                self.context.current(),
+                self.cfg.reoffer_after,
+            ),
+            _ => self.pool.admit(hash, tx.clone(), local),
+        };
+        match admitted {
             Ok(Admitted::New { seq }) if local => {
                 self.wal.append_tx(seq, hash, &tx).await;
                 batch.dirty = true;
                 self.metrics.admitted_local.inc();
+                let now = self.context.current();
+                self.schedule_reoffer(hash, now, self.cfg.reoffer_after);
                 batch.gossip.push(tx);
                 Ok(false)
             }
@@ -483,6 +436,8 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 // Acknowledged here now, so durable here; its owner already gossiped it.
                 self.wal.append_tx(seq, hash, &tx).await;
                 batch.dirty = true;
+                let now = self.context.current();
+                self.schedule_reoffer(hash, now, self.cfg.reoffer_after);
                 self.metrics.duplicates.inc();
                 Ok(true)
             }
@@ -494,6 +449,61 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 self.metrics.refused.inc();
                 Err(err)
             }
+        }
+    }
+
+    fn schedule_reoffer(&mut self, hash: Hash, now: SystemTime, after: Duration) {
+        self.reoffer_seq += 1;
+        self.reoffers
+            .insert((now + after, self.reoffer_seq), (hash, after));
+    }
+
+    /// Every owned transaction whose re-offer came due and that is still pending (at most
+    /// [`REOFFER_BATCH_MAX`] per call), each with its next re-offer scheduled.
+    fn reoffer_due(&mut self) -> Vec<Transaction> {
+        let now = self.context.current();
+        let mut due = Vec::new();
+        for _ in 0..REOFFER_BATCH_MAX {
+            let Some(entry) = self.reoffers.first_entry() else {
+                break;
+            };
+            if entry.key().0 > now {
+                break;
+            }
+            let (hash, after) = entry.remove();
+            let Some(tx) = self.pool.owned_tx(&hash) else {
+                continue;
+            };
+            let next = (after * 2).min(self.cfg.copy_ttl);
+            self.schedule_reoffer(hash, now, next);
+            self.metrics.reoffered.inc();
+            due.push(tx);
+        }
+        due
+    }
+
+    /// Sends owned transactions to the upcoming leaders as re-offers, in batches within
+    /// `gossip_batch_bytes_max`.
+    fn send_reoffers<P: PublicKey>(
+        &mut self,
+        sender: &mut impl Sender<PublicKey = P>,
+        txs: Vec<Transaction>,
+        leaders: Option<&(dyn Fn(usize) -> Vec<P> + Send + Sync)>,
+    ) {
+        let mut batch = Vec::new();
+        let mut size = GOSSIP_OVERHEAD;
+        for tx in txs {
+            let one = commonware_codec::EncodeSize::encode_size(&tx);
+            if !batch.is_empty() && size + one > self.cfg.gossip_batch_bytes_max {
+                self.send_encoded(sender, gossip::encode_reoffer(&batch), batch.len(), leaders);
+                batch.clear();
+                size = GOSSIP_OVERHEAD;
+            }
+            size += one;
+            batch.push(tx);
+        }
+        if !batch.is_empty() {
+            self.send_encoded(sender, gossip::encode_reoffer(&batch), batch.len(), leaders);
         }
     }
 
@@ -530,6 +540,16 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         leaders: Option<&(dyn Fn(usize) -> Vec<P> + Send + Sync)>,
     ) {
         let message = gossip::encode(&txs);
+        self.send_encoded(sender, message, txs.len(), leaders);
+    }
+
+    fn send_encoded<P: PublicKey>(
+        &mut self,
+        sender: &mut impl Sender<PublicKey = P>,
+        message: bytes::Bytes,
+        count: usize,
+        leaders: Option<&(dyn Fn(usize) -> Vec<P> + Send + Sync)>,
+    ) {
         assert!(
             message.len() <= self.cfg.gossip_batch_bytes_max,
             "gossip batch of {} bytes exceeds gossip_batch_bytes_max",
@@ -545,7 +565,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         }
         let recipients = sender.send(to, message, false);
         if recipients.is_empty() {
-            debug!(txs = txs.len(), "gossip batch reached no peer");
+            debug!(txs = count, "gossip batch reached no peer");
             self.metrics.gossip_unsent.inc();
         } else {
             self.metrics.gossip_sent.inc();

@@ -46,21 +46,17 @@ pub struct Config {
     pub journal_replay_buffer: NonZeroUsize,
     /// Pages in the journal's page cache (default 16).
     pub journal_page_cache_pages: NonZeroUsize,
-    /// How long a proposed transaction stays in flight (skipped by selection) unless finalized
-    /// first (default 3 s).
-    pub proposed_ttl: Duration,
-    /// Most in-flight marks held (default 2^20); the oldest are dropped first.
-    pub proposed_max: usize,
     /// How many upcoming leaders a local transaction is gossiped to when the actor is given a
     /// leader schedule (default 3); without one it goes to every validator.
     pub forward_leaders: usize,
     /// How long a gossiped copy (a transaction another validator owns) stays in the pool
-    /// unless a finalized block's hint or this node's own reconstruction removes it first
+    /// unless a finalized block's manifest or this node's own reconstruction removes it first
     /// (default 10 s).
     pub copy_ttl: Duration,
-    /// Most proposals whose hints are remembered, to drop their copies once the block is
-    /// finalized (default 1024); the oldest are forgotten first.
-    pub proposals_max: usize,
+    /// An owned transaction still pending this long after it was gossiped is gossiped to the
+    /// upcoming leaders again, then after twice as long each time, up to `copy_ttl` (default
+    /// 2 s): copies lost, dropped or expired at the leaders never strand it.
+    pub reoffer_after: Duration,
 }
 
 impl Default for Config {
@@ -81,11 +77,9 @@ impl Default for Config {
             journal_write_buffer: NZUsize!(1 << 20),
             journal_replay_buffer: NZUsize!(1 << 20),
             journal_page_cache_pages: NZUsize!(16),
-            proposed_ttl: Duration::from_secs(3),
-            proposed_max: 1 << 20,
             forward_leaders: 3,
             copy_ttl: Duration::from_secs(10),
-            proposals_max: 1024,
+            reoffer_after: Duration::from_secs(2),
         }
     }
 }
@@ -142,10 +136,10 @@ impl Config {
                     .into(),
             );
         }
-        if self.copy_ttl <= self.proposed_ttl {
+        if self.reoffer_after.is_zero() || self.copy_ttl <= self.reoffer_after {
             return Err(format!(
-                "copy_ttl ({:?}) must exceed proposed_ttl ({:?}): a copy must outlive the in-flight mark of a proposal that may be abandoned",
-                self.copy_ttl, self.proposed_ttl
+                "copy_ttl ({:?}) must exceed reoffer_after ({:?}), which must be positive: a copy must live until its owner offers it again",
+                self.copy_ttl, self.reoffer_after
             ));
         }
         Ok(())
@@ -227,7 +221,7 @@ mod tests {
         };
         assert!(cfg.assert().unwrap_err().contains("gossip_interval"));
         let cfg = Config {
-            copy_ttl: Duration::from_secs(1),
+            copy_ttl: Duration::from_secs(2),
             ..Config::default()
         };
         assert!(cfg.assert().unwrap_err().contains("copy_ttl"));

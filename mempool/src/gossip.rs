@@ -1,18 +1,17 @@
 //! Gossip wire format and the outgoing batch.
 //!
 //! A gossip message starts with a tag byte. Tag 0: a transaction batch, a `Vec<Transaction>` in
-//! commonware-codec (a varint count, then each transaction in its canonical encoding). Tag 2: a
-//! proposal hint, the proposed block's hash (32 bytes) then a `Vec<Hash>` of the transactions it
-//! holds (varint count, 32 bytes each); a long hint is split into several messages with the same
-//! block hash. (Tag 1 was a hint without the block hash; it is no longer accepted.) Batches are
-//! decoded with the count bounded by how many of the smallest transactions fit in
-//! `max_message_size` and each payload bounded by `tx_bytes_max`, hints with the count bounded by
-//! `max_message_size / 32`, so a peer cannot make this node allocate more than the message it
-//! already received. Unknown tags are errors.
+//! commonware-codec (a varint count, then each transaction in its canonical encoding). Tag 3:
+//! the same, offered again by its owner because it is still pending there. Tags 1
+//! and 2 were proposal hints (any peer could mark transactions in flight); they are refused:
+//! what a proposal holds now travels with the leader's shares (`cortado-dispersal`). Batches
+//! are decoded with the count bounded by how many of the smallest transactions fit in
+//! `max_message_size` and each payload bounded by `tx_bytes_max`, so a peer cannot make this
+//! node allocate more than the message it already received. Unknown tags are errors.
 
 use bytes::Bytes;
 use commonware_codec::{Decode, EncodeSize, Error as CodecError, Input, RangeCfg, ReadExt, Write};
-use cortado_types::{Hash, Transaction};
+use cortado_types::Transaction;
 use std::time::{Duration, SystemTime};
 
 /// Bytes a gossip message adds around one transaction payload: the tag (1), the count prefix
@@ -23,25 +22,25 @@ pub const GOSSIP_OVERHEAD: usize = COUNT_PREFIX_MAX + 1 + 8 + 5;
 const COUNT_PREFIX_MAX: usize = 1 + 5;
 
 const TAG_TXS: u8 = 0;
-const TAG_HINT: u8 = 2;
-
-/// A decoded gossip message.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Gossip {
-    /// Transactions to admit.
-    Txs(Vec<Transaction>),
-    /// Hashes proposed in a block (in flight): the block's hash and its transactions' hashes.
-    Hint(Hash, Vec<Hash>),
-}
+const TAG_REOFFER: u8 = 3;
 
 /// Smallest encoded transaction: version, namespace, a one-byte length of an empty payload.
 const TX_ENCODED_MIN: usize = 1 + 8 + 1;
 
 /// Encodes a batch.
 pub(crate) fn encode(txs: &[Transaction]) -> Bytes {
+    encode_tagged(TAG_TXS, txs)
+}
+
+/// Encodes a batch its owner offers again.
+pub(crate) fn encode_reoffer(txs: &[Transaction]) -> Bytes {
+    encode_tagged(TAG_REOFFER, txs)
+}
+
+fn encode_tagged(tag: u8, txs: &[Transaction]) -> Bytes {
     let size = 1 + txs.len().encode_size() + txs.iter().map(EncodeSize::encode_size).sum::<usize>();
     let mut buf = Vec::with_capacity(size);
-    TAG_TXS.write(&mut buf);
+    tag.write(&mut buf);
     txs.len().write(&mut buf);
     for tx in txs {
         tx.write(&mut buf);
@@ -50,42 +49,34 @@ pub(crate) fn encode(txs: &[Transaction]) -> Bytes {
     Bytes::from(buf)
 }
 
-/// Encodes the hint of `block`, split so that no message exceeds `max_message_size`.
-pub(crate) fn encode_hints(block: &Hash, hashes: &[Hash], max_message_size: usize) -> Vec<Bytes> {
-    let overhead = COUNT_PREFIX_MAX + Hash::LENGTH;
-    let per_message = (max_message_size.saturating_sub(overhead) / Hash::LENGTH).max(1);
-    hashes
-        .chunks(per_message)
-        .map(|chunk| {
-            let mut buf = Vec::with_capacity(overhead + chunk.len() * Hash::LENGTH);
-            TAG_HINT.write(&mut buf);
-            block.write(&mut buf);
-            chunk.len().write(&mut buf);
-            for h in chunk {
-                h.write(&mut buf);
-            }
-            Bytes::from(buf)
-        })
-        .collect()
-}
-
 /// Decodes a message received from a peer.
+#[cfg(test)]
 pub(crate) fn decode<I: Input>(
     message: I,
     tx_bytes_max: usize,
     max_message_size: usize,
-) -> Result<Gossip, CodecError> {
+) -> Result<Vec<Transaction>, CodecError> {
+    decode_batch(message, tx_bytes_max, max_message_size).map(|(txs, _)| txs)
+}
+
+/// Decodes a message received from a peer: the transactions, and whether their owner offers
+/// them again.
+pub(crate) fn decode_batch<I: Input>(
+    message: I,
+    tx_bytes_max: usize,
+    max_message_size: usize,
+) -> Result<(Vec<Transaction>, bool), CodecError> {
     let mut buf: I::Buf = message.into();
     match u8::read(&mut buf)? {
-        TAG_TXS => {
+        tag @ (TAG_TXS | TAG_REOFFER) => {
             let count = RangeCfg::new(1..=max_message_size / TX_ENCODED_MIN);
-            Vec::<Transaction>::decode_cfg(buf, &(count, tx_bytes_max)).map(Gossip::Txs)
+            Vec::<Transaction>::decode_cfg(buf, &(count, tx_bytes_max))
+                .map(|txs| (txs, tag == TAG_REOFFER))
         }
-        TAG_HINT => {
-            let block = Hash::read(&mut buf)?;
-            let count = RangeCfg::new(1..=max_message_size / Hash::LENGTH);
-            Vec::<Hash>::decode_cfg(buf, &(count, ())).map(|hashes| Gossip::Hint(block, hashes))
-        }
+        1 | 2 => Err(CodecError::Invalid(
+            "gossip message",
+            "proposal hints are no longer accepted",
+        )),
         _ => Err(CodecError::Invalid("gossip message", "unknown tag")),
     }
 }
@@ -164,32 +155,43 @@ mod tests {
         let encoded = encode(&txs);
         assert_eq!(encoded[0], TAG_TXS);
         assert_eq!(encoded[1..], txs.encode()[..]);
-        assert_eq!(decode(encoded, 10, MIB).unwrap(), Gossip::Txs(txs));
-        let hashes = vec![Hash([1; 32]), Hash([2; 32]), Hash([3; 32])];
-        let block = Hash([9; 32]);
-        let hints = encode_hints(&block, &hashes, 1 + 5 + 3 * 32);
-        assert_eq!(hints.len(), 2, "split to fit the message size");
-        assert!(hints.iter().all(|h| h.len() <= 1 + 5 + 3 * 32));
+        assert_eq!(decode(encoded, 10, MIB).unwrap(), txs);
         assert_eq!(
-            decode(hints[0].clone(), 10, MIB).unwrap(),
-            Gossip::Hint(block, hashes[..2].to_vec())
+            decode_batch(encode_reoffer(&txs), 10, MIB).unwrap(),
+            (txs.clone(), true)
         );
-        assert_eq!(
-            decode(hints[1].clone(), 10, MIB).unwrap(),
-            Gossip::Hint(block, hashes[2..].to_vec())
+        let mut hint = vec![2u8];
+        hint.extend_from_slice(&[9; 32]);
+        hint.extend_from_slice(&[1]);
+        hint.extend_from_slice(&[1; 32]);
+        assert!(
+            decode(Bytes::from(hint), 10, MIB).is_err(),
+            "a proposal hint (tag 2) is refused"
         );
         assert!(
             decode(Bytes::from_static(&[1, 1, 0]), 10, MIB).is_err(),
-            "the old hint tag is refused"
+            "the older hint tag is refused"
         );
         assert!(
             decode(Bytes::from_static(&[9, 0]), 10, MIB).is_err(),
             "unknown tag"
         );
-        assert!(
-            decode(Bytes::from_static(&[TAG_HINT, 1, 0]), 10, MIB).is_err(),
-            "truncated"
-        );
+    }
+
+    #[test]
+    fn a_tiny_message_claiming_a_huge_count_is_refused_without_reserving_it() {
+        // Tag, then a varint count of 200,000 transactions, in 5 bytes (issue 13 item 7: the
+        // codec must not reserve room for what the message cannot hold).
+        let mut message = vec![TAG_TXS];
+        let mut count = 200_000u32;
+        while count >= 0x80 {
+            message.push((count as u8) | 0x80);
+            count >>= 7;
+        }
+        message.push(count as u8);
+        message.push(1);
+        assert!(message.len() <= 7);
+        assert!(decode(Bytes::from(message), 10, 2 * MIB).is_err());
     }
 
     #[test]

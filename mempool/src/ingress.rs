@@ -36,16 +36,10 @@ pub(crate) enum Message {
     },
     /// Occupancy.
     Stats { response: oneshot::Sender<Stats> },
-    /// Mark proposed transactions in flight, here and at the other validators.
-    Proposed {
-        block: Hash,
-        hashes: Vec<Hash>,
-        response: oneshot::Sender<()>,
-    },
-    /// A block was finalized that this node does not reconstruct: drop the copies its hint
-    /// named.
-    FinalizedBlock {
-        block: Hash,
+    /// A block was finalized that this node does not reconstruct: drop the copies its
+    /// leader's manifest named (all copies if `None`).
+    FinalizedCopies {
+        hashes: Option<Vec<Hash>>,
         response: oneshot::Sender<()>,
     },
     /// Gossip every owned transaction to the upcoming leaders again.
@@ -89,9 +83,9 @@ impl Mailbox {
         receiver.await.unwrap_or(Err(Error::Closed))
     }
 
-    /// Transactions in arrival order that fit `limits`, skipping `exclude` and every transaction
-    /// in flight (proposed in a block not finalized yet, see [`Self::proposed`]). Removes
-    /// nothing. Empty if the actor has stopped.
+    /// Transactions in arrival order that fit `limits`, skipping `exclude` (the transactions of
+    /// the proposer's not-yet-finalized ancestors). Removes nothing. Empty if the actor has
+    /// stopped.
     pub async fn select(&self, limits: Limits, exclude: HashSet<Hash>) -> Vec<Transaction> {
         let (response, receiver) = oneshot::channel();
         let message = Message::Select {
@@ -122,18 +116,18 @@ impl Mailbox {
         Vec::new()
     }
 
-    /// The proposer just put these transactions in `block`: mark them in flight here and tell
-    /// the other validators (a hint), so the next leaders skip them until they are finalized or
-    /// `proposed_ttl` passes. Resolves once marked locally.
-    pub async fn proposed(&self, block: Hash, hashes: Vec<Hash>) {
+    /// A block was finalized and this node does not reconstruct blocks (a validator that is not
+    /// an API node): drop the gossiped copies of the transactions its leader's manifest named
+    /// and remember them as finalized, so the pool neither keeps them until they expire nor
+    /// proposes them again. `None` (the manifest is not known here): drop every copy. Owned
+    /// transactions stay (only a reconstructed block removes them), so a lying manifest cannot
+    /// make this node lose what it acknowledged. Resolves once done (or at once if the actor
+    /// has stopped).
+    pub async fn finalized_copies(&self, hashes: Option<Vec<Hash>>) {
         let (response, receiver) = oneshot::channel();
         if self
             .sender
-            .send(Message::Proposed {
-                block,
-                hashes,
-                response,
-            })
+            .send(Message::FinalizedCopies { hashes, response })
             .await
             .is_ok()
         {
@@ -141,27 +135,12 @@ impl Mailbox {
         }
     }
 
-    /// `block` was finalized and this node does not reconstruct blocks (a validator that is not
-    /// an API node): drop the gossiped copies its proposer's hint named, so the pool does not
-    /// keep them until they expire. Owned transactions stay (only their own reconstruction
-    /// removes them). Resolves once done (or at once if the actor has stopped).
-    pub async fn finalized_block(&self, block: Hash) {
-        let (response, receiver) = oneshot::channel();
-        if self
-            .sender
-            .send(Message::FinalizedBlock { block, response })
-            .await
-            .is_ok()
-        {
-            let _ = receiver.await;
-        }
-    }
-
-    /// Gossips the transactions submitted here before this start (replayed from the journal)
-    /// that are still pending to the upcoming leaders again (after a
-    /// restart, once this node has caught up with the chain and so dropped the ones finalized
-    /// while it was down). Only the first call re-offers anything: transactions submitted in
-    /// this run were gossiped when they came. Returns how many; 0 if the actor has stopped.
+    /// Offers pending owned transactions to the upcoming leaders again: on the first call,
+    /// every one submitted before this start (replayed from the journal); on every call, those
+    /// gossiped more than `reoffer_after` ago (doubling each time, up to `copy_ttl`). The chain
+    /// calls it only while this node is caught up with the finalized chain, so what the pool
+    /// still owns is pending (a node that lags would offer transactions already final).
+    /// Returns how many; 0 if the actor has stopped.
     pub async fn reoffer(&self) -> usize {
         let (response, receiver) = oneshot::channel();
         if self

@@ -27,15 +27,16 @@
 //!   acknowledged it, journals it and keeps it until it sees it finalized in a block it
 //!   reconstructed ([`Mailbox::finalized`]). A transaction received by gossip is a *copy* of one
 //!   its owner acknowledged: soft state, never journaled, dropped when a finalized block's
-//!   proposal hint names it ([`Mailbox::finalized_block`], for validators that do not
-//!   reconstruct), when this node sees it finalized, or after [`Config::copy_ttl`]. A local
-//!   submission of a pooled copy adopts it (journaled from then on). Copies live long enough to
-//!   reach a block when this node leads; the owner is the backstop if they are lost: it proposes
-//!   its own transactions when it leads, so a false hint or a crash of a copy holder delays a
-//!   transaction but cannot lose it. After a restart, once the node has caught up with the
-//!   chain (and so removed the owned transactions finalized while it was down), the chain calls
-//!   [`Mailbox::reoffer`]: every owned transaction still pooled is gossiped to the upcoming
-//!   leaders again, as if just submitted.
+//!   manifest names it ([`Mailbox::finalized_copies`], for validators that do not reconstruct;
+//!   the claim is remembered, so late copies are refused), when this node sees it finalized, or
+//!   after [`Config::copy_ttl`]. A local submission of a pooled copy adopts it (journaled from
+//!   then on). The owner is the backstop if copies are lost: it proposes its own transactions
+//!   when it leads, and while its node is caught up the chain calls [`Mailbox::reoffer`], which
+//!   gossips (as a *re-offer*) every owned transaction still pending `reoffer_after` after it
+//!   was last gossiped (then twice as long, up to `copy_ttl`), and after a restart every one
+//!   replayed from the journal. A re-offer is admitted over a manifest's claim older than
+//!   `reoffer_after` (a claim the owner still contradicts is a lie), so a false manifest or a
+//!   crash of a copy holder delays a transaction but cannot lose or strand it.
 //! - **Durability** (system invariant 3: a node never acknowledges a transaction before it is
 //!   durable). Every transaction submitted here is appended to a `commonware_storage` segmented
 //!   journal, and the journal is synced before the submit is answered. Group commit: in one loop
@@ -71,17 +72,10 @@
 //!   [`Config::max_message_size`]. Copies are not re-gossiped. Gossip is best effort: a leader
 //!   that is rate-limited, offline or whose block was full misses the batch, and the
 //!   transaction still reaches a block when another holder, or its owner, leads.
-//! - **In flight.** Validators see only shares of blocks, not their transactions, so a leader
-//!   cannot exclude the transactions of not-yet-finalized ancestors itself. Instead the
-//!   proposer calls [`Mailbox::proposed`]: the pool marks those transactions in flight and
-//!   gossips a hint with their hashes to every validator, whose pools mark them too (even before
-//!   the transaction itself arrives). Selection skips in-flight transactions. A mark ends when
-//!   the transaction is finalized or after [`Config::proposed_ttl`] (its block was abandoned:
-//!   the transaction becomes selectable again). Marks are soft state (not journaled) and bounded
-//!   by [`Config::proposed_max`]. The hint names the block, and the pool remembers the last
-//!   [`Config::proposals_max`] hints so that, once a block is finalized, a validator that does
-//!   not reconstruct it can still drop the copies it held. A Byzantine validator can delay transactions by at most
-//!   `proposed_ttl` per hint; a per-peer hint budget is future work.
+//! - **What is in flight** is not the pool's business: validators see only shares of blocks,
+//!   so the chain excludes, when it selects, what its unfinalized ancestors' manifests name
+//!   (the manifest travels with the leader's shares, `cortado-dispersal`). Proposal hints from
+//!   peers (gossip tags 1 and 2) are refused: no peer can keep a transaction out of blocks.
 //! - **Peer input.** A gossip message is decoded with bounded codec configuration (count bounded
 //!   by the message size, each payload by `tx_bytes_max`); a malformed or oversize message is
 //!   dropped with a debug log, never a panic. A transaction refused by the bounds is dropped the
@@ -92,7 +86,6 @@
 mod actor;
 mod config;
 mod gossip;
-mod inflight;
 mod ingress;
 mod journal;
 mod metrics;

@@ -26,23 +26,19 @@ pub(crate) struct Metrics {
     pub finalized: Counter,
     /// Gossip messages sent.
     pub gossip_sent: Counter,
-    /// Proposal hint messages sent.
-    pub hints_sent: Counter,
-    /// Proposal hint messages received.
-    pub hints_received: Counter,
-    /// Transactions marked in flight.
-    pub in_flight: Gauge,
     /// Gossip messages that reached no peer (none connected, or all rate-limited).
     pub gossip_unsent: Counter,
     /// Gossip messages received.
     pub gossip_received: Counter,
     /// Gossip messages dropped as malformed or oversize.
     pub gossip_invalid: Counter,
-    /// Gossiped copies dropped because a finalized block's hint named them.
+    /// Gossiped copies dropped because a finalized block's manifest named them (or its
+    /// manifest was not known here).
     pub copies_dropped: Counter,
     /// Gossiped copies dropped when their time to live passed.
     pub copies_expired: Counter,
-    /// Owned transactions gossiped again after a restart.
+    /// Owned transactions gossiped again (after a restart, or still pending after
+    /// `reoffer_after`).
     pub reoffered: Counter,
 }
 
@@ -54,9 +50,6 @@ impl Metrics {
             bytes: context.gauge("bytes", "Payload bytes in the pool"),
             journal_bytes: context.gauge("journal_bytes", "Bytes in the journal"),
             admitted_local: context.counter("admitted_local", "Transactions admitted locally"),
-            hints_sent: context.counter("hints_sent", "Proposal hint messages sent"),
-            hints_received: context.counter("hints_received", "Proposal hint messages received"),
-            in_flight: context.gauge("in_flight", "Transactions marked in flight"),
             admitted_gossip: context.counter("admitted_gossip", "Transactions admitted by gossip"),
             duplicates: context.counter("duplicates", "Duplicate transactions"),
             refused: context.counter("refused", "Transactions refused by a bound"),
@@ -67,12 +60,12 @@ impl Metrics {
             gossip_invalid: context.counter("gossip_invalid", "Malformed gossip messages dropped"),
             copies_dropped: context.counter(
                 "copies_dropped",
-                "Gossiped copies dropped because a finalized block's hint named them",
+                "Gossiped copies dropped because a finalized block's manifest named them",
             ),
             copies_expired: context.counter("copies_expired", "Gossiped copies that expired"),
             reoffered: context.counter(
                 "reoffered",
-                "Owned transactions gossiped to the leaders again after a restart",
+                "Owned transactions gossiped to the leaders again (after a restart or while pending)",
             ),
         }
     }

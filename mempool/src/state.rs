@@ -9,7 +9,7 @@ use crate::{Error, Limit, Stats};
 use cortado_types::{BUNDLE_NAMESPACE, Bundle, Hash, Limits, Namespace, Transaction};
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 /// The bounds a [`Pool`] enforces (a subset of [`crate::Config`]).
@@ -106,6 +106,42 @@ impl Recent {
     }
 }
 
+/// A bounded FIFO map of hashes finalized blocks' manifests named, with when they were first
+/// named.
+struct Claims {
+    since: HashMap<Hash, SystemTime>,
+    order: VecDeque<Hash>,
+    max: usize,
+}
+
+impl Claims {
+    fn new(max: usize) -> Self {
+        Self {
+            since: HashMap::new(),
+            order: VecDeque::new(),
+            max,
+        }
+    }
+
+    /// When `hash` was first claimed, if it is held.
+    fn since(&self, hash: &Hash) -> Option<SystemTime> {
+        self.since.get(hash).copied()
+    }
+
+    /// Records a claim (a repeated claim keeps the first time: repeating it cannot extend it).
+    fn insert(&mut self, hash: Hash, now: SystemTime) {
+        if self.max == 0 || self.since.contains_key(&hash) {
+            return;
+        }
+        self.since.insert(hash, now);
+        self.order.push_back(hash);
+        if self.order.len() > self.max {
+            let oldest = self.order.pop_front().expect("order is not empty");
+            self.since.remove(&oldest);
+        }
+    }
+}
+
 /// The transaction pool.
 pub(crate) struct Pool {
     bounds: Bounds,
@@ -117,6 +153,10 @@ pub(crate) struct Pool {
     bytes: usize,
     next_seq: u64,
     recent: Recent,
+    /// Hashes a finalized block's manifest named (its leader's word, not checked here): late
+    /// copies are refused like finalized ones, but an owner's re-offer is not (the owner
+    /// reconstructs blocks and knows the transaction is still pending).
+    claimed: Claims,
     /// Pooled bundles by carrier hash, decoded.
     bundles: HashMap<Hash, Bundle>,
     /// Member hash → carrier hash, for every pooled bundle.
@@ -137,6 +177,7 @@ impl Pool {
             bytes: 0,
             next_seq: 0,
             recent: Recent::new(bounds.recent_finalized_max),
+            claimed: Claims::new(bounds.recent_finalized_max),
             bundles: HashMap::new(),
             member_of: HashMap::new(),
         }
@@ -172,6 +213,35 @@ impl Pool {
     /// is full; a local submission of a pooled copy adopts it), the transaction count, the pool
     /// bytes, the namespace bytes.
     pub fn admit(&mut self, hash: Hash, tx: Transaction, owned: bool) -> Result<Admitted, Error> {
+        self.admit_as(hash, tx, owned, false)
+    }
+
+    /// Admits a copy its owner offered again because it is still pending there: like a
+    /// gossiped copy, except that a manifest's claim that it was finalized refuses it only
+    /// if made within `claim_holds` of `now` (a claim that old, still contradicted by the
+    /// owner, which reconstructs blocks, is taken for a lie).
+    pub fn admit_reoffered(
+        &mut self,
+        hash: Hash,
+        tx: Transaction,
+        now: SystemTime,
+        claim_holds: Duration,
+    ) -> Result<Admitted, Error> {
+        let stale = self
+            .claimed
+            .since(&hash)
+            .is_none_or(|since| since + claim_holds <= now);
+        self.admit_as(hash, tx, false, stale)
+    }
+
+    /// `unclaimed`: a manifest's claim does not refuse it.
+    fn admit_as(
+        &mut self,
+        hash: Hash,
+        tx: Transaction,
+        owned: bool,
+        unclaimed: bool,
+    ) -> Result<Admitted, Error> {
         let size = tx.payload.len();
         if size > self.bounds.tx_bytes_max {
             return Err(Error::TooLarge {
@@ -189,6 +259,7 @@ impl Pool {
         // A member of a pending bundle is pending (it will be included with its bundle).
         if self.entries.contains_key(&hash)
             || self.recent.contains(&hash)
+            || (!unclaimed && !owned && self.claimed.since(&hash).is_some())
             || self.member_of.contains_key(&hash)
         {
             return Ok(Admitted::Duplicate);
@@ -308,22 +379,40 @@ impl Pool {
         (removed, bundles)
     }
 
-    /// Drops the gossiped copies among `hashes` (a leader's hint said they are in a block that
-    /// is now finalized) and remembers them as recently finalized. Owned transactions stay: only
-    /// a block this node reconstructed removes those ([`Self::finalize`]), so a false hint
-    /// cannot make this node lose what it acknowledged. Returns the hashes dropped.
-    pub fn drop_copies(&mut self, hashes: &[Hash]) -> Vec<Hash> {
+    /// Drops the gossiped copies among `hashes` (a leader's manifest said they are in a block
+    /// that is now finalized) and remembers the claim (late copies are refused, an owner's
+    /// re-offer is not). Owned transactions
+    /// stay: only a block this node reconstructed removes those ([`Self::finalize`]), so a
+    /// false manifest cannot make this node lose what it acknowledged. Returns the hashes
+    /// dropped.
+    pub fn drop_copies(&mut self, hashes: &[Hash], now: SystemTime) -> Vec<Hash> {
         let mut dropped = Vec::new();
         for hash in hashes {
             if self.entries.get(hash).is_some_and(|e| e.owned) {
                 continue;
             }
-            self.recent.insert(*hash);
+            self.claimed.insert(*hash, now);
             if self.remove(hash) {
                 dropped.push(*hash);
             }
         }
         dropped
+    }
+
+    /// Drops every gossiped copy and claims each finalized (a block was finalized whose
+    /// manifest this node does not know, so any copy may be in it). Returns the hashes dropped.
+    pub fn drop_all_copies(&mut self, now: SystemTime) -> Vec<Hash> {
+        let copies: Vec<Hash> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| !e.owned)
+            .map(|(h, _)| *h)
+            .collect();
+        for hash in &copies {
+            self.claimed.insert(*hash, now);
+            self.remove(hash);
+        }
+        copies
     }
 
     /// Drops `hash` if it is a gossiped copy (its time to live passed); whether it was.
@@ -342,6 +431,14 @@ impl Pool {
             .filter(|e| e.owned)
             .map(|e| e.tx.clone())
             .collect()
+    }
+
+    /// The owned transaction `hash`, if pooled.
+    pub fn owned_tx(&self, hash: &Hash) -> Option<Transaction> {
+        self.entries
+            .get(hash)
+            .filter(|e| e.owned)
+            .map(|e| e.tx.clone())
     }
 
     /// Whether the pool holds `hash` as an owned (locally submitted, journaled) transaction.
@@ -395,21 +492,10 @@ impl Pool {
     /// A transaction that would break a limit is skipped, not a stop: a later, smaller one may
     /// still fit. The walk ends when the block holds `txs_per_block_max` transactions or the
     /// pool is exhausted, so it costs O(pool) in the worst case.
-    #[cfg(test)]
-    pub fn select(&self, limits: &Limits, exclude: &HashSet<Hash>) -> Vec<Transaction> {
-        self.select_skipping(limits, exclude, |_| false)
-    }
-
-    /// [`Self::select`], also skipping every hash for which `skip` is true (in flight).
     ///
     /// A bundle carrier is expanded into its members, all of them or none: it is taken only if
-    /// none of its members is excluded, in flight or already selected, and all fit together.
-    pub fn select_skipping(
-        &self,
-        limits: &Limits,
-        exclude: &HashSet<Hash>,
-        skip: impl Fn(&Hash) -> bool,
-    ) -> Vec<Transaction> {
+    /// none of its members is excluded or already selected, and all fit together.
+    pub fn select(&self, limits: &Limits, exclude: &HashSet<Hash>) -> Vec<Transaction> {
         let mut selected = Vec::new();
         let mut taken: HashSet<Hash> = HashSet::new();
         let mut bytes = 0usize;
@@ -418,7 +504,7 @@ impl Pool {
             if selected.len() >= limits.txs_per_block_max {
                 break;
             }
-            if exclude.contains(hash) || skip(hash) || taken.contains(hash) {
+            if exclude.contains(hash) || taken.contains(hash) {
                 continue;
             }
             // A plain transaction's hash is its key; only a bundle's members are hashed here
@@ -433,7 +519,7 @@ impl Pool {
             if self.bundles.contains_key(hash)
                 && hashes
                     .iter()
-                    .any(|h| exclude.contains(h) || skip(h) || taken.contains(h))
+                    .any(|h| exclude.contains(h) || taken.contains(h))
             {
                 continue;
             }
@@ -497,397 +583,4 @@ impl Pool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bounds() -> Bounds {
-        Bounds {
-            bytes_max: 100,
-            txs_max: 10,
-            tx_bytes_max: 40,
-            namespace_bytes_max: 60,
-            recent_finalized_max: 3,
-            full_retry_after: Duration::from_secs(1),
-        }
-    }
-
-    fn tx(namespace: u64, size: usize, tag: u8) -> (Hash, Transaction) {
-        let tx = Transaction::new(namespace, vec![tag; size]);
-        (tx.hash(), tx)
-    }
-
-    fn admit(pool: &mut Pool, namespace: u64, size: usize, tag: u8) -> Result<Admitted, Error> {
-        let (hash, tx) = tx(namespace, size, tag);
-        let result = pool.admit(hash, tx, true);
-        pool.check_invariants();
-        result
-    }
-
-    fn limits(block_bytes_max: usize, namespaces: usize, txs: usize) -> Limits {
-        Limits {
-            tx_bytes_max: 40,
-            block_bytes_max,
-            namespaces_per_block_max: namespaces,
-            txs_per_block_max: txs,
-        }
-    }
-
-    #[test]
-    fn too_large_is_refused() {
-        let mut pool = Pool::new(bounds());
-        assert_eq!(
-            admit(&mut pool, 1, 41, 0),
-            Err(Error::TooLarge {
-                size: 41,
-                limit: 40
-            })
-        );
-        assert_eq!(admit(&mut pool, 1, 40, 0), Ok(Admitted::New { seq: 0 }));
-        assert_eq!(pool.stats(), Stats { txs: 1, bytes: 40 });
-    }
-
-    #[test]
-    fn bytes_bound() {
-        let mut pool = Pool::new(bounds());
-        // Three namespaces so the per-namespace bound is not the one hit.
-        assert!(admit(&mut pool, 1, 40, 0).is_ok());
-        assert!(admit(&mut pool, 2, 40, 0).is_ok());
-        let err = admit(&mut pool, 3, 21, 0).unwrap_err();
-        assert_eq!(
-            err,
-            Error::Full {
-                limit: Limit::Bytes(100),
-                retry_after: Duration::from_secs(1)
-            }
-        );
-        // Exactly at the bound is fine.
-        assert!(admit(&mut pool, 3, 20, 0).is_ok());
-        assert_eq!(pool.stats().bytes, 100);
-        // An empty payload still fits the byte bound.
-        assert!(admit(&mut pool, 4, 0, 0).is_ok());
-    }
-
-    #[test]
-    fn count_bound() {
-        let mut pool = Pool::new(bounds());
-        for tag in 0..10 {
-            assert!(admit(&mut pool, tag as u64, 1, tag).is_ok());
-        }
-        assert!(matches!(
-            admit(&mut pool, 99, 1, 99),
-            Err(Error::Full {
-                limit: Limit::Txs(10),
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn namespace_bound() {
-        let mut pool = Pool::new(bounds());
-        assert!(admit(&mut pool, 1, 40, 0).is_ok());
-        assert!(admit(&mut pool, 1, 20, 1).is_ok());
-        assert_eq!(
-            admit(&mut pool, 1, 1, 2),
-            Err(Error::NamespaceFull {
-                namespace: Namespace(1),
-                limit: 60,
-                retry_after: Duration::from_secs(1)
-            })
-        );
-        // Another namespace still gets in.
-        assert!(admit(&mut pool, 2, 30, 0).is_ok());
-        // Finalizing frees the namespace's share.
-        let (hash, _) = tx(1, 40, 0);
-        assert_eq!(pool.finalize(&[hash]), vec![hash]);
-        pool.check_invariants();
-        assert!(admit(&mut pool, 1, 1, 2).is_ok());
-    }
-
-    #[test]
-    fn duplicates_are_idempotent_even_when_full() {
-        let mut pool = Pool::new(bounds());
-        assert_eq!(admit(&mut pool, 1, 40, 0), Ok(Admitted::New { seq: 0 }));
-        assert_eq!(admit(&mut pool, 1, 40, 0), Ok(Admitted::Duplicate));
-        assert_eq!(pool.stats(), Stats { txs: 1, bytes: 40 });
-        assert!(admit(&mut pool, 2, 40, 0).is_ok());
-        assert!(admit(&mut pool, 3, 20, 0).is_ok());
-        // Full, but a duplicate is still answered as such.
-        assert!(admit(&mut pool, 3, 1, 1).is_err());
-        assert_eq!(admit(&mut pool, 2, 40, 0), Ok(Admitted::Duplicate));
-    }
-
-    #[test]
-    fn select_is_fifo_and_skips_what_does_not_fit() {
-        let mut pool = Pool::new(Bounds {
-            bytes_max: 1000,
-            txs_max: 100,
-            namespace_bytes_max: 1000,
-            ..bounds()
-        });
-        let txs: Vec<_> = [(5, 30, 0), (1, 30, 1), (5, 30, 2), (2, 5, 3), (3, 5, 4)]
-            .into_iter()
-            .map(|(ns, size, tag)| tx(ns, size, tag))
-            .collect();
-        for (hash, tx) in &txs {
-            pool.admit(*hash, tx.clone(), true).unwrap();
-        }
-        let all: Vec<Transaction> = txs.iter().map(|(_, tx)| tx.clone()).collect();
-        let none = HashSet::new();
-
-        // Everything fits: arrival order, not namespace order.
-        assert_eq!(pool.select(&limits(1000, 10, 10), &none), all);
-
-        // 70 bytes: the first two (60), skip the third (would be 90), take the two small ones.
-        let selected = pool.select(&limits(70, 10, 10), &none);
-        assert_eq!(
-            selected,
-            vec![
-                all[0].clone(),
-                all[1].clone(),
-                all[3].clone(),
-                all[4].clone()
-            ]
-        );
-        // 69 bytes: the last small one no longer fits.
-        let selected = pool.select(&limits(69, 10, 10), &none);
-        assert_eq!(
-            selected,
-            vec![all[0].clone(), all[1].clone(), all[3].clone()]
-        );
-
-        // Two namespaces: 5 and 1, then only txs of those namespaces.
-        let selected = pool.select(&limits(1000, 2, 10), &none);
-        assert_eq!(
-            selected,
-            vec![all[0].clone(), all[1].clone(), all[2].clone()]
-        );
-
-        // Three transactions at most.
-        let selected = pool.select(&limits(1000, 10, 3), &none);
-        assert_eq!(selected, all[..3].to_vec());
-
-        // Exclusion skips without consuming any limit.
-        let exclude: HashSet<Hash> = [txs[0].0, txs[2].0].into_iter().collect();
-        let selected = pool.select(&limits(1000, 10, 2), &exclude);
-        assert_eq!(selected, vec![all[1].clone(), all[3].clone()]);
-
-        // A transaction larger than the block's tx limit is never selected.
-        let small = Limits {
-            tx_bytes_max: 10,
-            ..limits(1000, 10, 10)
-        };
-        assert_eq!(
-            pool.select(&small, &none),
-            vec![all[3].clone(), all[4].clone()]
-        );
-
-        // Selection removes nothing.
-        assert_eq!(pool.stats().txs, 5);
-    }
-
-    #[test]
-    fn finalized_removal_and_recent_suppression() {
-        let mut pool = Pool::new(bounds());
-        let (a, tx_a) = tx(1, 10, 0);
-        let (b, tx_b) = tx(1, 10, 1);
-        pool.admit(a, tx_a.clone(), true).unwrap();
-        pool.admit(b, tx_b.clone(), true).unwrap();
-        // Removing an unknown hash is harmless; only pooled ones are returned.
-        let unknown = tx(9, 1, 9).0;
-        assert_eq!(pool.finalize(&[a, unknown]), vec![a]);
-        pool.check_invariants();
-        assert!(!pool.contains(&a));
-        assert!(pool.contains(&b));
-        assert_eq!(pool.stats(), Stats { txs: 1, bytes: 10 });
-        // A late copy of a finalized transaction is a duplicate, and is not re-added.
-        assert_eq!(pool.admit(a, tx_a.clone(), true), Ok(Admitted::Duplicate));
-        assert!(!pool.contains(&a));
-        // So is a transaction finalized without ever being in this pool.
-        let (c, tx_c) = tx(1, 10, 2);
-        pool.finalize(&[c]);
-        assert_eq!(pool.admit(c, tx_c, true), Ok(Admitted::Duplicate));
-        // Finalizing twice is idempotent.
-        assert!(pool.finalize(&[a]).is_empty());
-        // The recent set is bounded (3): after three more, `a` is forgotten.
-        let others: Vec<Hash> = (10..13).map(|tag| tx(2, 1, tag).0).collect();
-        pool.finalize(&others);
-        assert!(matches!(
-            pool.admit(a, tx_a, true),
-            Ok(Admitted::New { .. })
-        ));
-        pool.check_invariants();
-    }
-
-    #[test]
-    fn restore_keeps_sequence_order_and_ignores_bounds() {
-        let mut pool = Pool::new(bounds());
-        let (a, tx_a) = tx(1, 40, 0);
-        let (b, tx_b) = tx(1, 40, 1);
-        let (c, tx_c) = tx(2, 41, 2);
-        // Restored out of order (as after a compaction) and over the namespace bound.
-        assert_eq!(pool.restore(7, b, tx_b.clone()), Restored::Added);
-        assert_eq!(pool.restore(3, a, tx_a.clone()), Restored::Added);
-        assert_eq!(pool.restore(9, b, tx_b.clone()), Restored::Present);
-        assert_eq!(pool.restore(8, c, tx_c), Restored::Dropped);
-        pool.check_invariants();
-        let selected = pool.select(&limits(1000, 10, 10), &HashSet::new());
-        assert_eq!(selected, vec![tx_a, tx_b]);
-        // New admissions continue after the largest sequence number.
-        let (d, tx_d) = tx(3, 1, 3);
-        assert_eq!(pool.admit(d, tx_d, true), Ok(Admitted::New { seq: 8 }));
-    }
-
-    fn bundle(members: &[(u64, usize, u8)]) -> (Hash, Transaction, Vec<Hash>) {
-        let txs: Vec<Transaction> = members
-            .iter()
-            .map(|(ns, size, tag)| tx(*ns, *size, *tag).1)
-            .collect();
-        let b = Bundle::new(txs).unwrap();
-        let carrier = b.carrier();
-        (carrier.hash(), carrier, b.member_hashes())
-    }
-
-    fn bundle_bounds() -> Bounds {
-        Bounds {
-            bytes_max: 1000,
-            txs_max: 100,
-            tx_bytes_max: 200,
-            namespace_bytes_max: 1000,
-            ..bounds()
-        }
-    }
-
-    #[test]
-    fn bundles_are_selected_whole_or_not_at_all() {
-        let mut pool = Pool::new(bundle_bounds());
-        let (a, _) = tx(1, 30, 1);
-        pool.admit(a, tx(1, 30, 1).1, true).unwrap();
-        let (b_hash, carrier, members) = bundle(&[(2, 20, 2), (3, 20, 3), (4, 20, 4)]);
-        assert!(matches!(
-            pool.admit(b_hash, carrier.clone(), true),
-            Ok(Admitted::New { .. })
-        ));
-        assert_eq!(pool.admit(b_hash, carrier, true), Ok(Admitted::Duplicate));
-        let (c, _) = tx(5, 10, 5);
-        pool.admit(c, tx(5, 10, 5).1, true).unwrap();
-        pool.check_invariants();
-        let none = HashSet::new();
-        let hashes = |txs: Vec<Transaction>| txs.iter().map(Transaction::hash).collect::<Vec<_>>();
-
-        // Everything fits: the bundle expands in place, never the carrier itself.
-        let all = hashes(pool.select(&limits(1000, 10, 10), &none));
-        let mut expected = vec![a];
-        expected.extend(&members);
-        expected.push(c);
-        assert_eq!(all, expected);
-        // 75 bytes: the bundle (60) does not fit after `a` (30): skipped whole; `c` still fits.
-        assert_eq!(hashes(pool.select(&limits(75, 10, 10), &none)), vec![a, c]);
-        // Three namespaces: `a` and the bundle's three do not fit together.
-        assert_eq!(hashes(pool.select(&limits(1000, 3, 10), &none)), vec![a, c]);
-        // Three transactions: likewise.
-        assert_eq!(hashes(pool.select(&limits(1000, 10, 3), &none)), vec![a, c]);
-        // One member excluded (in an ancestor, or in flight): the whole bundle waits.
-        let excluded: HashSet<Hash> = [members[1]].into_iter().collect();
-        assert_eq!(
-            hashes(pool.select(&limits(1000, 10, 10), &excluded)),
-            vec![a, c]
-        );
-        assert_eq!(
-            hashes(pool.select_skipping(&limits(1000, 10, 10), &none, |h| *h == members[2])),
-            vec![a, c]
-        );
-
-        // A member is pending through its bundle; another bundle cannot claim it.
-        assert_eq!(
-            pool.admit(members[0], tx(2, 20, 2).1, true),
-            Ok(Admitted::Duplicate)
-        );
-        let (other, other_carrier, _) = bundle(&[(2, 20, 2), (9, 5, 9)]);
-        assert!(
-            matches!(pool.admit(other, other_carrier, true), Err(Error::Bundle(m)) if m.contains("another bundle"))
-        );
-        // Nor a member pending on its own.
-        let (own, own_carrier, _) = bundle(&[(1, 30, 1), (9, 5, 9)]);
-        assert!(
-            matches!(pool.admit(own, own_carrier, true), Err(Error::Bundle(m)) if m.contains("on its own"))
-        );
-        // A carrier that does not decode.
-        let junk = Transaction::new(BUNDLE_NAMESPACE, vec![9u8; 5]);
-        assert!(matches!(
-            pool.admit(junk.hash(), junk, true),
-            Err(Error::Bundle(_))
-        ));
-
-        // Finalizing the members removes the carrier and reports the bundle.
-        assert_eq!(
-            pool.bundles_of(&[a, members[1]]),
-            vec![(b_hash, members.clone())]
-        );
-        let (removed, bundles) = pool.finalize_bundles(&members);
-        assert!(removed.contains(&b_hash));
-        assert_eq!(bundles, vec![(b_hash, members.clone())]);
-        assert!(!pool.contains(&b_hash));
-        pool.check_invariants();
-        assert_eq!(
-            hashes(pool.select(&limits(1000, 10, 10), &none)),
-            vec![a, c]
-        );
-    }
-
-    #[test]
-    fn journaled_bundles_are_restored() {
-        let mut pool = Pool::new(bundle_bounds());
-        let (b_hash, carrier, members) = bundle(&[(2, 20, 2), (3, 20, 3)]);
-        assert_eq!(pool.restore(7, b_hash, carrier), Restored::Added);
-        let selected: Vec<Hash> = pool
-            .select(&limits(1000, 10, 10), &HashSet::new())
-            .iter()
-            .map(Transaction::hash)
-            .collect();
-        assert_eq!(selected, members);
-        let junk = Transaction::new(BUNDLE_NAMESPACE, vec![1u8; 3]);
-        assert_eq!(pool.restore(8, junk.hash(), junk), Restored::Dropped);
-    }
-
-    #[test]
-    fn copies_are_adopted_dropped_by_hint_and_expired_but_owned_stay() {
-        let mut pool = Pool::new(bounds());
-        let (a, tx_a) = tx(1, 10, 1);
-        let (b, tx_b) = tx(1, 10, 2);
-        let (c, tx_c) = tx(1, 10, 3);
-        assert_eq!(
-            pool.admit(a, tx_a.clone(), false),
-            Ok(Admitted::New { seq: 0 })
-        );
-        assert_eq!(
-            pool.admit(b, tx_b.clone(), true),
-            Ok(Admitted::New { seq: 1 })
-        );
-        assert_eq!(pool.admit(c, tx_c, false), Ok(Admitted::New { seq: 2 }));
-        // A gossiped copy of an owned transaction changes nothing; a local submission of a
-        // copy adopts it in place.
-        assert_eq!(pool.admit(b, tx_b, false), Ok(Admitted::Duplicate));
-        assert_eq!(
-            pool.admit(a, tx_a.clone(), true),
-            Ok(Admitted::Adopted { seq: 0 })
-        );
-        assert_eq!(pool.admit(a, tx_a, true), Ok(Admitted::Duplicate));
-        assert!(pool.owns(&a) && pool.owns(&b) && !pool.owns(&c));
-        // A hint drops copies only, and remembers them as finalized.
-        assert_eq!(pool.drop_copies(&[a, b, c]), vec![c]);
-        assert!(pool.contains(&a) && pool.contains(&b) && !pool.contains(&c));
-        assert_eq!(
-            pool.admit(c, tx(1, 10, 3).1, false),
-            Ok(Admitted::Duplicate)
-        );
-        // Expiry drops copies only.
-        let (d, tx_d) = tx(2, 10, 4);
-        pool.admit(d, tx_d, false).unwrap();
-        assert!(!pool.expire_copy(&a));
-        assert!(pool.expire_copy(&d));
-        assert!(!pool.expire_copy(&d));
-        pool.check_invariants();
-        assert_eq!(pool.stats(), Stats { txs: 2, bytes: 20 });
-    }
-}
+mod tests;

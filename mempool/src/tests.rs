@@ -232,10 +232,7 @@ fn gossiped_transactions_are_not_regossiped() {
         let mut received = Vec::new();
         while let Some(Ok((from, message))) = observer.recv().now_or_never() {
             assert_eq!(from, peers[0], "a gossiped transaction was re-gossiped");
-            match gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap() {
-                gossip::Gossip::Txs(txs) => received.extend(txs),
-                gossip::Gossip::Hint(..) => {}
-            }
+            received.extend(gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap());
         }
         assert_eq!(received, txs);
     });
@@ -268,10 +265,7 @@ fn burst_is_gossiped_in_bounded_batches() {
         while let Some(Ok((from, message))) = observer.recv().now_or_never() {
             assert_eq!(from, peers[0]);
             assert!(message.len() <= MESSAGE_MAX);
-            match gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap() {
-                gossip::Gossip::Txs(txs) => received.extend(txs),
-                gossip::Gossip::Hint(..) => {}
-            }
+            received.extend(gossip::decode(message, 1 << 10, MESSAGE_MAX).unwrap());
             messages += 1;
         }
         assert_eq!(received, txs);
@@ -563,31 +557,57 @@ async fn eventually_selects(
     false
 }
 
+/// A proposal hint in the format peers used to send (tag 2, a block hash, the hashes).
+fn old_hint(block: Hash, hashes: &[Hash]) -> Vec<u8> {
+    let mut message = vec![2u8];
+    message.extend_from_slice(&block.0);
+    message.push(hashes.len() as u8);
+    for h in hashes {
+        message.extend_from_slice(&h.0);
+    }
+    message
+}
+
 #[test]
-fn proposed_transactions_are_skipped_everywhere_until_finalized_or_expired() {
+fn excluded_transactions_are_skipped_and_no_peer_can_mark_any() {
     runner(9).start(|context| async move {
-        let mailboxes = start_pools(&context, 3).await;
+        let (_oracle, peers, mut channels) = network(&context, 3).await;
+        let (mut outsider, _) = channels.pop().unwrap();
+        let mut mailboxes = Vec::new();
+        for (index, channel) in channels.into_iter().enumerate() {
+            mailboxes.push(start(&context, index, config(index), channel).await);
+        }
+        settle(&context).await;
         let txs: Vec<Transaction> = (0..4).map(|i| tx(1, 20, i)).collect();
         for t in &txs {
             mailboxes[0].submit(t.clone()).await.unwrap();
         }
         let all: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
         assert!(eventually_selects(&context, &mailboxes[1], &all).await);
-
-        // Node 0 proposes the first two: skipped at node 0 at once, at nodes 1 and 2 after the
-        // hint arrives; the others are still selected.
-        mailboxes[0]
-            .proposed(Hash([7; 32]), all[..2].to_vec())
-            .await;
-        assert!(eventually_selects(&context, &mailboxes[0], &all[2..]).await);
-        assert!(eventually_selects(&context, &mailboxes[1], &all[2..]).await);
-        assert!(eventually_selects(&context, &mailboxes[2], &all[2..]).await);
-
-        // Finalized: gone. Not finalized: selectable again after proposed_ttl.
+        // What the proposer's ancestors hold is excluded by the caller, nothing else.
+        let exclude: HashSet<Hash> = all[..2].iter().copied().collect();
+        let selected = mailboxes[1].select(Limits::default(), exclude).await;
+        let selected: Vec<Hash> = selected.iter().map(Transaction::hash).collect();
+        assert_eq!(selected, all[2..].to_vec());
+        // A Byzantine peer "hints" every transaction in flight, again and again (the old hint
+        // message): refused, nothing is skipped anywhere.
+        for _ in 0..20 {
+            for peer in &peers[..2] {
+                outsider.send(
+                    Recipients::One(peer.clone()),
+                    old_hint(Hash([7; 32]), &all),
+                    false,
+                );
+            }
+            context.sleep(Duration::from_millis(100)).await;
+        }
+        for m in &mailboxes {
+            assert!(eventually_selects(&context, m, &all).await);
+        }
+        // Finalized: gone.
         for m in &mailboxes {
             m.finalized(vec![all[0]]).await;
         }
-        context.sleep(Config::default().proposed_ttl).await;
         for m in &mailboxes {
             assert!(eventually_selects(&context, m, &all[1..]).await);
         }
@@ -595,7 +615,7 @@ fn proposed_transactions_are_skipped_everywhere_until_finalized_or_expired() {
 }
 
 #[test]
-fn a_hint_before_the_transaction_still_suppresses_it() {
+fn old_hints_and_garbage_are_ignored() {
     runner(10).start(|context| async move {
         let (_oracle, peers, mut channels) = network(&context, 3).await;
         let (mut outsider, _) = channels.pop().unwrap();
@@ -605,23 +625,48 @@ fn a_hint_before_the_transaction_still_suppresses_it() {
         }
         settle(&context).await;
         let late = tx(3, 30, 77);
-        let other = tx(3, 30, 78);
-        // The hint reaches node 0 before the transaction does.
-        for message in gossip::encode_hints(&Hash([5; 32]), &[late.hash()], MESSAGE_MAX) {
-            outsider.send(Recipients::One(peers[0].clone()), message, false);
-        }
-        settle(&context).await;
-        // Malformed hints are ignored (the actor keeps working).
+        outsider.send(
+            Recipients::One(peers[0].clone()),
+            old_hint(Hash([5; 32]), &[late.hash()]),
+            false,
+        );
         outsider.send(Recipients::One(peers[0].clone()), vec![1u8, 0xff], false);
         outsider.send(Recipients::One(peers[0].clone()), vec![1u8, 2, 0], false);
         outsider.send(Recipients::One(peers[0].clone()), vec![2u8; 40], false);
-        mailboxes[0].submit(late.clone()).await.unwrap();
-        mailboxes[0].submit(other.clone()).await.unwrap();
-        assert!(eventually_selects(&context, &mailboxes[0], &[other.hash()]).await);
-        assert!(
-            mailboxes[0].contains(late.hash()).await,
-            "held, only skipped"
+        outsider.send(
+            Recipients::One(peers[0].clone()),
+            vec![0u8, 0xff, 0xff, 0x7f],
+            false,
         );
+        settle(&context).await;
+        mailboxes[0].submit(late.clone()).await.unwrap();
+        assert!(eventually_selects(&context, &mailboxes[0], &[late.hash()]).await);
+    });
+}
+
+#[test]
+fn an_owner_offers_a_pending_transaction_again_until_it_is_finalized() {
+    runner(13).start(|context| async move {
+        let mailboxes = start_pools(&context, 3).await;
+        let t = tx(1, 40, 9);
+        mailboxes[0].submit(t.clone()).await.unwrap();
+        assert!(eventually_contains(&context, &mailboxes[1], t.hash()).await);
+        // Node 1 learns of a finalized block whose manifest it does not know: it drops every
+        // copy (and holds each for finalized a while).
+        mailboxes[1].finalized_copies(None).await;
+        assert!(!mailboxes[1].contains(t.hash()).await);
+        // The chain, caught up, asks for re-offers: nothing is due yet.
+        assert_eq!(mailboxes[0].reoffer().await, 0);
+        // After reoffer_after it is due; node 1 takes it back (the claim is that old too).
+        context.sleep(Config::default().reoffer_after).await;
+        assert_eq!(mailboxes[0].reoffer().await, 1);
+        assert!(eventually_contains(&context, &mailboxes[1], t.hash()).await);
+        // Not due again before twice as long.
+        assert_eq!(mailboxes[0].reoffer().await, 0);
+        // Finalized at the owner: no more re-offers.
+        mailboxes[0].finalized(vec![t.hash()]).await;
+        context.sleep(Config::default().copy_ttl * 2).await;
+        assert_eq!(mailboxes[0].reoffer().await, 0);
     });
 }
 
@@ -670,7 +715,7 @@ fn local_transactions_go_to_the_upcoming_leaders_only() {
 }
 
 #[test]
-fn copies_leave_on_a_finalized_hint_or_expiry_and_the_owner_keeps_its_own() {
+fn copies_leave_on_a_finalized_manifest_or_expiry_and_the_owner_keeps_its_own() {
     runner(12).start(|context| async move {
         let mailboxes = start_pools(&context, 3).await;
         let proposed = tx(1, 40, 1);
@@ -682,13 +727,10 @@ fn copies_leave_on_a_finalized_hint_or_expiry_and_the_owner_keeps_its_own() {
             assert!(eventually_contains(&context, m, idle.hash()).await);
         }
         // Node 1 proposes `proposed` in a block; once that block is finalized, every node that
-        // does not reconstruct drops its copy. Node 0 owns it: only its own reconstruction
-        // (`finalized`) removes it.
-        let block = Hash([3; 32]);
-        mailboxes[1].proposed(block, vec![proposed.hash()]).await;
-        settle(&context).await;
+        // does not reconstruct drops its copy by the block's manifest. Node 0 owns it: only its
+        // own reconstruction (`finalized`) removes it.
         for m in &mailboxes {
-            m.finalized_block(block).await;
+            m.finalized_copies(Some(vec![proposed.hash()])).await;
         }
         assert!(mailboxes[0].contains(proposed.hash()).await, "owned");
         assert!(!mailboxes[1].contains(proposed.hash()).await);

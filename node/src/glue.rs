@@ -119,11 +119,9 @@ impl FinalizedSink for Sink {
             error!(%err, ?heights, "cannot store finalized headers");
             panic!("cannot store finalized headers {heights:?}: {err}");
         }
-        for (header, _) in &headers {
-            // The copies this validator held of the block's transactions (their owners, the
-            // API nodes, remove their own when they reconstruct the block).
-            self.mempool.finalized_block(header.hash()).await;
-        }
+        // The chain's finalizer then drops this validator's copies of the blocks' transactions
+        // by their manifests (their owners, the API nodes, remove their own when they
+        // reconstruct the blocks).
         if let Some((last, _)) = headers.last() {
             self.announce(last.height);
         }

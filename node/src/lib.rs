@@ -32,7 +32,7 @@ pub mod channels {
     pub const BLOCKS: u64 = 3;
     /// Marshal backfill of finalized headers.
     pub const BACKFILL: u64 = 4;
-    /// Mempool gossip (transactions and proposal hints).
+    /// Mempool gossip (transactions and re-offers).
     pub const MEMPOOL: u64 = 5;
     /// Erasure-coded shares.
     pub const SHARES: u64 = 6;

@@ -151,6 +151,21 @@ impl Recorder {
         duplicates
     }
 
+    /// Each transaction finalized more than once: its hash and every (height, leader, view)
+    /// that holds it.
+    pub fn duplicate_details(&self) -> Vec<(Hash, Vec<Placement>)> {
+        let inner = self.inner.lock().expect("recorder lock");
+        let mut at: HashMap<Hash, Vec<Placement>> = HashMap::new();
+        for (h, (b, _)) in inner.iter() {
+            for tx in b.transactions() {
+                at.entry(tx.hash())
+                    .or_default()
+                    .push((*h, b.header().leader, b.header().view));
+            }
+        }
+        at.into_iter().filter(|(_, v)| v.len() > 1).collect()
+    }
+
     /// Every transaction hash finalized, in chain order.
     pub fn transactions(&self) -> Vec<Hash> {
         let inner = self.inner.lock().expect("recorder lock");
@@ -160,6 +175,9 @@ impl Recorder {
             .collect()
     }
 }
+
+/// Where a block sits: height, leader key, view.
+pub type Placement = (u64, [u8; 32], u64);
 
 impl BlockSource for Recorder {
     async fn stored_block(&self, height: u64, block: Hash) -> Option<Retrieved> {
@@ -212,10 +230,6 @@ impl Recorder {
                 );
             }
             headers.insert(height, (header, certificate));
-        }
-        let mempool = self.mempool.lock().expect("recorder lock").clone();
-        if let Some(mempool) = mempool {
-            mempool.finalized_block(block).await;
         }
     }
 

@@ -153,6 +153,12 @@ fn validators_that_are_not_api_nodes_receive_only_their_own_shares() {
             "honest leaders repeat no transaction"
         );
         let api_chain = cluster.validators[0].recorder.chain();
+        // Each leader's share comes with its block's manifest, 32 bytes per transaction.
+        let manifest_bytes: u64 = api_chain
+            .keys()
+            .filter_map(|h| cluster.validators[0].recorder.block(*h))
+            .map(|b| 32 * b.tx_count() as u64)
+            .sum();
         let stats = |i: usize| cluster.validators[i].engine().unwrap().dispersal.stats();
         for i in 2..N as usize {
             let v = &cluster.validators[i];
@@ -165,11 +171,12 @@ fn validators_that_are_not_api_nodes_receive_only_their_own_shares() {
             }
             assert_eq!(counter(&cluster, "dispersal_reconstructed", i), 0);
             // Only its own shares arrived: the bytes received are the bytes stored plus each
-            // message's envelope, a fraction of what an API node receives.
+            // message's envelope and manifest, a fraction of what an API node receives.
             let (own, api) = (stats(i), stats(0));
             assert!(own.shares_stored > 0);
             assert!(
-                own.share_bytes_received <= own.share_bytes_stored + 64 * own.shares_stored,
+                own.share_bytes_received
+                    <= own.share_bytes_stored + 64 * own.shares_stored + manifest_bytes,
                 "validator {i} received {} share bytes for {} stored",
                 own.share_bytes_received,
                 own.share_bytes_stored
@@ -177,7 +184,7 @@ fn validators_that_are_not_api_nodes_receive_only_their_own_shares() {
             assert!(3 * own.share_bytes_received < api.share_bytes_received);
         }
         // The validators' mempools held copies of the API nodes' transactions; the finalized
-        // blocks' hints emptied them (no copy waits for its time to live).
+        // blocks' manifests emptied them (no copy waits for its time to live).
         cluster.context().sleep(Duration::from_secs(2)).await;
         for i in 0..N as usize {
             let pool = cluster.validators[i].mempool().unwrap().stats().await;
