@@ -301,6 +301,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         if batch.dirty {
             self.wal.maintain(&self.pool).await;
         }
+        self.metrics.copies_evicted.inc_by(self.pool.take_evicted());
         self.metrics.set(self.pool.stats(), self.wal.bytes());
     }
 

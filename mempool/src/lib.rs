@@ -12,7 +12,10 @@
 //!   cannot fill the pool for the others. A payload larger than [`Config::tx_bytes_max`] (default
 //!   1 MiB) is refused outright. Sizes are payload bytes, the same measure as
 //!   `Limits::block_bytes_max`. A full pool refuses new transactions ([`Error::Full`],
-//!   [`Error::NamespaceFull`]); it never evicts an acknowledged one.
+//!   [`Error::NamespaceFull`]); it never evicts an acknowledged one. A local submission that would
+//!   not fit evicts the oldest gossiped copies (of its namespace, when that is the bound)
+//!   first: a peer flooding copies cannot make this node refuse what its clients submit (copies
+//!   are soft state; their owners keep and re-offer them).
 //! - **Duplicates.** A transaction is identified by its hash. Submitting one that is already in
 //!   the pool, or that was finalized recently (the last [`Config::recent_finalized_max`] hashes
 //!   reported through [`Mailbox::finalized`]), succeeds with [`Submitted::duplicate`] set and

@@ -35,6 +35,8 @@ pub(crate) struct Metrics {
     /// Gossiped copies dropped because a finalized block's manifest named them (or its
     /// manifest was not known here).
     pub copies_dropped: Counter,
+    /// Gossiped copies evicted to make room for acknowledged submissions.
+    pub copies_evicted: Counter,
     /// Gossiped copies dropped when their time to live passed.
     pub copies_expired: Counter,
     /// Owned transactions gossiped again (after a restart, or still pending after
@@ -63,6 +65,10 @@ impl Metrics {
                 "Gossiped copies dropped because a finalized block's manifest named them",
             ),
             copies_expired: context.counter("copies_expired", "Gossiped copies that expired"),
+            copies_evicted: context.counter(
+                "copies_evicted",
+                "Gossiped copies evicted to make room for acknowledged submissions",
+            ),
             reoffered: context.counter(
                 "reoffered",
                 "Owned transactions gossiped to the leaders again (after a restart or while pending)",

@@ -161,6 +161,12 @@ pub(crate) struct Pool {
     bundles: HashMap<Hash, Bundle>,
     /// Member hash → carrier hash, for every pooled bundle.
     member_of: HashMap<Hash, Hash>,
+    /// Gossiped copies by sequence number (oldest first) and their payload bytes.
+    copies: BTreeMap<u64, Hash>,
+    copy_bytes: usize,
+    /// Copies evicted to make room for acknowledged submissions, since the last
+    /// [`Pool::take_evicted`].
+    evicted: u64,
 }
 
 /// A bundle whose members were finalized: its hash (the carrier's) and the members' hashes.
@@ -180,6 +186,9 @@ impl Pool {
             claimed: Claims::new(bounds.recent_finalized_max),
             bundles: HashMap::new(),
             member_of: HashMap::new(),
+            copies: BTreeMap::new(),
+            copy_bytes: 0,
+            evicted: 0,
         }
     }
 
@@ -254,7 +263,10 @@ impl Pool {
             && !entry.owned
         {
             entry.owned = true;
-            return Ok(Admitted::Adopted { seq: entry.seq });
+            let seq = entry.seq;
+            self.copies.remove(&seq);
+            self.copy_bytes -= entry.tx.payload.len();
+            return Ok(Admitted::Adopted { seq });
         }
         // A member of a pending bundle is pending (it will be included with its bundle).
         if self.entries.contains_key(&hash)
@@ -270,6 +282,10 @@ impl Pool {
             None
         };
         let retry_after = self.bounds.full_retry_after;
+        if owned {
+            // An acknowledged submission never waits behind copies: they make room.
+            self.evict_copies_for(size, tx.namespace);
+        }
         if self.entries.len() >= self.bounds.txs_max {
             return Err(Error::Full {
                 limit: Limit::Txs(self.bounds.txs_max),
@@ -340,6 +356,10 @@ impl Pool {
         self.bytes += size;
         *self.namespaces.entry(tx.namespace).or_insert(0) += size;
         self.order.insert(seq, hash);
+        if !owned {
+            self.copies.insert(seq, hash);
+            self.copy_bytes += size;
+        }
         self.entries.insert(hash, Entry { seq, tx, owned });
         self.next_seq = self.next_seq.max(seq + 1);
     }
@@ -397,6 +417,35 @@ impl Pool {
             }
         }
         dropped
+    }
+
+    /// Evicts the oldest copies (of `namespace` when that namespace is the bound) until a
+    /// transaction of `size` bytes in `namespace` fits, or no copy is left to evict.
+    fn evict_copies_for(&mut self, size: usize, namespace: Namespace) {
+        loop {
+            let namespace_bytes = self.namespaces.get(&namespace).copied().unwrap_or(0);
+            let namespace_full = namespace_bytes + size > self.bounds.namespace_bytes_max;
+            let full = self.entries.len() >= self.bounds.txs_max
+                || self.bytes + size > self.bounds.bytes_max;
+            if !full && !namespace_full {
+                return;
+            }
+            let victim = self
+                .copies
+                .values()
+                .find(|h| !namespace_full || self.entries[*h].tx.namespace == namespace)
+                .copied();
+            let Some(victim) = victim else {
+                return;
+            };
+            self.remove(&victim);
+            self.evicted += 1;
+        }
+    }
+
+    /// Copies evicted for acknowledged submissions since the last call.
+    pub fn take_evicted(&mut self) -> u64 {
+        std::mem::take(&mut self.evicted)
     }
 
     /// Drops every gossiped copy and claims each finalized (a block was finalized whose
@@ -473,6 +522,10 @@ impl Pool {
         }
         let size = entry.tx.payload.len();
         self.bytes -= size;
+        if !entry.owned {
+            self.copies.remove(&entry.seq);
+            self.copy_bytes -= size;
+        }
         let namespace = self
             .namespaces
             .get_mut(&entry.tx.namespace)
@@ -569,6 +622,17 @@ impl Pool {
     pub fn check_invariants(&self) {
         let bytes: usize = self.entries.values().map(|e| e.tx.payload.len()).sum();
         assert_eq!(bytes, self.bytes);
+        let copies: usize = self
+            .entries
+            .values()
+            .filter(|e| !e.owned)
+            .map(|e| e.tx.payload.len())
+            .sum();
+        assert_eq!(copies, self.copy_bytes);
+        assert_eq!(
+            self.copies.len(),
+            self.entries.values().filter(|e| !e.owned).count()
+        );
         assert_eq!(self.order.len(), self.entries.len());
         let mut namespaces: HashMap<Namespace, usize> = HashMap::new();
         for (hash, entry) in &self.entries {

@@ -403,3 +403,49 @@ fn copies_are_adopted_dropped_by_hint_and_expired_but_owned_stay() {
     pool.check_invariants();
     assert_eq!(pool.stats(), Stats { txs: 2, bytes: 20 });
 }
+
+#[test]
+fn copies_never_displace_acknowledged_submissions() {
+    // 100 bytes, 10 transactions, 60 per namespace; a peer's copies hold half of it.
+    let mut pool = Pool::new(bounds());
+    for tag in 0..5u8 {
+        let (h, t) = tx(u64::from(tag % 3), 10, tag);
+        assert_eq!(
+            pool.admit(h, t, false),
+            Ok(Admitted::New {
+                seq: u64::from(tag)
+            })
+        );
+    }
+    // Ten acknowledged submissions fit: the last five evict the copies, oldest first.
+    for tag in 0..10u8 {
+        let (h, t) = tx(u64::from(tag % 3), 10, 100 + tag);
+        assert!(
+            matches!(pool.admit(h, t, true), Ok(Admitted::New { .. })),
+            "{tag}"
+        );
+        pool.check_invariants();
+    }
+    assert_eq!(pool.take_evicted(), 5);
+    assert_eq!(
+        pool.stats(),
+        Stats {
+            txs: 10,
+            bytes: 100
+        }
+    );
+    // Full of acknowledged transactions: the next one is refused, nothing is evicted.
+    let (h, t) = tx(2, 10, 200);
+    assert!(matches!(pool.admit(h, t, true), Err(Error::Full { .. })));
+    assert_eq!(pool.take_evicted(), 0);
+    // The namespace bound evicts a copy of that namespace, not another's.
+    let mut pool = Pool::new(bounds());
+    let (a, ta) = tx(7, 30, 1);
+    let (b, tb) = tx(8, 10, 2);
+    pool.admit(a, ta, false).unwrap();
+    pool.admit(b, tb, false).unwrap();
+    let (c, tc) = tx(7, 40, 3);
+    assert!(matches!(pool.admit(c, tc, true), Ok(Admitted::New { .. })));
+    assert!(!pool.contains(&a) && pool.contains(&b));
+    pool.check_invariants();
+}
