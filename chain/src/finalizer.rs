@@ -163,6 +163,9 @@ pub struct Finalizer<E, S, T> {
     source: T,
     /// When the mempool was last asked to re-offer (ms since the epoch).
     reoffered_at: Option<u64>,
+    /// The nearest finalized descendant found for the last block without a finalization of its
+    /// own: its height and certificate.
+    descendant: Option<(u64, FinalityCertificate)>,
     manifests: Manifests,
 }
 
@@ -247,6 +250,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                 sampler: RateSampler::default(),
                 source,
                 reoffered_at: None,
+                descendant: None,
                 manifests,
             },
             Reporter {
@@ -476,15 +480,26 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
         debug!(height, "finalized");
     }
 
-    /// The finalization of `height`, or of its nearest finalized descendant.
+    /// The finalization of `height`, or of its nearest finalized descendant. Blocks arrive in
+    /// height order, so the descendant found for one block without a finalization of its own is
+    /// the nearest for every later one up to it: it is kept, and a run of such blocks (a node
+    /// catching up) costs one scan, not one per block.
     async fn certificate_for(&mut self, height: u64) -> FinalityCertificate {
+        if let Some((at, certificate)) = &self.descendant
+            && *at >= height
+        {
+            return certificate.clone();
+        }
         loop {
             let tip = self.tip.load(Ordering::Relaxed).max(height);
             for h in height..=tip {
                 if let Some(finalization) = self.marshal.get_finalization(Height::new(h)).await {
-                    return certificate_of(&finalization);
+                    let certificate = certificate_of(&finalization);
+                    self.descendant = Some((h, certificate.clone()));
+                    return certificate;
                 }
             }
+            // Marshal may not have stored the finalization yet.
             self.context.sleep(CERTIFICATE_RETRY).await;
         }
     }

@@ -2,6 +2,7 @@
 //! `state.rs`.
 
 use crate::{
+    ask::{Ask, Asks, KeptProposals},
     config::Config,
     ingress::{Mailbox, Message, Verdict},
     metrics::{Metrics as DispersalMetrics, Stats},
@@ -58,7 +59,11 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics, P> {
     mailbox: mpsc::Receiver<Message>,
     pub(crate) store: Option<Store<E>>,
     pub(crate) buffers: Buffers,
-    verifying: HashMap<Hash, Vec<(Header, oneshot::Sender<Verdict>)>>,
+    pub(crate) verifying: HashMap<Hash, Vec<(Header, oneshot::Sender<Verdict>)>>,
+    /// Verifications whose share has not come: when to ask the leader next.
+    pub(crate) asks: Asks,
+    /// This node's recent proposals, to answer requests for shares that did not arrive.
+    pub(crate) kept: KeptProposals,
     pub(crate) retrievals: HashMap<Hash, Retrieval>,
     pub(crate) scores: Scores,
     max_view: u64,
@@ -113,6 +118,8 @@ where
                 store: Some(store),
                 buffers,
                 verifying: HashMap::new(),
+                asks: Asks::new(),
+                kept: KeptProposals::default(),
                 retrievals: HashMap::new(),
                 scores: Scores::new(cfg_n),
                 max_view: 0,
@@ -139,14 +146,22 @@ where
     ) {
         let mut shutdown = self.context.stopped();
         loop {
-            let next = self.retrievals.values().map(|r| r.next_request).min();
+            let next = self
+                .retrievals
+                .values()
+                .map(|r| r.next_request)
+                .chain(self.asks.values().map(|a| a.at))
+                .min();
             let timer = match next {
                 Some(at) => Either::Left(self.context.sleep_until(at)),
                 None => Either::Right(future::pending()),
             };
             select! {
                 _ = &mut shutdown => break,
-                _ = timer => self.request_missing(&mut sender),
+                _ = timer => {
+                    self.request_missing(&mut sender);
+                    self.ask_leaders(&mut sender);
+                },
                 message = self.mailbox.recv() => match message {
                     Some(message) => self.handle_local(message, &mut sender).await,
                     None => break,
@@ -165,6 +180,8 @@ where
                 waiters.retain(|(_, r)| !r.is_closed());
                 !waiters.is_empty()
             });
+            let verifying = &self.verifying;
+            self.asks.retain(|block, _| verifying.contains_key(block));
         }
     }
 
@@ -176,7 +193,7 @@ where
             .map(|i| i as u16)
     }
 
-    fn leader_index(&self, header: &Header) -> Option<u16> {
+    pub(crate) fn leader_of(&self, header: &Header) -> Option<u16> {
         self.cfg
             .participants
             .iter()
@@ -210,6 +227,10 @@ where
                     .or_default()
                     .push((header, response));
                 self.try_verify(block, sender).await;
+                if self.verifying.contains_key(&block) && !self.asks.contains_key(&block) {
+                    let now = self.context.current();
+                    self.asks.insert(block, Ask::new(now));
+                }
             }
             Message::Retrieve { header, response } => {
                 self.start_retrieval(header, response).await;
@@ -288,6 +309,7 @@ where
             "one share per validator"
         );
         self.put(&header, &shares[me]).await;
+        self.kept.keep(block, shares.clone(), manifest.clone());
         for (i, mut share) in shares.into_iter().enumerate() {
             let index = i as u16;
             if i == me {
@@ -343,7 +365,7 @@ where
             return;
         };
         let header = waiters[0].0.clone();
-        let Some(leader) = self.leader_index(&header) else {
+        let Some(leader) = self.leader_of(&header) else {
             warn!(%block, "proposal from a leader outside the validator set");
             self.answer_verify(&block, Verdict::Invalid);
             return;
@@ -369,6 +391,7 @@ where
     }
 
     fn answer_verify(&mut self, block: &Hash, verdict: Verdict) {
+        self.asks.remove(block);
         for (_, response) in self.verifying.remove(block).unwrap_or_default() {
             let _ = response.send(verdict.clone());
         }
@@ -454,6 +477,7 @@ where
                 sender.send(Recipients::One(peer), message.to_bytes(), false);
             }
             Wire::Missing { block } => self.declined(from, block),
+            Wire::RequestProposal { block } => self.answer_request(from, peer, block, sender),
         }
     }
 }

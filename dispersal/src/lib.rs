@@ -13,7 +13,10 @@
 //!   answers `true`. The chain votes only after that, so a notarized block has ≥ 2f+1
 //!   stored shares, ≥ f+1 of them at honest validators: enough to recover it (k = f+1). A share
 //!   that fails the check answers `false` (the leader misbehaved; no correct share will come).
-//!   A missing share keeps the answer pending: consensus times out the view if it never comes.
+//!   A missing share keeps the answer pending, and the validator asks the leader for it
+//!   (`ask.rs`: after 150 ms, then doubling, four times; the leader keeps its last four
+//!   proposals' shares and answers each requester twice at most); consensus times out the view
+//!   if it never comes.
 //!   A header with an empty namespace table needs no share. The leader's share comes with the
 //!   block's *manifest* (its transaction hashes), returned with the verdict ([`Verdict`]): the
 //!   chain uses it to keep the transactions of not-yet-finalized ancestors out of its own
@@ -54,6 +57,7 @@
 //! view, synced before a vote. Pruning keeps `retention_views` views (default: keep all).
 
 mod actor;
+mod ask;
 mod config;
 mod ingress;
 mod metrics;

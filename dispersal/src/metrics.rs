@@ -87,6 +87,10 @@ pub(crate) struct Metrics {
     pub requests_missing: Counter,
     /// Retrievals that ended with no validator able to send enough shares.
     pub retrievals_unavailable: Counter,
+    /// Requests to a proposal's leader for an own share that had not arrived.
+    pub proposal_requests_sent: Counter,
+    /// Such requests from peers answered, as leader.
+    pub proposal_requests_served: Counter,
     /// Bytes of shares held in memory.
     pub buffered_bytes: Gauge,
 }
@@ -128,6 +132,14 @@ impl Metrics {
                 "Retrievals that ended with no validator able to send enough shares",
             ),
             buffered_bytes: context.gauge("buffered_bytes", "Bytes of shares held in memory"),
+            proposal_requests_sent: context.counter(
+                "proposal_requests_sent",
+                "Requests to a proposal's leader for an own share that had not arrived",
+            ),
+            proposal_requests_served: context.counter(
+                "proposal_requests_served",
+                "Requests for an own share of our proposal answered, as leader",
+            ),
         }
     }
 }

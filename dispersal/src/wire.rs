@@ -5,7 +5,7 @@
 //! share the sender does not hold (pruned, or never received: `block hash (32)`), tag 3 = a
 //! proposal: the leader's share for the receiver with the block's manifest (`block hash (32) ||
 //! share || varint count || count × 32-byte transaction hashes`, the count at most
-//! `txs_per_block_max`). Shares are `cortado_coding::Share` in their canonical encoding, decoded
+//! `txs_per_block_max`), tag 4 = "send me my share of your proposal" (`block hash (32)`). Shares are `cortado_coding::Share` in their canonical encoding, decoded
 //! with `(Params, Limits)` bounds.
 
 use bytes::{BufMut, Bytes};
@@ -19,6 +19,7 @@ const TAG_SHARE: u8 = 0;
 const TAG_REQUEST: u8 = 1;
 const TAG_MISSING: u8 = 2;
 const TAG_PROPOSAL: u8 = 3;
+const TAG_REQUEST_PROPOSAL: u8 = 4;
 
 /// A dispersal message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub(crate) enum Wire {
         share: Share,
         manifest: Vec<Hash>,
     },
+    /// "Send me my share of your proposal (it did not arrive)."
+    RequestProposal { block: Hash },
 }
 
 /// Largest message the dispersal channel must admit.
@@ -59,6 +62,10 @@ impl Write for Wire {
                 TAG_MISSING.write(buf);
                 block.write(buf);
             }
+            Wire::RequestProposal { block } => {
+                TAG_REQUEST_PROPOSAL.write(buf);
+                block.write(buf);
+            }
             Wire::Proposal {
                 block,
                 share,
@@ -77,7 +84,7 @@ impl EncodeSize for Wire {
     fn encode_size(&self) -> usize {
         match self {
             Wire::Share { share, .. } => 1 + 32 + share.encode_size(),
-            Wire::Request { .. } | Wire::Missing { .. } => 1 + 32,
+            Wire::Request { .. } | Wire::Missing { .. } | Wire::RequestProposal { .. } => 1 + 32,
             Wire::Proposal {
                 share, manifest, ..
             } => 1 + 32 + share.encode_size() + manifest.encode_size(),
@@ -97,6 +104,9 @@ impl Read for Wire {
                 block: Hash::read(buf)?,
             }),
             TAG_MISSING => Ok(Wire::Missing {
+                block: Hash::read(buf)?,
+            }),
+            TAG_REQUEST_PROPOSAL => Ok(Wire::RequestProposal {
                 block: Hash::read(buf)?,
             }),
             TAG_PROPOSAL => Ok(Wire::Proposal {
@@ -141,6 +151,7 @@ mod tests {
             Wire::Share { block, share },
             Wire::Request { block },
             Wire::Missing { block },
+            Wire::RequestProposal { block },
         ] {
             let bytes = message.to_bytes();
             assert_eq!(bytes.len(), message.encode_size());
@@ -148,7 +159,7 @@ mod tests {
             assert_eq!(Wire::decode_cfg(bytes, &cfg).unwrap(), message);
         }
         let mut unknown = Wire::Missing { block }.to_bytes().to_vec();
-        unknown[0] = 4;
+        unknown[0] = 5;
         assert!(Wire::decode_cfg(Bytes::from(unknown), &cfg).is_err());
         assert!(
             Wire::decode_cfg(Bytes::from_static(&[2, 1, 2]), &cfg).is_err(),
