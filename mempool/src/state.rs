@@ -268,7 +268,13 @@ impl Pool {
             self.copy_bytes -= entry.tx.payload.len();
             return Ok(Admitted::Adopted { seq });
         }
-        // A member of a pending bundle is pending (it will be included with its bundle).
+        // A member of a pending bundle is pending: included with its bundle or not at all. A
+        // client submitting it alone is told so (a copy of it is only a duplicate).
+        if owned && let Some(carrier) = self.member_of.get(&hash) {
+            return Err(Error::Bundle(format!(
+                "transaction {hash} is a member of pending bundle {carrier}: it is included with its bundle or not at all, never alone"
+            )));
+        }
         if self.entries.contains_key(&hash)
             || self.recent.contains(&hash)
             || (!unclaimed && !owned && self.claimed.since(&hash).is_some())

@@ -297,9 +297,14 @@ fn bundles_are_selected_whole_or_not_at_all() {
     );
 
     // A member is pending through its bundle; another bundle cannot claim it.
+    assert!(
+        matches!(pool.admit(members[0], tx(2, 20, 2).1, true), Err(Error::Bundle(m)) if m.contains(&b_hash.to_string())),
+        "a member submitted alone is refused, naming its bundle"
+    );
     assert_eq!(
-        pool.admit(members[0], tx(2, 20, 2).1, true),
-        Ok(Admitted::Duplicate)
+        pool.admit(members[0], tx(2, 20, 2).1, false),
+        Ok(Admitted::Duplicate),
+        "a copy of it is a duplicate"
     );
     let (other, other_carrier, _) = bundle(&[(2, 20, 2), (9, 5, 9)]);
     assert!(
