@@ -49,13 +49,6 @@ pub enum Verdict {
     Invalid,
 }
 
-impl Verdict {
-    /// Whether to vote.
-    pub fn is_valid(&self) -> bool {
-        matches!(self, Verdict::Valid(_))
-    }
-}
-
 /// A block reconstructed from shares.
 #[derive(Clone, Debug)]
 pub struct Retrieved {

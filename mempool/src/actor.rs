@@ -11,7 +11,7 @@
 //! channel closes; callers then get [`crate::Error::Closed`].
 
 use crate::{
-    Config, Error, GOSSIP_OVERHEAD, Stats, Submitted,
+    Config, Error, Stats, Submitted,
     gossip::{self, Outbox},
     ingress::{Mailbox, Message},
     journal::Wal,
@@ -491,20 +491,17 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
         txs: Vec<Transaction>,
         leaders: Option<&(dyn Fn(usize) -> Vec<P> + Send + Sync)>,
     ) {
-        let mut batch = Vec::new();
-        let mut size = GOSSIP_OVERHEAD;
+        // The outbox's batching by size, sent at once (not on the gossip timer).
+        let mut outbox = Outbox::new(self.cfg.gossip_batch_bytes_max, self.cfg.gossip_interval);
+        let now = self.context.current();
         for tx in txs {
-            let one = commonware_codec::EncodeSize::encode_size(&tx);
-            if !batch.is_empty() && size + one > self.cfg.gossip_batch_bytes_max {
-                self.send_encoded(sender, gossip::encode_reoffer(&batch), batch.len(), leaders);
-                batch.clear();
-                size = GOSSIP_OVERHEAD;
+            if let Some(full) = outbox.push(tx, now) {
+                self.send_encoded(sender, gossip::encode_reoffer(&full), full.len(), leaders);
             }
-            size += one;
-            batch.push(tx);
         }
-        if !batch.is_empty() {
-            self.send_encoded(sender, gossip::encode_reoffer(&batch), batch.len(), leaders);
+        let rest = outbox.take();
+        if !rest.is_empty() {
+            self.send_encoded(sender, gossip::encode_reoffer(&rest), rest.len(), leaders);
         }
     }
 

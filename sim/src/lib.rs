@@ -49,6 +49,21 @@ pub fn link(ms: u64) -> Link {
     }
 }
 
+/// Transaction `i` of tick `tick` of [`Cluster::spawn_load`]: payload `tick || i`, namespace
+/// `100 + (tick × per_tick + i) mod namespaces`.
+pub fn load_tx(tick: u64, i: u64, per_tick: u64, namespaces: u64) -> Transaction {
+    let mut payload = tick.to_be_bytes().to_vec();
+    payload.extend_from_slice(&i.to_be_bytes());
+    Transaction::new(100 + (tick * per_tick + i) % namespaces, payload)
+}
+
+/// The hashes of every transaction `spawn_load(ticks, per_tick, namespaces, _)` submits.
+pub fn load_hashes(ticks: u64, per_tick: u64, namespaces: u64) -> std::collections::HashSet<Hash> {
+    (0..ticks)
+        .flat_map(|tick| (0..per_tick).map(move |i| load_tx(tick, i, per_tick, namespaces).hash()))
+        .collect()
+}
+
 /// One running (or stopped) validator.
 pub struct Validator {
     /// Its identity.
@@ -443,6 +458,18 @@ impl Cluster {
         agreed
     }
 
+    /// Sum of the counter `name` over the validator with `index`, from the runtime's metrics.
+    pub fn counter(&self, name: &str, index: usize) -> u64 {
+        use commonware_runtime::Metrics as _;
+        let label = format!("index=\"{index}\"");
+        self.context
+            .encode()
+            .lines()
+            .filter(|l| !l.starts_with('#') && l.contains(name) && l.contains(&label))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
     /// Transactions finalized more than once (the most any validator saw).
     pub fn duplicates(&self) -> usize {
         self.validators
@@ -465,9 +492,7 @@ impl Cluster {
         self.context.child("load").spawn(move |context| async move {
             for tick in 0..ticks {
                 for i in 0..per_tick {
-                    let mut payload = tick.to_be_bytes().to_vec();
-                    payload.extend_from_slice(&i.to_be_bytes());
-                    let tx = Transaction::new(100 + (tick * per_tick + i) % namespaces, payload);
+                    let tx = load_tx(tick, i, per_tick, namespaces);
                     let target =
                         &mempools[((tick * per_tick + i) % mempools.len() as u64) as usize];
                     let _ = target.submit(tx).await;

@@ -2,9 +2,9 @@
 //! honest leaders across view changes, a leader lying about its block cannot keep a
 //! transaction out, a validator flooded with shares for random blocks still votes.
 
-use commonware_runtime::{Clock, Metrics, Runner, deterministic};
+use commonware_runtime::{Clock, Runner, deterministic};
 use commonware_utils::probability;
-use cortado_sim::{Cluster, link};
+use cortado_sim::{Cluster, link, load_hashes};
 use cortado_types::{Hash, Transaction};
 use rand::{SeedableRng, rngs::StdRng};
 use std::{collections::HashSet, time::Duration};
@@ -23,20 +23,6 @@ fn lossy() -> commonware_p2p::simulated::Link {
         jitter: Duration::from_millis(15),
         success_rate: probability!(0.9),
     }
-}
-
-/// The transactions `spawn_load(ticks, per_tick, namespaces, _)` submits.
-fn submitted(ticks: u64, per_tick: u64, namespaces: u64) -> HashSet<Hash> {
-    let mut out = HashSet::new();
-    for tick in 0..ticks {
-        for i in 0..per_tick {
-            let mut payload = tick.to_be_bytes().to_vec();
-            payload.extend_from_slice(&i.to_be_bytes());
-            let tx = Transaction::new(100 + (tick * per_tick + i) % namespaces, payload);
-            out.insert(tx.hash());
-        }
-    }
-    out
 }
 
 /// Waits (bounded) until every hash of `expected` is finalized at every running API node.
@@ -65,18 +51,6 @@ async fn wait_all_final(cluster: &Cluster, expected: &HashSet<Hash>, limit: Dura
     }
 }
 
-/// Sum of a counter over the validator with `index`, read from the runtime's metrics.
-fn counter(cluster: &Cluster, name: &str, index: usize) -> u64 {
-    let label = format!("index=\"{index}\"");
-    cluster
-        .context()
-        .encode()
-        .lines()
-        .filter(|l| !l.starts_with('#') && l.contains(name) && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
 /// Lossy links, a validator cut off in turn for a second every two seconds, and load: many
 /// views change while their blocks wait for finality. No transaction is finalized twice.
 /// Returns how many lost shares leaders sent again on request.
@@ -101,7 +75,7 @@ fn view_changes_under_load(seed: u64) -> u64 {
         }
         wait_all_final(
             &cluster,
-            &submitted(ticks, per_tick, namespaces),
+            &load_hashes(ticks, per_tick, namespaces),
             Duration::from_secs(300),
         )
         .await;
@@ -125,7 +99,7 @@ fn view_changes_under_load(seed: u64) -> u64 {
             "an honest leader proposed a transaction twice"
         );
         (0..4)
-            .map(|i| counter(&cluster, "dispersal_proposal_requests_served", i))
+            .map(|i| cluster.counter("dispersal_proposal_requests_served", i))
             .sum()
     })
 }
@@ -164,7 +138,7 @@ fn a_leader_lying_about_its_blocks_cannot_keep_a_transaction_out() {
             assert!(cluster.submit(0, victim.clone()).await);
         }
         let mut expected: HashSet<Hash> = victims.iter().map(|t| t.hash()).collect();
-        expected.extend(submitted(100, 4, 3));
+        expected.extend(load_hashes(100, 4, 3));
         wait_all_final(&cluster, &expected, Duration::from_secs(120)).await;
         cluster.assert_consistent();
         assert_eq!(cluster.duplicates(), 0);
@@ -184,7 +158,7 @@ fn a_validator_flooded_with_shares_for_random_blocks_still_votes() {
         cluster.spawn_load(ticks, per_tick, namespaces, Duration::from_millis(50));
         wait_all_final(
             &cluster,
-            &submitted(ticks, per_tick, namespaces),
+            &load_hashes(ticks, per_tick, namespaces),
             Duration::from_secs(120),
         )
         .await;
@@ -203,7 +177,7 @@ fn a_validator_flooded_with_shares_for_random_blocks_still_votes() {
             .count() as u64;
         assert!(non_empty > 20, "{non_empty} non-empty blocks");
         for i in 0..3 {
-            let verified = counter(&cluster, "dispersal_shares_verified", i);
+            let verified = cluster.counter("dispersal_shares_verified", i);
             assert!(
                 2 * verified >= non_empty,
                 "validator {i} verified {verified} shares of {non_empty} non-empty blocks"

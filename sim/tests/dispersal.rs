@@ -3,10 +3,10 @@
 //! Every validator is also an API node and reconstructs every finalized block from shares,
 //! except in the scenario where most are validators only.
 
-use commonware_runtime::{Clock, Metrics, Runner, deterministic};
+use commonware_runtime::{Clock, Runner, deterministic};
 use cortado_chain::Faults;
 use cortado_sim::{Cluster, link};
-use cortado_types::{Hash, Transaction};
+use cortado_types::Hash;
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use std::{collections::HashSet, time::Duration};
 
@@ -23,16 +23,7 @@ fn config(seed: u64) -> deterministic::Config {
 
 /// The transactions `spawn_load(TICKS, PER_TICK, NAMESPACES, _)` submits.
 fn submitted() -> HashSet<Hash> {
-    let mut out = HashSet::new();
-    for tick in 0..TICKS {
-        for i in 0..PER_TICK {
-            let mut payload = tick.to_be_bytes().to_vec();
-            payload.extend_from_slice(&i.to_be_bytes());
-            let tx = Transaction::new(100 + (tick * PER_TICK + i) % NAMESPACES, payload);
-            out.insert(tx.hash());
-        }
-    }
-    out
+    cortado_sim::load_hashes(TICKS, PER_TICK, NAMESPACES)
 }
 
 /// Runs the load and waits until every submitted transaction is finalized at every running
@@ -92,18 +83,6 @@ fn led_by(cluster: &Cluster, leader: usize) -> Vec<u64> {
         .collect()
 }
 
-/// Sum of a counter over the validator with `index`, read from the runtime's metrics.
-fn counter(cluster: &Cluster, name: &str, index: usize) -> u64 {
-    let label = format!("index=\"{index}\"");
-    cluster
-        .context()
-        .encode()
-        .lines()
-        .filter(|l| !l.starts_with('#') && l.contains(name) && l.contains(&label))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
 #[test]
 fn all_honest_blocks_are_reconstructed_from_shares() {
     deterministic::Runner::new(config(21)).start(|context| async move {
@@ -130,8 +109,8 @@ fn all_honest_blocks_are_reconstructed_from_shares() {
             "honest leaders repeat no transaction"
         );
         for i in 0..N as usize {
-            assert!(counter(&cluster, "dispersal_reconstructed", i) > 0);
-            assert_eq!(counter(&cluster, "dispersal_shares_rejected", i), 0);
+            assert!(cluster.counter("dispersal_reconstructed", i) > 0);
+            assert_eq!(cluster.counter("dispersal_shares_rejected", i), 0);
         }
     });
 }
@@ -169,7 +148,7 @@ fn validators_that_are_not_api_nodes_receive_only_their_own_shares() {
                     assert_eq!(*api, hash, "validator {i} finalized another block at {h}");
                 }
             }
-            assert_eq!(counter(&cluster, "dispersal_reconstructed", i), 0);
+            assert_eq!(cluster.counter("dispersal_reconstructed", i), 0);
             // Only its own shares arrived: the bytes received are the bytes stored plus each
             // message's envelope and manifest, a fraction of what an API node receives.
             let (own, api) = (stats(i), stats(0));
@@ -207,8 +186,8 @@ fn corrupted_pushes_are_skipped_by_the_api_nodes() {
         run_load(&cluster).await;
         assert_eq!(cluster.duplicates(), 0);
         for i in 0..N as usize {
-            assert!(counter(&cluster, "dispersal_reconstructed", i) > 0);
-            assert_eq!(counter(&cluster, "dispersal_invalid_namespaces", i), 0);
+            assert!(cluster.counter("dispersal_reconstructed", i) > 0);
+            assert_eq!(cluster.counter("dispersal_invalid_namespaces", i), 0);
         }
     });
 }
@@ -265,12 +244,12 @@ fn corrupted_shares_get_no_vote_and_the_block_is_recoverable() {
         assert!(!led_by(&cluster, 0).is_empty());
         for i in [5, 6] {
             assert!(
-                counter(&cluster, "dispersal_shares_rejected", i) > 0,
+                cluster.counter("dispersal_shares_rejected", i) > 0,
                 "validator {i} must refuse the corrupted share"
             );
         }
         for i in [1, 2, 3, 4] {
-            assert_eq!(counter(&cluster, "dispersal_shares_rejected", i), 0);
+            assert_eq!(cluster.counter("dispersal_shares_rejected", i), 0);
         }
     });
 }

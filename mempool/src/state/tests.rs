@@ -454,3 +454,21 @@ fn copies_never_displace_acknowledged_submissions() {
     assert!(!pool.contains(&a) && pool.contains(&b));
     pool.check_invariants();
 }
+
+#[test]
+fn claims_are_bounded_oldest_forgotten_first() {
+    // recent_finalized_max is 3: a fourth claim forgets the first, whose late copy is then
+    // admitted again; the three newest still refuse theirs.
+    let mut pool = Pool::new(bounds());
+    let t0 = std::time::UNIX_EPOCH + Duration::from_secs(100);
+    let txs: Vec<(Hash, Transaction)> = (0..4u8).map(|i| tx(1, 5, i)).collect();
+    let hashes: Vec<Hash> = txs.iter().map(|(h, _)| *h).collect();
+    pool.drop_copies(&hashes, t0);
+    assert!(matches!(
+        pool.admit(txs[0].0, txs[0].1.clone(), false),
+        Ok(Admitted::New { .. })
+    ));
+    for (h, t) in &txs[1..] {
+        assert_eq!(pool.admit(*h, t.clone(), false), Ok(Admitted::Duplicate));
+    }
+}
