@@ -25,6 +25,9 @@ pub mod code {
     /// 400: a bundle is empty, malformed, too large for a block, or conflicts with pending
     /// transactions.
     pub const INVALID_BUNDLE: &str = "invalid_bundle";
+    /// 400: a payload starts with the message magic `CXM1` but is not a valid message of its
+    /// namespace: malformed, naming another source, or not signed by its sender on this chain.
+    pub const INVALID_MESSAGE: &str = "invalid_message";
     /// 400: a namespace is missing or not an unsigned 64-bit integer.
     pub const INVALID_NAMESPACE: &str = "invalid_namespace";
     /// 404: no such transaction, height or route.

@@ -584,7 +584,7 @@ impl InboxView {
             views.push(MessageView {
                 source: m.envelope.source.get(),
                 sequence: m.envelope.sequence,
-                sender: hex::encode(&m.envelope.sender),
+                sender: hex::encode(m.envelope.sender.as_bytes()),
                 recipient: hex::encode(&m.envelope.recipient),
                 body: STANDARD.encode(&m.envelope.body),
                 hash: m.hash.to_hex(),

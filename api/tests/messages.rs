@@ -9,20 +9,34 @@ use bytes::Bytes;
 use common::{Fixture, hex_field, limits, params};
 use commonware_codec::{Decode, Encode};
 use cortado_coding::{NamespaceProof, verify_namespace};
-use cortado_types::{Envelope, Header, Namespace};
+use cortado_types::{Envelope, Header, Namespace, SenderKey};
 use serde_json::Value;
 
-fn message(source: u64, destination: u64, sequence: u64, body: &str) -> Vec<u8> {
-    Envelope {
-        source: Namespace(source),
-        destination: Namespace(destination),
+fn key(seed: u8) -> SenderKey {
+    SenderKey::from_bytes(&[seed; 32]).unwrap()
+}
+
+fn signed(by: u8, source: u64, destination: u64, sequence: u64, body: &str) -> Envelope {
+    Envelope::sign(
+        common::CHAIN,
+        &key(by),
+        Namespace(source),
+        Namespace(destination),
         sequence,
-        sender: Bytes::from_static(b"alice"),
-        recipient: Bytes::from_static(b"bob"),
-        body: Bytes::copy_from_slice(body.as_bytes()),
-    }
-    .encode()
-    .to_vec()
+        Bytes::from_static(b"bob"),
+        Bytes::copy_from_slice(body.as_bytes()),
+    )
+}
+
+/// A message of alice (key 0xa1…).
+fn message(source: u64, destination: u64, sequence: u64, body: &str) -> Vec<u8> {
+    signed(0xa1, source, destination, sequence, body)
+        .encode()
+        .to_vec()
+}
+
+fn alice_hex() -> String {
+    hex::encode(key(0xa1).address().as_bytes())
 }
 
 /// What a destination rollup checks of each message: its block's proof verifies over the
@@ -52,7 +66,8 @@ fn verify_inbox(json: &Value) -> Vec<Envelope> {
         let source = Namespace(m["source"].as_u64().unwrap());
         verify_namespace(params(), &header, source, &payloads, &proof).expect("proof verifies");
         let payload = &payloads[m["position"].as_u64().unwrap() as usize];
-        let envelope = Envelope::from_transaction(source, payload).expect("an envelope");
+        let envelope =
+            Envelope::from_transaction(common::CHAIN, source, payload).expect("a signed message");
         assert_eq!(envelope.sequence, m["sequence"].as_u64().unwrap());
         assert_eq!(STANDARD.encode(&envelope.body), m["body"].as_str().unwrap());
         out.push(envelope);
@@ -84,7 +99,10 @@ async fn inbox_serves_proven_messages_in_order_with_gaps() {
         .await;
 
     let (status, _, json) = fx
-        .get("/v1/namespaces/20/inbox?source=10&sender=616c696365")
+        .get(&format!(
+            "/v1/namespaces/20/inbox?source=10&sender={}",
+            alice_hex()
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{json}");
     assert_eq!(bodies(&verify_inbox(&json)), ["a0", "a1", "a3"]);
@@ -92,34 +110,56 @@ async fn inbox_serves_proven_messages_in_order_with_gaps() {
     assert_eq!(json["next"], Value::Null);
     // One proof per (block, source).
     assert_eq!(json["blocks"].as_array().unwrap().len(), 3);
-    // Another sender cannot take alice's sequence numbers: its messages are its own stream.
-    let squatter = Envelope {
-        sender: Bytes::from_static(b"mallory"),
-        ..Envelope::decode_payload(&a0).unwrap()
-    }
-    .encode()
-    .to_vec();
-    fx.finalize(&[(10, &squatter)]).await;
-    let (_, _, again) = fx
-        .get("/v1/namespaces/20/inbox?source=10&sender=616c696365")
+    // Squatting (issue 13): a stranger names alice as the sender of messages numbered 0-2
+    // with bodies of its own, signed by its own key, finalized before alice's message 2. They
+    // are not messages: alice's stream is unchanged and her real message 2 fills the gap.
+    let squats: Vec<Vec<u8>> = (0..3)
+        .map(|sequence| {
+            Envelope {
+                sender: key(0xa1).address(),
+                ..signed(0x66, 10, 20, sequence, "squatted")
+            }
+            .encode()
+            .to_vec()
+        })
+        .collect();
+    fx.finalize(&[(10, &squats[0]), (10, &squats[1]), (10, &squats[2])])
         .await;
-    assert_eq!(bodies(&verify_inbox(&again)), ["a0", "a1", "a3"]);
+    fx.finalize(&[(10, &message(10, 20, 2, "a2"))]).await;
+    let alice = format!("/v1/namespaces/20/inbox?source=10&sender={}", alice_hex());
+    let (_, _, again) = fx.get(&alice).await;
+    assert_eq!(bodies(&verify_inbox(&again)), ["a0", "a1", "a2", "a3"]);
+    assert_eq!(again["gaps"], serde_json::json!([]));
+    // The stranger's own signed messages are its own stream, numbered independently.
+    let own = signed(0x66, 10, 20, 0, "mallory").encode().to_vec();
+    fx.finalize(&[(10, &own)]).await;
+    let (_, _, still) = fx.get(&alice).await;
+    assert_eq!(bodies(&verify_inbox(&still)), ["a0", "a1", "a2", "a3"]);
     let (_, _, every) = fx.get("/v1/namespaces/20/inbox?source=10").await;
-    assert_eq!(bodies(&verify_inbox(&every)), ["a0", "a0", "a1", "a3"]);
+    assert_eq!(
+        bodies(&verify_inbox(&every)),
+        ["a0", "mallory", "a1", "a2", "a3"]
+    );
     assert_eq!(every["gaps"], serde_json::json!([]));
 
     // Paging by sequence.
     let (_, _, page) = fx
-        .get("/v1/namespaces/20/inbox?source=10&sender=616c696365&from_seq=1&limit=1")
+        .get(&format!(
+            "/v1/namespaces/20/inbox?source=10&sender={}&from_seq=1&limit=1",
+            alice_hex()
+        ))
         .await;
     assert_eq!(bodies(&verify_inbox(&page)), ["a1"]);
     assert_eq!(page["next"], 2);
 
     // Every source, in finalization order.
     let (_, _, all) = fx.get("/v1/namespaces/20/inbox").await;
-    assert_eq!(bodies(&verify_inbox(&all)), ["a0", "b0", "a1", "a3", "a0"]);
+    assert_eq!(
+        bodies(&verify_inbox(&all)),
+        ["a0", "b0", "a1", "a3", "a2", "mallory"]
+    );
     let (_, _, later) = fx.get("/v1/namespaces/20/inbox?from=4").await;
-    assert_eq!(bodies(&verify_inbox(&later)), ["a1", "a3", "a0"]);
+    assert_eq!(bodies(&verify_inbox(&later)), ["a1", "a3", "a2", "mallory"]);
 
     // Tampering is caught by the reader: change a byte of another transaction of the block.
     let mut tampered = json.clone();
@@ -180,4 +220,49 @@ async fn inbox_stream_sends_each_block_of_messages_and_resumes() {
     // Resuming after height 3 skips it.
     let mut resumed = common::open_stream(&fx, "/v1/stream/namespaces/20/inbox", Some("3")).await;
     assert_eq!(resumed.next().await.unwrap().id, "5");
+}
+
+/// A payload that starts like a message but is not a valid one of its namespace on this chain
+/// is refused at submission with `invalid_message`, naming what failed; a valid one and an
+/// ordinary payload are accepted.
+#[tokio::test]
+async fn submissions_of_invalid_messages_are_refused() {
+    let fx = Fixture::new(64).await;
+    let post = |ns: u64, payload: Vec<u8>| {
+        Request::post(format!("/v1/transactions?namespace={ns}"))
+            .header("content-type", "application/octet-stream")
+            .body(Body::from(payload))
+            .unwrap()
+    };
+    let forged = Envelope {
+        sender: key(0xa1).address(),
+        ..signed(0x66, 10, 20, 0, "squat")
+    };
+    let other_chain = Envelope::sign(
+        cortado_types::ChainId(common::CHAIN.0 + 1),
+        &key(0xa1),
+        Namespace(10),
+        Namespace(20),
+        0,
+        Bytes::new(),
+        Bytes::from_static(b"elsewhere"),
+    );
+    for (ns, payload, needle) in [
+        (10, forged.encode().to_vec(), "is not signed by it"),
+        (10, other_chain.encode().to_vec(), "is not signed by it"),
+        (11, message(10, 20, 0, "a0"), "posted in 11"),
+        (10, b"CXM1\x01old".to_vec(), "malformed envelope"),
+    ] {
+        fx.expect_error(
+            post(ns, payload),
+            StatusCode::BAD_REQUEST,
+            "invalid_message",
+            needle,
+        )
+        .await;
+    }
+    for (ns, payload) in [(10, message(10, 20, 0, "a0")), (10, b"plain".to_vec())] {
+        let (status, _, json) = fx.call(post(ns, payload)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    }
 }

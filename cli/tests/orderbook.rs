@@ -7,7 +7,6 @@
 mod common;
 
 use common::Net;
-use commonware_cryptography::Signer as _;
 use cortado_client::{
     Trust,
     sdk::{Client, Options, verify_document},
@@ -30,7 +29,7 @@ fn follower(trust: &Trust, url: &str, side: Side, post: bool) -> Follower {
         side,
         trust.clone(),
         url.to_string(),
-        operator_key(peer).public_key(),
+        operator_key(peer).address(),
         post.then(|| operator_key(own)),
     )
 }
@@ -70,12 +69,35 @@ async fn orderbook_session_settles_and_replays() {
         want: 40,
     }));
     let forged = impostor_state
-        .envelope(&operator_key(666), 0)
+        .envelope(trust.chain_id, &operator_key(666), 0)
         .expect("outbox entry");
     let forged_hash = user.send_message(&forged).await.unwrap();
     user.wait_final(forged_hash, Duration::from_secs(60))
         .await
         .unwrap();
+
+    // Squatting (issue 13): a stranger without the operators' keys posts envelopes naming
+    // each operator as sender with sequence numbers 0-29, before any real message. Each is
+    // refused (it would not be a message anyway: the index and the SDK check the signature).
+    for (side, operator) in [(Side::A, 1001), (Side::B, 1002)] {
+        let mut squatter = cortado_orderbook::State::genesis(side);
+        for sequence in 0..30u64 {
+            squatter.outbox.push(Message::Fill {
+                order: format!("A-{sequence}"),
+                counterparty: "mallory".into(),
+            });
+            let squat = cortado_types::Envelope {
+                sender: operator_key(operator).address(),
+                ..squatter
+                    .envelope(trust.chain_id, &operator_key(666), sequence)
+                    .unwrap()
+            };
+            match user.send_message(&squat).await {
+                Err(cortado_client::sdk::SdkError::Refused { status: 400, .. }) => {}
+                other => panic!("a squatting envelope was not refused: {other:?}"),
+            }
+        }
+    }
 
     // The session: 50 matching pairs plus refused overdrafts, placed through node 3.
     let orders = session(PAIRS);
@@ -170,7 +192,10 @@ async fn orderbook_session_settles_and_replays() {
 
     // A message in no finalized block cannot be proven: append a forged offer to a real,
     // verified namespace answer of A, and verification fails.
-    let signed = a.state.envelope(&operator_key(1001), 0).unwrap();
+    let signed = a
+        .state
+        .envelope(trust.chain_id, &operator_key(1001), 0)
+        .unwrap();
     let located = user
         .wait_final(
             cortado_types::Transaction::new(

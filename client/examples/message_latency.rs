@@ -13,7 +13,7 @@ use cortado_client::{
     Trust,
     sdk::{Client, Options},
 };
-use cortado_types::{Envelope, Namespace};
+use cortado_types::{Envelope, Namespace, SenderKey};
 use futures::StreamExt;
 use std::{
     collections::HashMap,
@@ -41,6 +41,9 @@ async fn main() {
         poll_interval: Duration::from_millis(5),
         ..Options::default()
     };
+    let chain = trust.chain_id;
+    // The sending user's key (fixed, so a later run continues the same stream).
+    let alice = SenderKey::from_bytes(&[0xa1; 32]).expect("a valid key");
     let sender = Client::new(trust.clone(), vec![args[2].clone()], options.clone());
     let receiver = Client::new(trust, vec![args[3].clone()], options);
     let (a, b) = (Namespace(10), Namespace(20));
@@ -48,7 +51,10 @@ async fn main() {
     let start = {
         let mut next = 0;
         loop {
-            let (page, full) = receiver.inbox_page(b, a, b"alice", next).await.unwrap();
+            let (page, full) = receiver
+                .inbox_page(b, a, &alice.address(), next)
+                .await
+                .unwrap();
             if let Some(last) = page.last() {
                 next = last.envelope.sequence + 1;
             }
@@ -61,7 +67,7 @@ async fn main() {
     let received: Arc<Mutex<Vec<f64>>> = Arc::default();
     let inbox = {
         let (sent, received) = (sent.clone(), received.clone());
-        let mut stream = Box::pin(receiver.inbox(b, a, Bytes::from_static(b"alice"), start));
+        let mut stream = Box::pin(receiver.inbox(b, a, alice.address(), start));
         tokio::spawn(async move {
             while let Some(message) = stream.next().await {
                 let message = message.expect("every message verifies");
@@ -78,14 +84,15 @@ async fn main() {
     let mut finality = Vec::new();
     let mut waits = Vec::new();
     for sequence in start..start + count {
-        let envelope = Envelope {
-            source: a,
-            destination: b,
+        let envelope = Envelope::sign(
+            chain,
+            &alice,
+            a,
+            b,
             sequence,
-            sender: Bytes::from_static(b"alice"),
-            recipient: Bytes::from_static(b"bob"),
-            body: Bytes::from(format!("transfer {sequence}")),
-        };
+            Bytes::from_static(b"bob"),
+            Bytes::from(format!("transfer {sequence}")),
+        );
         sent.lock().unwrap().insert(sequence, Instant::now());
         let at = Instant::now();
         let hash = sender.send_message(&envelope).await.unwrap();

@@ -87,14 +87,16 @@ mod tests {
     use bytes::Bytes;
 
     fn message(source: u64, destination: u64, sequence: u64) -> Envelope {
-        Envelope {
-            source: Namespace(source),
-            destination: Namespace(destination),
+        let key = cortado_types::SenderKey::from_bytes(&[1; 32]).unwrap();
+        Envelope::sign(
+            cortado_types::ChainId(1),
+            &key,
+            Namespace(source),
+            Namespace(destination),
             sequence,
-            sender: Bytes::new(),
-            recipient: Bytes::new(),
-            body: Bytes::new(),
-        }
+            Bytes::new(),
+            Bytes::new(),
+        )
     }
 
     #[test]

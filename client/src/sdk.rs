@@ -22,7 +22,7 @@ use crate::{
 };
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use bytes::Bytes;
-use cortado_types::{Envelope, Hash, Header, Namespace, Transaction};
+use cortado_types::{Address, Envelope, Hash, Header, Namespace, Transaction};
 use futures::Stream;
 use serde::Deserialize;
 use std::{
@@ -805,12 +805,11 @@ impl Client {
         &self,
         destination: Namespace,
         source: Namespace,
-        sender: &[u8],
+        sender: &Address,
         from_sequence: u64,
     ) -> Result<(Vec<VerifiedMessage>, bool), SdkError> {
         let http = &self.0.http;
-        let sender_hex = hex::encode(sender);
-        let sender = &bytes::Bytes::copy_from_slice(sender);
+        let sender_hex = hex::encode(sender.as_bytes());
         self.call(
             |url| {
                 http.get(format!(
@@ -896,11 +895,13 @@ impl Client {
             let payload = payloads
                 .get(m.position as usize)
                 .ok_or_else(|| malformed("a message position outside its namespace".into()))?;
-            let envelope = Envelope::from_transaction(source, payload).map_err(|e| {
-                malformed(format!(
-                    "the transaction at the position is not a message: {e}"
-                ))
-            })?;
+            // Decodes, was posted in its source, and its sender signed it on this chain.
+            let envelope =
+                Envelope::from_transaction(trust.chain_id, source, payload).map_err(|e| {
+                    malformed(format!(
+                        "the transaction at the position is not a message: {e}"
+                    ))
+                })?;
             let hash = Transaction::hash_parts(source, payload);
             if envelope.destination != destination
                 || envelope.source.get() != m.source
@@ -932,7 +933,7 @@ impl Client {
         &self,
         destination: Namespace,
         source: Namespace,
-        sender: Bytes,
+        sender: Address,
         from_sequence: u64,
     ) -> impl Stream<Item = Result<VerifiedMessage, SdkError>> + Send + 'static {
         let client = self.clone();
@@ -943,7 +944,6 @@ impl Client {
             0u32,
         );
         futures::stream::unfold(Some(state), move |state| {
-            let sender = sender.clone();
             async move {
                 let (client, mut next, mut buffer, mut failures) = state?;
                 loop {

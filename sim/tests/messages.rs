@@ -20,14 +20,15 @@ const DESTINATION: Namespace = Namespace(20);
 const PER_SOURCE: u64 = 12;
 
 fn envelope(source: u64, sequence: u64) -> Envelope {
-    Envelope {
-        source: Namespace(source),
-        destination: DESTINATION,
+    Envelope::sign(
+        cortado_sim::CHAIN_ID,
+        &cortado_types::SenderKey::from_bytes(&[0xa1; 32]).unwrap(),
+        Namespace(source),
+        DESTINATION,
         sequence,
-        sender: Bytes::from_static(b"app"),
-        recipient: Bytes::from_static(b"app"),
-        body: Bytes::from(format!("{source}:{sequence}")),
-    }
+        Bytes::from_static(b"app"),
+        Bytes::from(format!("{source}:{sequence}")),
+    )
 }
 
 #[test]
@@ -132,7 +133,9 @@ fn messages_arrive_proven_once_and_in_order_across_a_crash() {
                     .unwrap_or_else(|e| panic!("height {h}: {e}"));
                 }
                 for payload in &data.payloads {
-                    let Ok(message) = Envelope::from_transaction(data.namespace, payload) else {
+                    let Ok(message) =
+                        Envelope::from_transaction(cortado_sim::CHAIN_ID, data.namespace, payload)
+                    else {
                         continue;
                     };
                     waiting.insert((message.source, message.sequence), message);

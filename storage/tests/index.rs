@@ -567,18 +567,32 @@ async fn headers_only_index_serves_headers_and_history() {
     ));
 }
 
-fn message(source: u64, destination: u64, sequence: u64, body: &str) -> Vec<u8> {
-    use commonware_codec::Encode;
-    cortado_types::Envelope {
-        source: Namespace(source),
-        destination: Namespace(destination),
+fn sender(seed: u8) -> cortado_types::SenderKey {
+    cortado_types::SenderKey::from_bytes(&[seed; 32]).unwrap()
+}
+
+fn signed(
+    key: u8,
+    source: u64,
+    destination: u64,
+    sequence: u64,
+    body: &str,
+) -> cortado_types::Envelope {
+    cortado_types::Envelope::sign(
+        context(0, Hash::ZERO).chain_id,
+        &sender(key),
+        Namespace(source),
+        Namespace(destination),
         sequence,
-        sender: bytes::Bytes::from_static(b"s"),
-        recipient: bytes::Bytes::from_static(b"r"),
-        body: bytes::Bytes::copy_from_slice(body.as_bytes()),
-    }
-    .encode()
-    .to_vec()
+        bytes::Bytes::from_static(b"r"),
+        bytes::Bytes::copy_from_slice(body.as_bytes()),
+    )
+}
+
+fn message(source: u64, destination: u64, sequence: u64, body: &str) -> Vec<u8> {
+    signed(5, source, destination, sequence, body)
+        .encode()
+        .to_vec()
 }
 
 #[tokio::test]
@@ -591,8 +605,26 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
     let spoofed = m(10, 20, 2, "posted in 12");
     let other = m(10, 21, 0, "to 21");
     let a3 = m(10, 20, 3, "a3");
+    // A stranger names the sender's address with its own signature, taking number 1 before
+    // the sender's own message 1 is final: not a message, so it takes nothing.
+    let squat = cortado_types::Envelope {
+        sender: sender(5).address(),
+        ..signed(66, 10, 20, 1, "squat")
+    }
+    .encode()
+    .to_vec();
+    // Signed by the stranger itself: its own stream, not the sender's.
+    let own = signed(66, 10, 20, 1, "mallory's own");
+    let own = own.encode().to_vec();
     let contents: Vec<Vec<(u64, &[u8])>> = vec![
-        vec![(10, &a0), (11, &b0), (10, b"plain"), (12, &spoofed)],
+        vec![
+            (10, &a0),
+            (11, &b0),
+            (10, b"plain"),
+            (12, &spoofed),
+            (10, &squat),
+            (10, &own),
+        ],
         vec![(10, &a1), (10, &other)],
         vec![(10, &dup), (10, &a3)],
     ];
@@ -623,7 +655,7 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
             Namespace(20),
             InboxQuery::Source {
                 source: Namespace(10),
-                sender: Some(bytes::Bytes::from_static(b"s")),
+                sender: Some(sender(5).address()),
                 from_sequence: 0,
             },
             100,
@@ -643,11 +675,28 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
         .inbox(Namespace(20), InboxQuery::All { from_height: 0 }, 100)
         .await
         .unwrap();
-    assert_eq!(all.len(), 4);
+    assert_eq!(all.len(), 5, "the forged envelope is not a message");
     assert_eq!(
-        summary(all)[..2],
-        [(10, 0, 0, "a0".into()), (11, 0, 0, "b0".into())]
+        summary(all)[..3],
+        [
+            (10, 0, 0, "a0".into()),
+            (10, 1, 0, "mallory's own".into()),
+            (11, 0, 0, "b0".into())
+        ]
     );
+    let mallory = index
+        .inbox(
+            Namespace(20),
+            InboxQuery::Source {
+                source: Namespace(10),
+                sender: Some(sender(66).address()),
+                from_sequence: 0,
+            },
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary(mallory), vec![(10, 1, 0, "mallory's own".into())]);
     let later = index
         .inbox(Namespace(20), InboxQuery::All { from_height: 1 }, 1)
         .await

@@ -33,7 +33,10 @@ pub use error::Error;
 pub use hash::Hash;
 pub use header::{ChainId, Header, Height, PublicKeyBytes};
 pub use limits::Limits;
-pub use message::{Envelope, EnvelopeError};
+pub use message::{
+    Envelope, EnvelopeError,
+    sender::{Address, SenderKey, SenderSignature},
+};
 pub use namespace::Namespace;
 pub use table::{NamespaceEntry, NamespaceTable};
 pub use transaction::Transaction;

@@ -86,19 +86,34 @@ fn certificate_fixture() {
     );
 }
 
+/// A signed message: secret key 0x11…11 (its address is pinned too), chain 7. ECDSA signing is
+/// deterministic (RFC 6979), so the signature bytes are stable; docs/LIGHT_CLIENT.md quotes
+/// these values as a test vector.
 #[test]
 fn envelope_fixture() {
-    let envelope = cortado_types::Envelope {
-        source: cortado_types::Namespace(10),
-        destination: cortado_types::Namespace(20),
-        sequence: 3,
-        sender: Bytes::from_static(b"alice"),
-        recipient: Bytes::from_static(b"bob"),
-        body: Bytes::from_static(b"pay 5"),
-    };
+    let key = cortado_types::SenderKey::from_bytes(&[0x11; 32]).unwrap();
+    let envelope = cortado_types::Envelope::sign(
+        ChainId(7),
+        &key,
+        cortado_types::Namespace(10),
+        cortado_types::Namespace(20),
+        3,
+        Bytes::from_static(b"bob"),
+        Bytes::from_static(b"pay 5"),
+    );
     check("envelope", &envelope.encode());
+    check("envelope_sender", key.address().as_bytes());
+    check("envelope_digest", &envelope.digest(ChainId(7)));
+    check(
+        "envelope_domain",
+        &cortado_types::message::sender::domain_separator(),
+    );
     assert_eq!(
-        cortado_types::Envelope::decode_payload(&envelope.encode()),
+        cortado_types::Envelope::from_transaction(
+            ChainId(7),
+            cortado_types::Namespace(10),
+            &envelope.encode()
+        ),
         Ok(envelope)
     );
 }

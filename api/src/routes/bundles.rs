@@ -75,7 +75,9 @@ pub(crate) async fn submit_bundle<N: Node, R: ApiReader>(
                 format!("transaction {i}: payload is not valid base64: {e}"),
             )
         })?;
-        txs.push(Transaction::new(member.namespace, payload));
+        let tx = Transaction::new(member.namespace, payload);
+        super::check_message(&state.cfg, &tx, &format!("transaction {i}: "))?;
+        txs.push(tx);
     }
     let bundle = cortado_types::Bundle::new(txs)
         .map_err(|e| ApiError::bad_request(code::INVALID_BUNDLE, e.to_string()))?;

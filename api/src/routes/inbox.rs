@@ -23,7 +23,7 @@ pub(crate) const INBOX_LIMIT_MAX: usize = 1_000;
     params(
         ("ns" = u64, Path, description = "The destination namespace"),
         ("source" = Option<u64>, Query, description = "Only this source's messages, by sequence number"),
-        ("sender" = Option<String>, Query, description = "With `source`: only this sender's messages (hex); sequence numbers count per sender, and gaps are reported only with it"),
+        ("sender" = Option<String>, Query, description = "With `source`: only this sender's messages: its 20-byte address, 40 hex digits with or without 0x; sequence numbers count per sender, and gaps are reported only with it"),
         ("from_seq" = Option<u64>, Query, description = "With `source`: the first sequence number (default 0)"),
         ("from" = Option<u64>, Query, description = "Without `source`: the first height (default 0); messages in finalization order"),
         ("limit" = Option<u64>, Query, description = "Most messages to return (default and maximum 1000)"),
@@ -71,8 +71,11 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
                 .sender
                 .as_deref()
                 .map(|h| {
-                    hex::decode(h.trim_start_matches("0x")).map_err(|e| {
-                        ApiError::bad_request(code::BAD_REQUEST, format!("sender must be hex: {e}"))
+                    cortado_types::Address::from_hex(h).map_err(|e| {
+                        ApiError::bad_request(
+                            code::BAD_REQUEST,
+                            format!("sender must be a 20-byte address in hex: {e}"),
+                        )
                     })
                 })
                 .transpose()?;
@@ -80,7 +83,7 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
             (
                 cortado_storage::InboxQuery::Source {
                     source: parse_namespace(source)?,
-                    sender: sender.map(Bytes::from),
+                    sender,
                     from_sequence,
                 },
                 gaps_from,

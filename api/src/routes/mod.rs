@@ -256,7 +256,23 @@ fn parse_submission(
     let tx = Transaction::new(namespace, payload);
     tx.check(cfg.limits.tx_bytes_max)
         .map_err(|e| ApiError::too_large(e.to_string()))?;
+    check_message(cfg, &tx, "")?;
     Ok(tx)
+}
+
+/// Refuses a payload that looks like a cross-rollup message but is not a valid one of its
+/// namespace on this chain: it would be finalized as an ordinary transaction and its sender
+/// would wonder why the destination never saw it.
+pub(crate) fn check_message(cfg: &ApiConfig, tx: &Transaction, what: &str) -> ApiResult<()> {
+    match cortado_types::Envelope::from_transaction(cfg.chain_id, tx.namespace, &tx.payload) {
+        Ok(_) | Err(cortado_types::EnvelopeError::NotAMessage) => Ok(()),
+        Err(e) => Err(ApiError::bad_request(
+            code::INVALID_MESSAGE,
+            format!(
+                "{what}the payload starts with the message magic CXM1 but is not a valid message: {e}; sign it with Envelope::sign (docs/LIGHT_CLIENT.md, section 8)"
+            ),
+        )),
+    }
 }
 
 /// `POST /v1/transactions`.
@@ -274,7 +290,7 @@ fn parse_submission(
     ),
     responses(
         (status = 202, description = "Accepted into the mempool (durably)", body = SubmitResponse),
-        (status = 400, description = "Malformed: bad JSON, base64 or namespace", body = ErrorBody),
+        (status = 400, description = "Malformed: bad JSON, base64 or namespace, or a message envelope that does not verify (invalid_message)", body = ErrorBody),
         (status = 413, description = "Payload or body over the limit (named)", body = ErrorBody),
         (status = 429, description = "The namespace's share of the mempool is full; see Retry-After", body = ErrorBody),
         (status = 503, description = "The mempool is full; see Retry-After", body = ErrorBody),

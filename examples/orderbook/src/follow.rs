@@ -2,15 +2,11 @@
 //! for the rollup's operator, posting the messages its state emits.
 
 use crate::{Message, Order, Side, State, open_message};
-use commonware_codec::Encode;
-use commonware_cryptography::{
-    Signer as _,
-    ed25519::{PrivateKey, PublicKey},
-};
 use cortado_client::{
     Trust,
     sdk::{Client, NamespaceContent, Options, SdkError, VerifiedMessage},
 };
+use cortado_types::{Address, ChainId, SenderKey};
 use std::collections::BTreeMap;
 
 /// A rollup follower: its state and what it needs to move it forward.
@@ -20,10 +16,12 @@ pub struct Follower {
     pub state: State,
     /// Verified messages from the peer not applied yet, by sequence.
     buffer: BTreeMap<u64, VerifiedMessage>,
-    /// The peer operator's key: messages not signed by it are skipped.
-    peer: PublicKey,
+    /// The chain the messages are signed for.
+    chain: ChainId,
+    /// The peer operator's address: the only sender whose messages this rollup reads.
+    peer: Address,
     /// This rollup's operator key, if this follower posts the messages its state emits.
-    operator: Option<PrivateKey>,
+    operator: Option<SenderKey>,
     /// Outbox entries posted so far.
     posted: u64,
 }
@@ -34,10 +32,11 @@ impl Follower {
         side: Side,
         trust: Trust,
         url: String,
-        peer: PublicKey,
-        operator: Option<PrivateKey>,
+        peer: Address,
+        operator: Option<SenderKey>,
     ) -> Self {
         Self {
+            chain: trust.chain_id,
             client: Client::new(trust, vec![url], Options::default()),
             state: State::genesis(side),
             buffer: BTreeMap::new(),
@@ -77,11 +76,12 @@ impl Follower {
             while self.buffer.contains_key(&from) {
                 from += 1;
             }
-            // Only the peer operator's messages: sequence numbers count per sender, so no one
-            // else posting in the peer's namespace can take the operator's numbers.
+            // Only the peer operator's messages: sequence numbers count per sender, and the
+            // SDK checks each message's signature, so no one else posting in the peer's
+            // namespace can take the operator's numbers.
             let (page, full) = self
                 .client
-                .inbox_page(side.namespace(), side.peer(), &self.peer.encode(), from)
+                .inbox_page(side.namespace(), side.peer(), &self.peer, from)
                 .await?;
             let fetched = page.len();
             for message in page {
@@ -100,9 +100,11 @@ impl Follower {
                 .buffer
                 .remove(&self.state.inbox_next)
                 .expect("just found");
+            // Every message of the page is the operator's own (signed by it, verified by the
+            // SDK), so its number is consumed even if its body is not a message this rollup
+            // understands: a stranger cannot make a real message be skipped.
             self.state.inbox_next += 1;
-            // Posted in the peer's namespace (proven by Cortado) and signed by its operator.
-            if let Some(opened) = open_message(&self.peer, &message.envelope) {
+            if let Some(opened) = open_message(self.chain, &self.peer, &message.envelope) {
                 self.state.apply_message(opened);
             }
         }
@@ -118,7 +120,7 @@ impl Follower {
         while (self.posted as usize) < self.state.outbox.len() {
             let envelope = self
                 .state
-                .envelope(key, self.posted)
+                .envelope(self.chain, key, self.posted)
                 .expect("outbox entry exists");
             self.client.send_message(&envelope).await?;
             self.posted += 1;
@@ -137,9 +139,9 @@ impl Follower {
         Ok(())
     }
 
-    /// The operator key's public half.
-    pub fn operator_public_key(&self) -> Option<PublicKey> {
-        self.operator.as_ref().map(|k| k.public_key())
+    /// The operator key's address.
+    pub fn operator_address(&self) -> Option<Address> {
+        self.operator.as_ref().map(|k| k.address())
     }
 }
 

@@ -10,8 +10,10 @@
 //!   escrowed BETA to the A user's account on B and sends A a `Fill`; A then pays the escrowed
 //!   ALPHA to the B user's account on A.
 //! - Messages are authenticated twice: Cortado proves they were posted in the source namespace
-//!   (anyone can post there), and the source rollup's operator signs them (only the operator
-//!   signs), so a destination takes only messages its peer's state emitted.
+//!   (anyone can post there), and each envelope is signed by its sender's secp256k1 key; a
+//!   destination reads only the stream of its peer's operator address, so it takes only
+//!   messages its peer's state emitted, and nobody else can take the operator's sequence
+//!   numbers (an envelope naming the operator without its signature is not a message).
 //! - Total supply of each asset is conserved: balances plus escrow never change.
 //!
 //! Everything in a rollup's state follows from the chain in a fixed order: at each height, the
@@ -20,12 +22,7 @@
 //! same state, which the integration test checks.
 
 use bytes::Bytes;
-use commonware_codec::{DecodeExt, Encode};
-use commonware_cryptography::{
-    Signer as _, Verifier as _,
-    ed25519::{PrivateKey, PublicKey, Signature},
-};
-use cortado_types::{Envelope, Namespace};
+use cortado_types::{Address, ChainId, Envelope, Namespace, SenderKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -41,8 +38,6 @@ pub const USERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 pub const GENESIS_BALANCE: u64 = 1_000_000;
 /// Prefix of an order transaction's payload (JSON follows).
 pub const ORDER_PREFIX: &[u8] = b"ORD1";
-/// Signing namespace of operator messages.
-const MESSAGE_DOMAIN: &[u8] = b"_ORDERBOOK_MESSAGE";
 
 /// An order, as a user posts it in a rollup's namespace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,31 +80,22 @@ pub enum Message {
     },
 }
 
-/// An operator's signing key (deterministic from a seed: example only).
-pub fn operator_key(seed: u64) -> PrivateKey {
-    PrivateKey::from_seed(seed)
+/// An operator's message signing key, deterministic from a seed (example only: a real
+/// operator keeps a secret key of its own).
+pub fn operator_key(seed: u64) -> SenderKey {
+    let mut secret = [0u8; 32];
+    secret[..8].copy_from_slice(b"orderbk1");
+    secret[24..].copy_from_slice(&seed.to_be_bytes());
+    SenderKey::from_bytes(&secret).expect("a valid secp256k1 scalar")
 }
 
-/// Encodes `message` as the signed body of an envelope: `signature (64) || JSON`.
-pub fn sign_message(key: &PrivateKey, sequence: u64, message: &Message) -> Bytes {
-    let json = serde_json::to_vec(message).expect("messages serialize");
-    let signed = [sequence.to_be_bytes().as_slice(), &json].concat();
-    let signature = key.sign(MESSAGE_DOMAIN, &signed);
-    Bytes::from([signature.encode().as_ref(), &json].concat())
-}
-
-/// Checks a message's operator signature (over its sequence number and body); returns it.
-pub fn open_message(operator: &PublicKey, envelope: &Envelope) -> Option<Message> {
-    if envelope.sender.as_ref() != operator.encode().as_ref() || envelope.body.len() < 64 {
+/// The message an envelope carries if `operator` signed it on chain `chain`; `None` for any
+/// other sender, a signature that does not verify, or a body that is not a message.
+pub fn open_message(chain: ChainId, operator: &Address, envelope: &Envelope) -> Option<Message> {
+    if envelope.sender != *operator || envelope.verify_signature(chain).is_err() {
         return None;
     }
-    let (sig, json) = envelope.body.split_at(64);
-    let signature = Signature::decode(sig.to_vec()).ok()?;
-    let signed = [envelope.sequence.to_be_bytes().as_slice(), json].concat();
-    if !operator.verify(MESSAGE_DOMAIN, &signed, &signature) {
-        return None;
-    }
-    serde_json::from_slice(json).ok()
+    serde_json::from_slice(&envelope.body).ok()
 }
 
 /// Which rollup a state is.
@@ -270,17 +256,18 @@ impl State {
         }
     }
 
-    /// The envelope of outbox entry `sequence`, signed by `key`.
-    pub fn envelope(&self, key: &PrivateKey, sequence: u64) -> Option<Envelope> {
+    /// The envelope of outbox entry `sequence` on chain `chain`, signed by `key`.
+    pub fn envelope(&self, chain: ChainId, key: &SenderKey, sequence: u64) -> Option<Envelope> {
         let message = self.outbox.get(sequence as usize)?;
-        Some(Envelope {
-            source: self.side.namespace(),
-            destination: self.side.peer(),
+        Some(Envelope::sign(
+            chain,
+            key,
+            self.side.namespace(),
+            self.side.peer(),
             sequence,
-            sender: Bytes::from(key.public_key().encode().to_vec()),
-            recipient: Bytes::from_static(b"rollup"),
-            body: sign_message(key, sequence, message),
-        })
+            Bytes::from_static(b"rollup"),
+            Bytes::from(serde_json::to_vec(message).expect("messages serialize")),
+        ))
     }
 }
 
@@ -302,18 +289,19 @@ mod tests {
     fn a_trade_settles_on_both_sides_and_conserves_supply() {
         let (mut a, mut b) = (State::genesis(Side::A), State::genesis(Side::B));
         let (ka, kb) = (operator_key(1), operator_key(2));
+        let chain = ChainId(5);
         a.apply_transaction(&order("a1", "alice", 100, 250));
         assert_eq!(a.balances["alice"], GENESIS_BALANCE - 100);
         b.apply_transaction(&order("b1", "bob", 250, 100));
         // A's offer reaches B (signed by A's operator).
-        let offer = a.envelope(&ka, 0).unwrap();
-        b.apply_message(open_message(&ka.public_key(), &offer).unwrap());
+        let offer = a.envelope(chain, &ka, 0).unwrap();
+        b.apply_message(open_message(chain, &ka.address(), &offer).unwrap());
         assert_eq!(b.trades, vec![("a1".to_string(), "b1".to_string())]);
         assert_eq!(b.balances["alice"], GENESIS_BALANCE + 250);
         assert_eq!(b.balances["bob"], GENESIS_BALANCE - 250);
         // B's fill reaches A.
-        let fill = b.envelope(&kb, 0).unwrap();
-        a.apply_message(open_message(&kb.public_key(), &fill).unwrap());
+        let fill = b.envelope(chain, &kb, 0).unwrap();
+        a.apply_message(open_message(chain, &kb.address(), &fill).unwrap());
         assert_eq!(a.balances["bob"], GENESIS_BALANCE + 100);
         for s in [&a, &b] {
             assert_eq!(s.supply(), GENESIS_BALANCE * USERS.len() as u64);
@@ -340,12 +328,20 @@ mod tests {
             a
         };
         let (operator, impostor) = (operator_key(1), operator_key(666));
-        let genuine = a.envelope(&operator, 0).unwrap();
-        assert!(open_message(&operator.public_key(), &genuine).is_some());
-        let forged = a.envelope(&impostor, 0).unwrap();
-        assert!(open_message(&operator.public_key(), &forged).is_none());
+        let chain = ChainId(5);
+        let genuine = a.envelope(chain, &operator, 0).unwrap();
+        assert!(open_message(chain, &operator.address(), &genuine).is_some());
+        let forged = a.envelope(chain, &impostor, 0).unwrap();
+        assert!(open_message(chain, &operator.address(), &forged).is_none());
+        // The impostor naming the operator as sender: the signature is not the operator's.
+        let squatted = Envelope {
+            sender: operator.address(),
+            ..forged
+        };
+        assert!(open_message(chain, &operator.address(), &squatted).is_none());
         let mut replayed = genuine.clone();
         replayed.sequence = 1;
-        assert!(open_message(&operator.public_key(), &replayed).is_none());
+        assert!(open_message(chain, &operator.address(), &replayed).is_none());
+        assert!(open_message(ChainId(6), &operator.address(), &genuine).is_none());
     }
 }

@@ -3,7 +3,6 @@
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
-use commonware_cryptography::Signer as _;
 use cortado_client::{
     Trust,
     sdk::{Client, Options},
@@ -79,7 +78,7 @@ fn follower(trust: Trust, url: String, side: Side, post: bool) -> Follower {
         side,
         trust,
         url,
-        operator_key(peer).public_key(),
+        operator_key(peer).address(),
         post.then(|| operator_key(own)),
     )
 }

@@ -42,7 +42,7 @@ impl Index {
                     .bind(namespace_param(destination))
                     .bind(namespace_param(source));
                 if let Some(sender) = &sender {
-                    query = query.bind(sender.as_ref());
+                    query = query.bind(sender.as_bytes().as_slice());
                 }
                 query
                     .bind(from)
@@ -69,9 +69,17 @@ impl Index {
                 let height = height_from(row.try_get("height")?)?;
                 let namespace = Namespace(row.try_get::<i64, _>("namespace")? as u64);
                 let payload: Vec<u8> = row.try_get("payload")?;
-                let envelope = Envelope::from_transaction(namespace, &payload).map_err(|e| {
-                    Error::Codec(format!("indexed message at height {height}: {e}"))
-                })?;
+                // Source and signature were checked when the message was indexed.
+                let envelope = Envelope::decode_payload(&payload)
+                    .map_err(|e| e.to_string())
+                    .and_then(|e| {
+                        (e.source == namespace)
+                            .then_some(e)
+                            .ok_or_else(|| "posted in another namespace".to_string())
+                    })
+                    .map_err(|e| {
+                        Error::Codec(format!("indexed message at height {height}: {e}"))
+                    })?;
                 Ok(IndexedMessage {
                     envelope,
                     height,

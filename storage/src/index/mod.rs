@@ -13,7 +13,9 @@ pub use write::FinalizedBlock;
 use crate::{Error, schema};
 use bytes::Bytes;
 use commonware_codec::Decode;
-use cortado_types::{Envelope, FinalityCertificate, Hash, Header, Height, Limits, Namespace};
+use cortado_types::{
+    Address, Envelope, FinalityCertificate, Hash, Header, Height, Limits, Namespace,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -53,7 +55,7 @@ pub enum InboxQuery {
         /// The source namespace.
         source: Namespace,
         /// Only this sender's messages.
-        sender: Option<Bytes>,
+        sender: Option<Address>,
         /// The first sequence number.
         from_sequence: u64,
     },

@@ -219,7 +219,10 @@ async fn write_block(
             .execute(&mut **tx)
             .await?;
             hashes.push(tx_hash);
-            if let Ok(envelope) = Envelope::from_transaction(data.namespace, payload)
+            // Only a message signed by its sender is indexed as one (an envelope naming a
+            // sender whose key did not sign it stays an ordinary transaction).
+            if let Ok(envelope) =
+                Envelope::from_transaction(header.chain_id, data.namespace, payload)
                 && let Ok(sequence) = i64::try_from(envelope.sequence)
             {
                 // The earliest (height, idx) of a (destination, source, sequence) wins,
