@@ -7,7 +7,7 @@ use crate::{
     ChainBlock, Digest, PrivateKey, PublicKey, Scheme, Share, Sharing, Status,
     application::{Application, Progress, TxSource, genesis_block},
     finalizer::{FinalizedSink, Finalizer},
-    verify::{certificate_of, consensus_namespace, finalization_of},
+    verify::{certificate_of, finalization_of, signing_scheme},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -310,9 +310,13 @@ impl Engine {
     {
         cfg.timeouts.check().expect("invalid consensus timeouts");
         let me = cfg.signer.public_key();
-        let namespace = consensus_namespace(cfg.chain_id);
-        let scheme = Scheme::signer(&namespace, cfg.participants.clone(), cfg.sharing, cfg.share)
-            .expect("this validator's share must belong to the genesis set");
+        let scheme = signing_scheme(
+            cfg.chain_id,
+            cfg.participants.clone(),
+            cfg.sharing,
+            cfg.share,
+        )
+        .expect("this validator's share must belong to the genesis set");
         let page_cache = CacheRef::new(PAGE_CACHE_PAGE_SIZE, PAGE_CACHE_CAPACITY);
         let prefix = cfg.partition_prefix.clone();
         let genesis = genesis_block(

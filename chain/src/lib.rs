@@ -53,7 +53,7 @@ pub use engine::{Channels, Config, Engine, Faults, Reader, Timeouts, max_message
 pub use finalizer::{Finalized, FinalizedSink};
 pub use schedule::Schedule;
 pub use status::{SYNCED_LAG_BLOCKS, Status, SyncProgress};
-pub use verify::{CertificateVerifier, consensus_namespace};
+pub use verify::{CertificateVerifier, consensus_namespace, signing_scheme};
 
 use commonware_consensus::simplex;
 use commonware_cryptography::{bls12381::primitives::variant::MinSig, ed25519, sha256};

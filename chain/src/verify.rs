@@ -26,6 +26,18 @@ pub fn consensus_namespace(chain_id: ChainId) -> Vec<u8> {
     ns
 }
 
+/// The consensus signing scheme of one validator of chain `chain_id`: its BLS share over the
+/// chain's namespace (what the engine signs votes with, and what a simulation's Byzantine actor
+/// signs with). `None` if the share is not one of `participants`'.
+pub fn signing_scheme(
+    chain_id: ChainId,
+    participants: commonware_utils::ordered::Set<crate::PublicKey>,
+    sharing: Sharing,
+    share: crate::Share,
+) -> Option<Scheme> {
+    Scheme::signer(&consensus_namespace(chain_id), participants, sharing, share)
+}
+
 /// Converts a simplex finalization into a Cortado certificate.
 pub fn certificate_of(finalization: &Finalization) -> FinalityCertificate {
     let sig = finalization.certificate.encode();

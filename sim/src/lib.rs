@@ -8,20 +8,32 @@
 //! simulated storage (crash and recover), and can be made Byzantine ([`cortado_chain::Faults`]).
 //! Every validator is also an API node (it reconstructs every finalized block from shares)
 //! unless a scenario clears [`Validator::api`]: such a validator keeps only its own shares and
-//! records finalized headers.
+//! records finalized headers. A validator can also run one of commonware's own Byzantine simplex
+//! actors instead of its engine, or run as twins ([`Validator::behaviour`], [`byzantine`],
+//! [`twins`]).
 //!
 //! Invariants checked by [`Cluster::assert_consistent`]: every validator's finalized chain is a
 //! consistent copy of one chain (same hash at every height, contiguous parent links), and every
 //! validator reconstructed identical block contents. [`Cluster::duplicates`] counts
 //! transactions a later block repeated (scenarios without view changes or restarts expect none).
+//! Liveness checks ([`Cluster::wait_for_height`]) count honest validators only.
+//!
+//! [`scenarios`] holds the scenarios the tests and the seed sweep (`--bin sweep`) share.
 
+pub mod byzantine;
 mod recorder;
+pub mod scenarios;
+pub mod twins;
 pub mod wan;
 
+pub use byzantine::Behaviour;
 pub use recorder::Recorder;
 
 use commonware_cryptography::Signer;
-use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_p2p::{
+    Receiver, Sender,
+    simulated::{self, Link, Network, Oracle},
+};
 use commonware_runtime::{Clock, Handle, Quota, Spawner, Supervisor, deterministic};
 use commonware_utils::{NZU32, NZUsize, ordered::Set};
 use cortado_chain::{
@@ -39,6 +51,31 @@ pub const CHAIN_ID: ChainId = ChainId(0x51_4d);
 /// the quota, is under test), small enough that the per-channel inbound mailboxes the simulated
 /// network sizes from it (peers × burst) stay small.
 const QUOTA: Quota = Quota::per_second(NZU32!(1_000));
+
+/// The p2p channels of a validator, in the order [`Cluster`] passes them on: votes,
+/// certificates, resolver, headers, backfill, shares, block sync (the engine's), gossip (the
+/// mempool's).
+pub const CHANNELS: [u64; 8] = [0, 1, 2, 3, 4, 5, 7, 6];
+
+/// A registered simulated channel.
+type SimChannel = (
+    simulated::Sender<PublicKey, deterministic::Context>,
+    simulated::Receiver<PublicKey>,
+);
+
+/// Registers every channel of [`CHANNELS`] for one validator.
+async fn register(
+    control: &simulated::Control<PublicKey, deterministic::Context>,
+) -> [SimChannel; 8] {
+    let mut channels = Vec::with_capacity(CHANNELS.len());
+    for channel in CHANNELS {
+        channels.push(control.register(channel, QUOTA).await.expect("register"));
+    }
+    let Ok(channels) = channels.try_into() else {
+        unreachable!("one registration per channel of CHANNELS");
+    };
+    channels
+}
 
 /// A link with `ms` milliseconds of one-way latency, 1 ms jitter, no loss.
 pub fn link(ms: u64) -> Link {
@@ -76,15 +113,28 @@ pub struct Validator {
     /// shares. Set before the validators start: every validator pushes its shares to the API
     /// nodes.
     pub api: bool,
+    /// Honest, or which Byzantine actor it runs (from its next start; a Byzantine validator is
+    /// never an API node and takes no submissions).
+    pub behaviour: Behaviour,
+    /// What the secondary engine of a twins validator finalized (empty otherwise).
+    pub twin: Recorder,
     engine: Option<Engine>,
     mempool: Option<(cortado_mempool::Mailbox, Handle<()>)>,
+    /// The tasks of a Byzantine validator (mock actor, or twin engines and their pools).
+    byzantine: Vec<Handle<()>>,
+    twin_engines: Vec<Engine>,
     restarts: u32,
 }
 
 impl Validator {
     /// Whether it is running.
     pub fn is_running(&self) -> bool {
-        self.engine.is_some()
+        self.engine.is_some() || !self.byzantine.is_empty()
+    }
+
+    /// Whether it runs the honest engine.
+    pub fn is_honest(&self) -> bool {
+        self.behaviour == Behaviour::Honest
     }
 
     /// The engine (if running).
@@ -182,8 +232,12 @@ impl Cluster {
                     recorder,
                     faults: Faults::default(),
                     api: true,
+                    behaviour: Behaviour::Honest,
+                    twin: Recorder::default(),
                     engine: None,
                     mempool: None,
+                    byzantine: Vec::new(),
+                    twin_engines: Vec::new(),
                     restarts: 0,
                 }
             })
@@ -209,6 +263,16 @@ impl Cluster {
         };
         cluster.set_links(|_, _| Some(link.clone())).await;
         cluster
+    }
+
+    /// Makes validator `i` (from its next start) behave as `behaviour`; a Byzantine validator is
+    /// not an API node (set before the validators start).
+    pub fn set_behaviour(&mut self, i: usize, behaviour: Behaviour) {
+        let v = &mut self.validators[i];
+        v.behaviour = behaviour;
+        if behaviour != Behaviour::Honest {
+            v.api = false;
+        }
     }
 
     /// Validators (on their next start) keep their shares of this many recent views only.
@@ -275,47 +339,155 @@ impl Cluster {
         }
     }
 
-    /// Starts (or restarts, on the same storage) validator `i`.
+    /// Starts (or restarts, on the same storage) validator `i`, as its [`Validator::behaviour`]
+    /// says.
     pub async fn start_validator(&mut self, i: usize) {
         assert!(
-            self.validators[i].engine.is_none(),
+            !self.validators[i].is_running(),
             "validator {i} already running"
         );
+        self.validators[i].restarts += 1;
+        let control = self.oracle.control(self.validators[i].public_key.clone());
+        let context = self
+            .context
+            .child("validator")
+            .with_attribute("index", i)
+            .with_attribute("run", self.validators[i].restarts);
+        match self.validators[i].behaviour {
+            Behaviour::Honest => {
+                let channels = register(&control).await;
+                let sink = self.validators[i].recorder.clone();
+                let (engine, mempool, pool) = self
+                    .start_node(
+                        i,
+                        context,
+                        format!("validator-{i}"),
+                        sink,
+                        channels,
+                        control,
+                    )
+                    .await;
+                let v = &mut self.validators[i];
+                v.engine = Some(engine);
+                v.mempool = Some((mempool, pool));
+            }
+            Behaviour::Twins => self.start_twins(i, context, control).await,
+            behaviour => {
+                let scheme = cortado_chain::signing_scheme(
+                    CHAIN_ID,
+                    self.participants.clone(),
+                    self.committee.sharing.clone(),
+                    self.committee.validators[i].share.clone(),
+                )
+                .expect("a dealt share belongs to the committee");
+                let votes = control.register(0, QUOTA).await.expect("register");
+                let certificates = control.register(1, QUOTA).await.expect("register");
+                let handle = byzantine::start_actor(
+                    behaviour,
+                    context.child("byzantine"),
+                    scheme,
+                    votes,
+                    certificates,
+                );
+                self.validators[i].byzantine.push(handle);
+            }
+        }
+    }
+
+    /// Starts validator `i` as twins: two honest engines with its keys, on split channels.
+    async fn start_twins(
+        &mut self,
+        i: usize,
+        context: deterministic::Context,
+        control: simulated::Control<PublicKey, deterministic::Context>,
+    ) {
+        let me = self.validators[i].public_key.clone();
+        let others: Vec<PublicKey> = self
+            .participants
+            .iter()
+            .filter(|k| **k != me)
+            .cloned()
+            .collect();
+        let mut rng = StdRng::seed_from_u64(self.context.random());
+        let halves = Arc::new(twins::Halves::sample(&mut rng, &others));
+        let mut primary = Vec::new();
+        let mut secondary = Vec::new();
+        for pair in register(&control).await {
+            let [p, s] = twins::split(&context, &halves, pair);
+            primary.push(p);
+            secondary.push(s);
+        }
+        let sinks = [
+            self.validators[i].recorder.clone(),
+            self.validators[i].twin.clone(),
+        ];
+        for (side, (channels, sink)) in [primary, secondary].into_iter().zip(sinks).enumerate() {
+            let Ok(channels) = <[_; 8]>::try_from(channels) else {
+                unreachable!("one split per channel of CHANNELS");
+            };
+            let (engine, _, pool) = self
+                .start_node(
+                    i,
+                    context.child("twin").with_attribute("side", side),
+                    format!("validator-{i}-twin-{side}"),
+                    sink,
+                    channels,
+                    control.clone(),
+                )
+                .await;
+            let v = &mut self.validators[i];
+            v.twin_engines.push(engine);
+            v.byzantine.push(pool);
+        }
+    }
+
+    /// Starts a mempool and an engine for validator `i` on `channels` (in [`CHANNELS`]
+    /// order), with storage under `prefix`, delivering to `sink`.
+    async fn start_node<S, R>(
+        &self,
+        i: usize,
+        context: deterministic::Context,
+        prefix: String,
+        sink: Recorder,
+        channels: [(S, R); 8],
+        control: simulated::Control<PublicKey, deterministic::Context>,
+    ) -> (Engine, cortado_mempool::Mailbox, Handle<()>)
+    where
+        S: Sender<PublicKey = PublicKey>,
+        R: Receiver<PublicKey = PublicKey>,
+    {
+        let [
+            votes,
+            certificates,
+            resolver,
+            blocks,
+            backfill,
+            shares,
+            sync,
+            gossip,
+        ] = channels;
+        let channels = Channels {
+            votes,
+            certificates,
+            resolver,
+            blocks,
+            backfill,
+            shares,
+            sync,
+        };
         let push_to: Vec<PublicKey> = self
             .validators
             .iter()
             .filter(|v| v.api)
             .map(|v| v.public_key.clone())
             .collect();
-        let v = &mut self.validators[i];
-        v.restarts += 1;
-        let dealt = &self.committee.validators[i];
-        let control = self.oracle.control(v.public_key.clone());
-        let register = async |channel| control.register(channel, QUOTA).await.expect("register");
-        let channels = Channels {
-            votes: register(0).await,
-            certificates: register(1).await,
-            resolver: register(2).await,
-            blocks: register(3).await,
-            backfill: register(4).await,
-            shares: register(5).await,
-            sync: register(7).await,
-        };
-        let gossip = register(6).await;
-        let context = self
-            .context
-            .child("validator")
-            .with_attribute("index", i)
-            .with_attribute("run", v.restarts);
+        let max_message_size = cortado_chain::max_message_size(&self.limits, self.validators_len());
         let (pool, mempool) = cortado_mempool::Actor::init(
             context.child("mempool"),
             cortado_mempool::Config {
-                journal_partition: format!("validator-{i}-mempool"),
+                journal_partition: format!("{prefix}-mempool"),
                 tx_bytes_max: self.limits.tx_bytes_max,
-                max_message_size: cortado_chain::max_message_size(
-                    &self.limits,
-                    self.validators_len(),
-                ) as usize,
+                max_message_size: max_message_size as usize,
                 gossip_batch_bytes_max: (self.limits.tx_bytes_max
                     + cortado_mempool::GOSSIP_OVERHEAD)
                     .max(cortado_chain::engine::GOSSIP_BATCH_BYTES),
@@ -323,8 +495,9 @@ impl Cluster {
             },
         )
         .await;
-        let v = &mut self.validators[i];
-        v.recorder.set_mempool(mempool.clone());
+        sink.set_mempool(mempool.clone());
+        let v = &self.validators[i];
+        let dealt = &self.committee.validators[i];
         let engine = Engine::start(
             context.child("chain"),
             Config {
@@ -335,13 +508,13 @@ impl Cluster {
                 participants: self.participants.clone(),
                 sharing: self.committee.sharing.clone(),
                 share: dealt.share.clone(),
-                blocker: control.clone(),
+                blocker: control,
                 provider: self.oracle.manager(),
-                partition_prefix: format!("validator-{i}"),
+                partition_prefix: prefix,
                 mailbox_size: NZUsize!(1024),
                 timeouts: self.timeouts,
                 source: mempool.clone(),
-                sink: v.recorder.clone(),
+                sink,
                 push_to,
                 reconstruct: v.api,
                 share_retention_views: self.share_retention_views,
@@ -358,8 +531,7 @@ impl Cluster {
         let leaders: cortado_mempool::Leaders<PublicKey> =
             Arc::new(move |count| schedule.upcoming(&me, count));
         let pool_handle = pool.start(gossip, Some(leaders));
-        v.engine = Some(engine);
-        v.mempool = Some((mempool, pool_handle));
+        (engine, mempool, pool_handle)
     }
 
     fn validators_len(&self) -> u32 {
@@ -368,15 +540,22 @@ impl Cluster {
 
     /// Stops validator `i` abruptly (its tasks are aborted; only durable state survives).
     pub fn crash_validator(&mut self, i: usize) {
-        if let Some(engine) = self.validators[i].engine.take() {
+        let v = &mut self.validators[i];
+        if let Some(engine) = v.engine.take() {
             engine.abort();
         }
-        if let Some((_, handle)) = self.validators[i].mempool.take() {
+        if let Some((_, handle)) = v.mempool.take() {
+            handle.abort();
+        }
+        for engine in v.twin_engines.drain(..) {
+            engine.abort();
+        }
+        for handle in v.byzantine.drain(..) {
             handle.abort();
         }
     }
 
-    /// Runs until every running validator has finalized `height`, or `deadline` of simulated
+    /// Runs until every running honest validator has finalized `height`, or `deadline` of simulated
     /// time passes. Returns whether the height was reached.
     pub async fn wait_for_height(&self, height: u64, deadline: Duration) -> bool {
         let start = self.context.current();
@@ -384,7 +563,7 @@ impl Cluster {
             let done = self
                 .validators
                 .iter()
-                .filter(|v| v.is_running())
+                .filter(|v| v.is_running() && v.is_honest())
                 .all(|v| v.recorder.height() >= height);
             if done {
                 return true;
@@ -401,11 +580,11 @@ impl Cluster {
         }
     }
 
-    /// Lowest finalized height among running validators.
+    /// Lowest finalized height among running honest validators.
     pub fn min_height(&self) -> u64 {
         self.validators
             .iter()
-            .filter(|v| v.is_running())
+            .filter(|v| v.is_running() && v.is_honest())
             .map(|v| v.recorder.height())
             .min()
             .unwrap_or(0)
@@ -433,9 +612,10 @@ impl Cluster {
     pub fn assert_consistent(&self) -> BTreeMap<u64, Hash> {
         let mut agreed: BTreeMap<u64, Hash> = BTreeMap::new();
         let mut contents: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
-        for v in &self.validators {
-            v.recorder.assert_linked();
-            for (h, hash) in v.recorder.chain() {
+        let recorders = self.validators.iter().flat_map(|v| [&v.recorder, &v.twin]);
+        for recorder in recorders {
+            recorder.assert_linked();
+            for (h, hash) in recorder.chain() {
                 if let Some(prev) = agreed.insert(h, hash) {
                     assert_eq!(
                         prev, hash,
@@ -443,7 +623,7 @@ impl Cluster {
                     );
                 }
                 // A validator that is not an API node recorded the header only.
-                let Some(block) = v.recorder.block(h) else {
+                let Some(block) = recorder.block(h) else {
                     continue;
                 };
                 let txs: Vec<Hash> = block.transactions().map(|t| t.hash()).collect();
