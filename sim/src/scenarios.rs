@@ -38,7 +38,11 @@ use commonware_runtime::{Clock, Runner, deterministic};
 use commonware_utils::probability;
 use cortado_types::{Hash, Transaction};
 use rand::{SeedableRng, rngs::StdRng, seq::index::sample};
-use std::{collections::HashSet, panic::AssertUnwindSafe, time::Duration};
+use std::{
+    collections::HashSet,
+    panic::AssertUnwindSafe,
+    time::{Duration, SystemTime},
+};
 
 /// Load ticks of a Byzantine scenario (one every [`LOAD_INTERVAL`]).
 pub const LOAD_TICKS: u64 = 40;
@@ -70,6 +74,23 @@ pub struct Summary {
     pub served: u64,
     /// Scenario-specific figures, for the sweep's verbose lines.
     pub detail: String,
+}
+
+impl Summary {
+    /// The summary of a run that started at `start` and submitted `transactions`.
+    fn of(cluster: &Cluster, start: SystemTime, transactions: usize, detail: String) -> Self {
+        Self {
+            height: cluster.min_height(),
+            transactions,
+            simulated: cluster
+                .context()
+                .current()
+                .duration_since(start)
+                .unwrap_or_default(),
+            detail,
+            ..Self::default()
+        }
+    }
 }
 
 /// A seed's result: its summary, or why it failed.
@@ -264,17 +285,12 @@ fn byzantine(seed: u64, n: u32, behaviour: Behaviour) -> Outcome {
             .map(|&i| cluster.validators[i].twin.height())
             .max()
             .unwrap_or(0);
-        Ok(Summary {
-            height: cluster.min_height(),
-            transactions: expected.len(),
-            simulated: cluster
-                .context()
-                .current()
-                .duration_since(start)
-                .unwrap_or_default(),
-            detail: format!("byzantine {faulty:?}, twin height {twin_height}"),
-            ..Summary::default()
-        })
+        Ok(Summary::of(
+            &cluster,
+            start,
+            expected.len(),
+            format!("byzantine {faulty:?}, twin height {twin_height}"),
+        ))
     })
 }
 
@@ -324,15 +340,8 @@ fn lossy_view_changes(seed: u64) -> Outcome {
             .map(|i| cluster.counter("dispersal_proposal_requests_served", i))
             .sum();
         Ok(Summary {
-            height: cluster.min_height(),
-            transactions: expected.len(),
-            simulated: cluster
-                .context()
-                .current()
-                .duration_since(start)
-                .unwrap_or_default(),
             served,
-            detail: format!("served {served}"),
+            ..Summary::of(&cluster, start, expected.len(), format!("served {served}"))
         })
     })
 }
@@ -369,16 +378,7 @@ fn false_manifest(seed: u64) -> Outcome {
         ensure(duplicates == 0, || {
             format!("{duplicates} transactions finalized twice")
         })?;
-        Ok(Summary {
-            height: cluster.min_height(),
-            transactions: expected.len(),
-            simulated: cluster
-                .context()
-                .current()
-                .duration_since(start)
-                .unwrap_or_default(),
-            ..Summary::default()
-        })
+        Ok(Summary::of(&cluster, start, expected.len(), String::new()))
     })
 }
 
@@ -411,16 +411,11 @@ fn share_flood(seed: u64) -> Outcome {
                 format!("validator {i} verified {verified} shares of {non_empty} non-empty blocks")
             })?;
         }
-        Ok(Summary {
-            height: cluster.min_height(),
-            transactions: expected.len(),
-            simulated: cluster
-                .context()
-                .current()
-                .duration_since(start)
-                .unwrap_or_default(),
-            detail: format!("{non_empty} non-empty blocks"),
-            ..Summary::default()
-        })
+        Ok(Summary::of(
+            &cluster,
+            start,
+            expected.len(),
+            format!("{non_empty} non-empty blocks"),
+        ))
     })
 }

@@ -70,16 +70,20 @@ impl Index {
                 let namespace = Namespace(row.try_get::<i64, _>("namespace")? as u64);
                 let payload: Vec<u8> = row.try_get("payload")?;
                 // Source and signature were checked when the message was indexed.
-                let envelope = Envelope::decode_payload(&payload)
-                    .map_err(|e| e.to_string())
-                    .and_then(|e| {
-                        (e.source == namespace)
-                            .then_some(e)
-                            .ok_or_else(|| "posted in another namespace".to_string())
-                    })
-                    .map_err(|e| {
-                        Error::Codec(format!("indexed message at height {height}: {e}"))
-                    })?;
+                let envelope = match Envelope::decode_payload(&payload) {
+                    Ok(e) if e.source == namespace => e,
+                    Ok(e) => {
+                        return Err(Error::Codec(format!(
+                            "indexed message at height {height} names source {} but is in {namespace}",
+                            e.source
+                        )));
+                    }
+                    Err(e) => {
+                        return Err(Error::Codec(format!(
+                            "indexed message at height {height}: {e}"
+                        )));
+                    }
+                };
                 Ok(IndexedMessage {
                     envelope,
                     height,
