@@ -633,34 +633,83 @@ async fn bundles_are_submitted_whole_and_report_their_status() {
         json!({"hash": bundle.hash().to_hex(), "status": "pending"})
     );
 
-    // Finalized: every member in one block.
+    // Finalized: every member and the marker in one block, read from the block itself.
+    let marker = bundle.marker();
     let b = fx
-        .finalize(&[(1, b"buy"), (2, b"sell"), (3, b"other")])
+        .finalize(&[
+            (1, b"buy"),
+            (2, b"sell"),
+            (3, b"other"),
+            (u64::MAX, &marker.payload),
+        ])
         .await;
-    fx.index
-        .insert_bundles(b.height(), &[(bundle.hash(), bundle.member_hashes())])
-        .await
-        .unwrap();
     let (_, _, done) = fx.get(&format!("/v1/bundles/{}", bundle.hash())).await;
     assert_eq!(done["status"], "finalized", "{done}");
     assert_eq!(done["height"], b.height());
     assert_eq!(done["transactions"][1]["index"], 1);
 
-    // Split (a faulty leader): reported as such.
-    let split = cortado_types::Bundle::new(vec![
+    // A member finalized earlier without the bundle (posted alone elsewhere, or a faulty
+    // leader): the bundle's block does not make it whole again.
+    let late = cortado_types::Bundle::new(vec![
         Transaction::new(1u64, b"x".to_vec()),
         Transaction::new(2u64, b"y".to_vec()),
     ])
     .unwrap();
-    fx.finalize(&[(1, b"x")]).await;
-    let last = fx.finalize(&[(2, b"y")]).await;
-    fx.index
-        .insert_bundles(last.height(), &[(split.hash(), split.member_hashes())])
-        .await
-        .unwrap();
-    let (_, _, split_view) = fx.get(&format!("/v1/bundles/{}", split.hash())).await;
-    assert_eq!(split_view["status"], "split", "{split_view}");
-    assert_eq!(split_view.get("height"), None);
+    let alone = fx.finalize(&[(1, b"x")]).await;
+    let marker = late.marker();
+    let last = fx
+        .finalize(&[(1, b"x"), (2, b"y"), (u64::MAX, &marker.payload)])
+        .await;
+    let (_, _, failed) = fx.get(&format!("/v1/bundles/{}", late.hash())).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed.get("height"), None);
+    assert_eq!(failed["transactions"][0]["height"], alone.height());
+    assert_eq!(failed["transactions"][1]["height"], last.height());
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&late.member_hashes()[0].to_string())
+            && reason.contains(&format!("height {}", alone.height())),
+        "{reason}"
+    );
+
+    // A marker finalized first without its members (a faulty leader): the later block with
+    // all of them does not make the bundle whole.
+    let early = cortado_types::Bundle::new(vec![
+        Transaction::new(1u64, b"m".to_vec()),
+        Transaction::new(2u64, b"n".to_vec()),
+    ])
+    .unwrap();
+    let marker = early.marker();
+    let premature = fx.finalize(&[(u64::MAX, &marker.payload)]).await;
+    fx.finalize(&[(1, b"m"), (2, b"n"), (u64::MAX, &marker.payload)])
+        .await;
+    let (_, _, failed) = fx.get(&format!("/v1/bundles/{}", early.hash())).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed["reason"].as_str().unwrap().contains(&format!(
+            "marker was first finalized at height {}",
+            premature.height()
+        )),
+        "{failed}"
+    );
+
+    // A marker without all its members in its block (a faulty leader) records nothing.
+    let partial = cortado_types::Bundle::new(vec![
+        Transaction::new(1u64, b"p".to_vec()),
+        Transaction::new(2u64, b"q".to_vec()),
+    ])
+    .unwrap();
+    let marker = partial.marker();
+    fx.finalize(&[(1, b"p"), (u64::MAX, &marker.payload)]).await;
+    fx.expect_error(
+        Request::get(format!("/v1/bundles/{}", partial.hash()))
+            .body(Body::empty())
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "unknown bundle",
+    )
+    .await;
 
     // Refusals, each saying what is wrong.
     let tx = |ns: u64, p: &str| json!({"namespace": ns, "payload": p});

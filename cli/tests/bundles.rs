@@ -1,10 +1,16 @@
 //! Atomic bundles on real processes: under load with competing transactions, every bundle's
-//! members land in one block, never split.
+//! members land in one block, never split, and every API node says so from its own index; the
+//! SDK verifies a bundle finalized whole, and one whose member was finalized alone first.
 
 mod common;
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use common::Net;
+use cortado_client::{
+    Trust,
+    sdk::{BundleStatus, Client, Options},
+};
+use cortado_types::{Bundle, Transaction};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -86,6 +92,28 @@ async fn bundles_land_whole_under_load() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let height = view["height"].as_u64().unwrap();
+        // Every other API node answers alike, from the block's marker (none of them held the
+        // bundle in its mempool: only the node it was submitted to did).
+        for other in (0..4).filter(|o| o != node) {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let (status, v) = net
+                    .get(other as usize, &format!("/v1/bundles/{hash}"))
+                    .await
+                    .unwrap();
+                if status == 200 && v["status"] == "finalized" {
+                    assert_eq!(v["height"], height, "{v}");
+                    assert_eq!(v["transactions"], view["transactions"], "{v}");
+                    break;
+                }
+                assert!(
+                    status == 404 || v["status"] == "pending",
+                    "node {other} on bundle {hash}: {status} {v}"
+                );
+                assert!(Instant::now() < deadline, "node {other}: bundle {hash}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
         for member in view["transactions"].as_array().unwrap() {
             assert_eq!(member["height"], height, "{view}");
             // Any other node agrees, from its own index.
@@ -103,6 +131,64 @@ async fn bundles_land_whole_under_load() {
     }
     for hash in &competing {
         net.wait_final(0, hash).await;
+    }
+
+    // Through the SDK, verified: a bundle finalized whole; then a bundle one of whose members
+    // was finalized alone first (submitted to another node before the bundle existed): the
+    // bundle is refused where the member is pending, or dropped, and never finalized.
+    let genesis = std::fs::read_to_string(dir.join("genesis.toml")).unwrap();
+    let trust = Trust::from_genesis_toml(&genesis).expect("genesis parses");
+    let urls: Vec<String> = net.nodes.iter().map(|n| n.url.clone()).collect();
+    let client = Client::new(trust, urls, Options::default());
+    let whole = Bundle::new(vec![
+        Transaction::new(400u64, b"whole-a".to_vec()),
+        Transaction::new(401u64, b"whole-b".to_vec()),
+    ])
+    .unwrap();
+    assert_eq!(client.submit_bundle(&whole).await.unwrap(), whole.hash());
+    match client
+        .wait_bundle(&whole, Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        BundleStatus::Finalized { height, members } => {
+            assert_eq!(members.len(), 2);
+            assert!(members.iter().all(|m| m.height == height));
+        }
+        other => panic!("{other:?}"),
+    }
+    let lone = Transaction::new(402u64, b"lone".to_vec());
+    let lone_hash = net.submit(2, 402, b"lone").await;
+    let (lone_height, _) = net.wait_final(2, &lone_hash).await;
+    let split = Bundle::new(vec![lone, Transaction::new(403u64, b"partner".to_vec())]).unwrap();
+    match client.bundle_status(&split).await.unwrap() {
+        BundleStatus::Failed { height, member, .. } => {
+            assert_eq!(height, lone_height);
+            assert_eq!(member.to_hex(), lone_hash);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Submitting it now is refused (its member is finalized) on every node.
+    for node in 0..4 {
+        net.wait_final(node, &lone_hash).await;
+        let txs: Vec<Value> = split
+            .transactions()
+            .iter()
+            .map(
+                |t| json!({"namespace": t.namespace.get(), "payload": STANDARD.encode(&t.payload)}),
+            )
+            .collect();
+        let response = net
+            .http
+            .post(format!("{}/v1/bundles", net.nodes[node].url))
+            .json(&json!({ "transactions": txs }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let v: Value = response.json().await.unwrap();
+        assert_eq!(status, 400, "node {node}: {v}");
+        assert!(v["error"].as_str().unwrap().contains("finalized"), "{v}");
     }
     drop(net);
     let _ = std::fs::remove_dir_all(&dir);

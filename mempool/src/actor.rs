@@ -74,15 +74,8 @@ enum Reply {
         Result<Submitted, Error>,
     ),
     Select(oneshot::Sender<Vec<Transaction>>, Vec<Transaction>),
-    Finalized(
-        oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
-        Vec<(Hash, Vec<Hash>)>,
-    ),
+    Finalized(oneshot::Sender<()>),
     Contains(oneshot::Sender<bool>, bool),
-    BundlesOf(
-        oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
-        Vec<(Hash, Vec<Hash>)>,
-    ),
     Stats(oneshot::Sender<Stats>, Stats),
     FinalizedCopies(oneshot::Sender<()>),
     Reoffer(oneshot::Sender<usize>, usize),
@@ -94,9 +87,8 @@ impl Reply {
         match self {
             Reply::Submit(response, value) => drop(response.send(value)),
             Reply::Select(response, value) => drop(response.send(value)),
-            Reply::Finalized(response, bundles) => drop(response.send(bundles)),
+            Reply::Finalized(response) => drop(response.send(())),
             Reply::Contains(response, value) => drop(response.send(value)),
-            Reply::BundlesOf(response, value) => drop(response.send(value)),
             Reply::Stats(response, value) => drop(response.send(value)),
             Reply::FinalizedCopies(response) => drop(response.send(())),
             Reply::Reoffer(response, count) => drop(response.send(count)),
@@ -353,19 +345,16 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 Reply::Reoffer(response, count)
             }
             Message::Finalized { hashes, response } => {
-                let (removed, bundles) = self.pool.finalize_bundles(&hashes);
+                let removed = self.pool.finalize(&hashes);
                 if !removed.is_empty() {
                     self.wal.append_finalized(&removed).await;
                     self.metrics.finalized.inc_by(removed.len() as u64);
                     batch.dirty = true;
                 }
-                Reply::Finalized(response, bundles)
+                Reply::Finalized(response)
             }
             Message::Contains { hash, response } => {
                 Reply::Contains(response, self.pool.contains(&hash))
-            }
-            Message::BundlesOf { hashes, response } => {
-                Reply::BundlesOf(response, self.pool.bundles_of(&hashes))
             }
             Message::Stats { response } => Reply::Stats(response, self.pool.stats()),
         };

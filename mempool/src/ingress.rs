@@ -22,12 +22,7 @@ pub(crate) enum Message {
     /// Remove finalized transactions.
     Finalized {
         hashes: Vec<Hash>,
-        response: oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
-    },
-    /// The pooled bundles holding any of these hashes.
-    BundlesOf {
-        hashes: Vec<Hash>,
-        response: oneshot::Sender<Vec<(Hash, Vec<Hash>)>>,
+        response: oneshot::Sender<()>,
     },
     /// Is a transaction pooled?
     Contains {
@@ -100,10 +95,9 @@ impl Mailbox {
     }
 
     /// Removes finalized transactions and remembers their hashes, so late copies are refused.
-    /// Idempotent. Resolves once the removal is durable (or at once if the actor has stopped),
-    /// with the bundles that left the pool because their members were finalized: `(bundle
-    /// hash, member hashes)`.
-    pub async fn finalized(&self, hashes: Vec<Hash>) -> Vec<(Hash, Vec<Hash>)> {
+    /// A bundle leaves with its first finalized member. Idempotent. Resolves once the removal
+    /// is durable (or at once if the actor has stopped).
+    pub async fn finalized(&self, hashes: Vec<Hash>) {
         let (response, receiver) = oneshot::channel();
         if self
             .sender
@@ -111,9 +105,8 @@ impl Mailbox {
             .await
             .is_ok()
         {
-            return receiver.await.unwrap_or_default();
+            let _ = receiver.await;
         }
-        Vec::new()
     }
 
     /// A block was finalized and this node does not reconstruct blocks (a validator that is not
@@ -154,22 +147,8 @@ impl Mailbox {
         receiver.await.unwrap_or(0)
     }
 
-    /// The pooled bundles that hold any of `hashes`: `(bundle hash, member hashes)`. Changes
-    /// nothing (empty if the actor has stopped).
-    pub async fn bundles_of(&self, hashes: Vec<Hash>) -> Vec<(Hash, Vec<Hash>)> {
-        let (response, receiver) = oneshot::channel();
-        if self
-            .sender
-            .send(Message::BundlesOf { hashes, response })
-            .await
-            .is_ok()
-        {
-            return receiver.await.unwrap_or_default();
-        }
-        Vec::new()
-    }
-
-    /// Whether the pool holds `hash` (false if the actor has stopped).
+    /// Whether the pool holds `hash`, or the bundle of that hash (false if the actor has
+    /// stopped).
     pub async fn contains(&self, hash: Hash) -> bool {
         let (response, receiver) = oneshot::channel();
         if self

@@ -158,9 +158,11 @@ pub(crate) struct Pool {
     /// reconstructs blocks and knows the transaction is still pending).
     claimed: Claims,
     /// Pooled bundles by carrier hash, decoded.
-    bundles: HashMap<Hash, Bundle>,
+    bundles: HashMap<Hash, PooledBundle>,
     /// Member hash → carrier hash, for every pooled bundle.
     member_of: HashMap<Hash, Hash>,
+    /// Bundle hash (its marker's) → carrier hash, for every pooled bundle.
+    by_marker: HashMap<Hash, Hash>,
     /// Gossiped copies by sequence number (oldest first) and their payload bytes.
     copies: BTreeMap<u64, Hash>,
     copy_bytes: usize,
@@ -169,8 +171,26 @@ pub(crate) struct Pool {
     evicted: u64,
 }
 
-/// A bundle whose members were finalized: its hash (the carrier's) and the members' hashes.
-pub type FinalizedBundle = (Hash, Vec<Hash>);
+/// A pooled bundle, decoded once: selecting it hashes nothing.
+struct PooledBundle {
+    bundle: Bundle,
+    members: Vec<Hash>,
+    /// The marker a block holding the bundle carries; its hash is the bundle's.
+    marker: Transaction,
+    hash: Hash,
+}
+
+impl PooledBundle {
+    fn new(bundle: Bundle) -> Self {
+        let marker = bundle.marker();
+        Self {
+            members: bundle.member_hashes(),
+            hash: marker.hash(),
+            marker,
+            bundle,
+        }
+    }
+}
 
 impl Pool {
     /// Creates an empty pool.
@@ -186,6 +206,7 @@ impl Pool {
             claimed: Claims::new(bounds.recent_finalized_max),
             bundles: HashMap::new(),
             member_of: HashMap::new(),
+            by_marker: HashMap::new(),
             copies: BTreeMap::new(),
             copy_bytes: 0,
             evicted: 0,
@@ -271,8 +292,9 @@ impl Pool {
         // A member of a pending bundle is pending: included with its bundle or not at all. A
         // client submitting it alone is told so (a copy of it is only a duplicate).
         if owned && let Some(carrier) = self.member_of.get(&hash) {
+            let bundle = self.bundles[carrier].hash;
             return Err(Error::Bundle(format!(
-                "transaction {hash} is a member of pending bundle {carrier}: it is included with its bundle or not at all, never alone"
+                "transaction {hash} is a member of pending bundle {bundle}: it is included with its bundle or not at all, never alone"
             )));
         }
         if self.entries.contains_key(&hash)
@@ -353,10 +375,12 @@ impl Pool {
         owned: bool,
     ) {
         if let Some(bundle) = bundle {
-            for member in bundle.member_hashes() {
-                self.member_of.insert(member, hash);
+            let pooled = PooledBundle::new(bundle);
+            for member in &pooled.members {
+                self.member_of.insert(*member, hash);
             }
-            self.bundles.insert(hash, bundle);
+            self.by_marker.insert(pooled.hash, hash);
+            self.bundles.insert(hash, pooled);
         }
         let size = tx.payload.len();
         self.bytes += size;
@@ -372,37 +396,27 @@ impl Pool {
 
     /// Removes the finalized `hashes` and remembers them as recently finalized. Returns the ones
     /// that were in the pool (with the carriers of bundles whose members were finalized).
+    ///
+    /// A bundle leaves the pool as soon as one of its members is finalized: with its marker,
+    /// its members were proposed together; without it (a member also posted elsewhere and
+    /// included alone), the bundle can never be finalized whole and must not be proposed again.
     pub fn finalize(&mut self, hashes: &[Hash]) -> Vec<Hash> {
-        self.finalize_bundles(hashes).0
-    }
-
-    /// [`Self::finalize`], also returning the bundles whose members were finalized. A bundle
-    /// leaves the pool as soon as one of its members is finalized: its members were proposed
-    /// together, and a bundle split across blocks (only a faulty leader does that) must not be
-    /// proposed again.
-    pub fn finalize_bundles(&mut self, hashes: &[Hash]) -> (Vec<Hash>, Vec<FinalizedBundle>) {
         let mut removed = Vec::new();
-        let mut bundles = Vec::new();
         for hash in hashes {
             self.recent.insert(*hash);
-            if let Some(carrier) = self.member_of.get(hash).copied()
-                && let Some(bundle) = self.bundles.remove(&carrier)
-            {
-                let members = bundle.member_hashes();
-                for member in &members {
-                    self.member_of.remove(member);
-                }
+            if let Some(carrier) = self.member_of.get(hash).copied() {
+                let marker = self.bundles[&carrier].hash;
                 self.recent.insert(carrier);
+                self.recent.insert(marker);
                 if self.remove(&carrier) {
                     removed.push(carrier);
                 }
-                bundles.push((carrier, members));
             }
             if self.remove(hash) {
                 removed.push(*hash);
             }
         }
-        (removed, bundles)
+        removed
     }
 
     /// Drops the gossiped copies among `hashes` (a leader's manifest said they are in a block
@@ -502,29 +516,16 @@ impl Pool {
         self.entries.get(hash).is_some_and(|e| e.owned)
     }
 
-    /// The pooled bundles holding any of `hashes`, each once.
-    pub fn bundles_of(&self, hashes: &[Hash]) -> Vec<FinalizedBundle> {
-        let mut out: Vec<FinalizedBundle> = Vec::new();
-        for hash in hashes {
-            if let Some(carrier) = self.member_of.get(hash)
-                && !out.iter().any(|(c, _)| c == carrier)
-                && let Some(bundle) = self.bundles.get(carrier)
-            {
-                out.push((*carrier, bundle.member_hashes()));
-            }
-        }
-        out
-    }
-
     /// Removes one pooled transaction; whether it was there.
     fn remove(&mut self, hash: &Hash) -> bool {
         let Some(entry) = self.entries.remove(hash) else {
             return false;
         };
         if let Some(bundle) = self.bundles.remove(hash) {
-            for member in bundle.member_hashes() {
-                self.member_of.remove(&member);
+            for member in &bundle.members {
+                self.member_of.remove(member);
             }
+            self.by_marker.remove(&bundle.hash);
         }
         let size = entry.tx.payload.len();
         self.bytes -= size;
@@ -552,8 +553,8 @@ impl Pool {
     /// still fit. The walk ends when the block holds `txs_per_block_max` transactions or the
     /// pool is exhausted, so it costs O(pool) in the worst case.
     ///
-    /// A bundle carrier is expanded into its members, all of them or none: it is taken only if
-    /// none of its members is excluded or already selected, and all fit together.
+    /// A bundle carrier is expanded into its members and its marker, all of them or none: it is
+    /// taken only if none of its members is excluded or already selected, and all fit together.
     pub fn select(&self, limits: &Limits, exclude: &HashSet<Hash>) -> Vec<Transaction> {
         let mut selected = Vec::new();
         let mut taken: HashSet<Hash> = HashSet::new();
@@ -568,20 +569,22 @@ impl Pool {
             }
             // A plain transaction's hash is its key; only a bundle's members are hashed here
             // (hashing every pooled payload on every selection dominated a saturated node).
-            let (members, hashes): (Vec<&Transaction>, Vec<Hash>) = match self.bundles.get(hash) {
-                Some(bundle) => (
-                    bundle.transactions().iter().collect(),
-                    bundle.member_hashes(),
-                ),
-                None => (vec![&self.entries[hash].tx], vec![*hash]),
+            let (members, hashes): (Vec<&Transaction>, &[Hash]) = match self.bundles.get(hash) {
+                Some(bundle) => {
+                    if exclude.contains(&bundle.hash)
+                        || bundle
+                            .members
+                            .iter()
+                            .any(|h| exclude.contains(h) || taken.contains(h))
+                    {
+                        continue;
+                    }
+                    let mut txs: Vec<&Transaction> = bundle.bundle.transactions().iter().collect();
+                    txs.push(&bundle.marker);
+                    (txs, &bundle.members)
+                }
+                None => (vec![&self.entries[hash].tx], std::slice::from_ref(hash)),
             };
-            if self.bundles.contains_key(hash)
-                && hashes
-                    .iter()
-                    .any(|h| exclude.contains(h) || taken.contains(h))
-            {
-                continue;
-            }
             let size: usize = members.iter().map(|t| t.payload.len()).sum();
             let new_namespaces: HashSet<Namespace> = members
                 .iter()
@@ -599,15 +602,15 @@ impl Pool {
             }
             namespaces.extend(new_namespaces);
             bytes += size;
-            taken.extend(hashes);
+            taken.extend(hashes.iter().copied());
             selected.extend(members.into_iter().cloned());
         }
         selected
     }
 
-    /// Whether the pool holds `hash`.
+    /// Whether the pool holds `hash`, or the bundle of that hash.
     pub fn contains(&self, hash: &Hash) -> bool {
-        self.entries.contains_key(hash)
+        self.entries.contains_key(hash) || self.by_marker.contains_key(hash)
     }
 
     /// The sequence number and transaction of `hash`, if pooled.

@@ -86,22 +86,8 @@ impl FinalizedSink for Sink {
                 panic!("cannot store finalized blocks {heights:?}: {err}");
             }
         };
-        let mut finalized = Vec::new();
-        for (f, hashes) in blocks.iter().zip(hashes) {
-            if hashes.is_empty() {
-                continue;
-            }
-            // Record the bundles whose members are in this block before the mempool drops
-            // them, so a bundle is always either pending or recorded. Bundle status is
-            // informational (each member's own status is in the index): a failure is logged.
-            let bundles = self.mempool.bundles_of(hashes.clone()).await;
-            if !bundles.is_empty()
-                && let Err(err) = self.index.insert_bundles(f.block.height(), &bundles).await
-            {
-                error!(%err, height = f.block.height(), "cannot record finalized bundles");
-            }
-            finalized.extend(hashes);
-        }
+        // Bundles are recorded by the index from their markers in the blocks themselves.
+        let finalized: Vec<Hash> = hashes.into_iter().flatten().collect();
         if !finalized.is_empty() {
             self.mempool.finalized(finalized).await;
         }

@@ -69,8 +69,11 @@ pub trait Reader: Send + Sync {
         against: Height,
     ) -> impl Future<Output = Result<Option<HistoryProof>, Error>> + Send;
 
-    /// A finalized bundle's members.
-    fn bundle(&self, hash: Hash) -> impl Future<Output = Result<Option<Vec<Hash>>, Error>> + Send;
+    /// A bundle whose marker is in a block with all its members: that height and the members.
+    fn bundle(
+        &self,
+        hash: Hash,
+    ) -> impl Future<Output = Result<Option<(Height, Vec<Hash>)>, Error>> + Send;
 
     /// Up to `limit` finalized messages to `destination`.
     fn inbox(
@@ -163,7 +166,10 @@ impl Reader for Index {
         Index::inbox(self, destination, query, limit)
     }
 
-    fn bundle(&self, hash: Hash) -> impl Future<Output = Result<Option<Vec<Hash>>, Error>> + Send {
+    fn bundle(
+        &self,
+        hash: Hash,
+    ) -> impl Future<Output = Result<Option<(Height, Vec<Hash>)>, Error>> + Send {
         Index::bundle(self, hash)
     }
 }

@@ -10,7 +10,10 @@
 ///   history proofs. Headers of version-2 files predate the accumulator: refused.
 /// - 4: cross-rollup messages by destination (`messages`). A version-3 file has finalized
 ///   blocks whose messages were never indexed: refused.
-pub(crate) const VERSION: i64 = 4;
+/// - 5: messages are indexed only when their sender's signature verifies (envelope version 2),
+///   and `bundles` rows come from the bundle markers in finalized blocks, keyed by the marker's
+///   hash (version 4 kept rows from this node's mempool, keyed by the carrier's): refused.
+pub(crate) const VERSION: i64 = 5;
 
 /// Statements creating the schema; each is idempotent.
 ///
@@ -35,9 +38,10 @@ pub(crate) const VERSION: i64 = 4;
 ///   nobody posting in the source namespace can take another sender's numbers. The first
 ///   finalized message of a `(destination, source, sender, sequence)` counts; a later one is a
 ///   duplicate and not indexed.
-/// - `bundles`: bundles whose members were finalized (`cortado_types::Bundle`), by bundle hash:
-///   the members' hashes (concatenated, 32 bytes each) and the height at which the mempool saw
-///   them finalized. Where each member landed is read from `txs`.
+/// - `bundles`: bundles (`cortado_types::Bundle`) by bundle hash (their marker's transaction
+///   hash): the members' hashes (concatenated, 32 bytes each) and the earliest height of a
+///   block holding the marker and every member. Whether each member was first finalized there
+///   is read from `txs`.
 /// - `checkpoint`: at most one row, the height a node joined the chain from
 ///   ([`crate::Index::start_from_checkpoint`]); nothing below it is held. No row: the index
 ///   holds the chain from genesis (so version-4 files from before the table are read alike).

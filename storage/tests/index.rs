@@ -294,6 +294,50 @@ async fn transaction_lookup_keeps_first_location() {
 }
 
 #[tokio::test]
+async fn bundles_are_read_from_their_markers_whatever_the_indexing_order() {
+    let bundle = cortado_types::Bundle::new(vec![
+        Transaction::new(1u64, &b"buy"[..]),
+        Transaction::new(2u64, &b"sell"[..]),
+    ])
+    .unwrap();
+    let marker = bundle.marker();
+    let other = cortado_types::Bundle::new(vec![Transaction::new(3u64, &b"solo"[..])]).unwrap();
+    let other_marker = other.marker();
+    // Height 1: the bundle whole. Height 2: the same again (a faulty leader repeats it).
+    // Height 3: a marker whose member is missing from its block. Indexed newest first.
+    let contents: Vec<Vec<(u64, &[u8])>> = vec![
+        vec![(9, b"genesis")],
+        vec![(1, b"buy"), (2, b"sell"), (u64::MAX, &marker.payload)],
+        vec![(1, b"buy"), (2, b"sell"), (u64::MAX, &marker.payload)],
+        vec![(4, b"not solo"), (u64::MAX, &other_marker.payload)],
+    ];
+    let mut blocks = Vec::new();
+    let mut parent = Hash::ZERO;
+    for (height, txs) in contents.iter().enumerate() {
+        let b = block(height as Height, parent, txs);
+        parent = b.hash();
+        blocks.push(b);
+    }
+    let index = Index::open_in_memory(limits()).await.unwrap();
+    for b in blocks.iter().rev() {
+        index
+            .insert_finalized(b, &certificate(b), &[], 1)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        index.bundle(bundle.hash()).await.unwrap(),
+        Some((1, bundle.member_hashes())),
+        "the earliest block holding the marker and every member"
+    );
+    assert_eq!(index.bundle(other.hash()).await.unwrap(), None);
+    assert_eq!(index.bundle(bundle.member_hashes()[0]).await.unwrap(), None);
+    // The marker is ordinary namespace data too, provable like any other.
+    let loc = index.transaction(bundle.hash()).await.unwrap().unwrap();
+    assert_eq!((loc.height, loc.namespace), (1, Namespace(u64::MAX)));
+}
+
+#[tokio::test]
 async fn reopening_a_file_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index.sqlite");

@@ -12,10 +12,14 @@
 //! nothing.
 //!
 //! Encoding of the carrier payload: `version (1) || varint count || count × Transaction`.
+//! Encoding of the marker payload: `version (1) || varint count || count × 32-byte member
+//! hash`, members in bundle order, no repeats.
 
 use crate::{Error, FORMAT_VERSION, Hash, Limits, Namespace, Transaction, read_version};
 use bytes::Bytes;
-use commonware_codec::{Buf, Encode, EncodeSize, Error as CodecError, RangeCfg, Read, Write};
+use commonware_codec::{
+    Buf, Encode, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, Write,
+};
 use std::collections::HashSet;
 
 /// The namespace reserved for bundle carriers in the mempool; no transaction may be submitted
@@ -139,6 +143,35 @@ impl Bundle {
                 limits.namespaces_per_block_max
             )));
         }
+        // The marker travels in the same block: one more transaction, namespace and payload.
+        let marker = self.marker_size();
+        if marker > limits.tx_bytes_max {
+            return Err(BundleError::Limit(format!(
+                "the bundle's marker lists {} members in {marker} bytes; a transaction holds at most {} (tx_bytes_max)",
+                self.txs.len(),
+                limits.tx_bytes_max
+            )));
+        }
+        if self.txs.len() + 1 > limits.txs_per_block_max {
+            return Err(BundleError::Limit(format!(
+                "{} transactions and the bundle's marker; a block holds at most {} (txs_per_block_max)",
+                self.txs.len(),
+                limits.txs_per_block_max
+            )));
+        }
+        if bytes + marker > limits.block_bytes_max {
+            return Err(BundleError::Limit(format!(
+                "{bytes} payload bytes and a {marker}-byte marker; a block holds at most {} (block_bytes_max)",
+                limits.block_bytes_max
+            )));
+        }
+        if namespaces.len() + 1 > limits.namespaces_per_block_max {
+            return Err(BundleError::Limit(format!(
+                "{} namespaces and the bundle namespace; a block holds at most {} (namespaces_per_block_max)",
+                namespaces.len(),
+                limits.namespaces_per_block_max
+            )));
+        }
         let carried = self.encode_size();
         if carried > limits.tx_bytes_max {
             return Err(BundleError::Limit(format!(
@@ -154,9 +187,22 @@ impl Bundle {
         Transaction::new(BUNDLE_NAMESPACE, Bytes::from(self.encode().to_vec()))
     }
 
-    /// The bundle's hash: its carrier's hash.
+    /// The marker a proposer puts in the block with the members.
+    pub fn marker(&self) -> Transaction {
+        Marker {
+            members: self.member_hashes(),
+        }
+        .transaction()
+    }
+
+    /// Payload bytes of [`Self::marker`].
+    pub fn marker_size(&self) -> usize {
+        1 + self.txs.len().encode_size() + self.txs.len() * Hash::SIZE
+    }
+
+    /// The bundle's hash: its marker's transaction hash.
     pub fn hash(&self) -> Hash {
-        self.carrier().hash()
+        self.marker().hash()
     }
 
     /// The bundle a carrier transaction carries; members at most `tx_bytes_max` each.
@@ -174,6 +220,48 @@ impl Bundle {
             return Err(BundleError::Malformed("trailing bytes".into()));
         }
         Self::new(bundle.txs)
+    }
+}
+
+/// A bundle's marker, as found in a finalized block: the members' hashes, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    members: Vec<Hash>,
+}
+
+impl Marker {
+    /// The member hashes, in bundle order.
+    pub fn members(&self) -> &[Hash] {
+        &self.members
+    }
+
+    /// The marker transaction (in [`BUNDLE_NAMESPACE`]); its hash is the bundle's hash.
+    pub fn transaction(&self) -> Transaction {
+        let mut payload = Vec::with_capacity(1 + 2 + self.members.len() * Hash::SIZE);
+        FORMAT_VERSION.write(&mut payload);
+        self.members.write(&mut payload);
+        Transaction::new(BUNDLE_NAMESPACE, Bytes::from(payload))
+    }
+
+    /// Decodes a marker payload (a transaction of [`BUNDLE_NAMESPACE`] in a block): the
+    /// version, 1 to [`BUNDLE_TXS_MAX`] members, no repeats, nothing after.
+    pub fn decode(payload: &Bytes) -> Result<Self, BundleError> {
+        let mut buf = payload.clone();
+        read_version(&mut buf, "Marker").map_err(|e| BundleError::Malformed(e.to_string()))?;
+        let members = Vec::<Hash>::read_cfg(&mut buf, &(RangeCfg::new(1..=BUNDLE_TXS_MAX), ()))
+            .map_err(|e| BundleError::Malformed(e.to_string()))?;
+        if !buf.is_empty() {
+            return Err(BundleError::Malformed(
+                "trailing bytes after the marker".into(),
+            ));
+        }
+        let mut seen = HashSet::with_capacity(members.len());
+        for (index, hash) in members.iter().enumerate() {
+            if !seen.insert(*hash) {
+                return Err(BundleError::Duplicate { index, hash: *hash });
+            }
+        }
+        Ok(Self { members })
     }
 }
 
@@ -216,7 +304,31 @@ mod tests {
         let carrier = b.carrier();
         assert_eq!(carrier.namespace, BUNDLE_NAMESPACE);
         assert_eq!(Bundle::from_carrier(&carrier, 1024), Ok(b.clone()));
-        assert_eq!(b.hash(), carrier.hash());
+        assert_eq!(b.hash(), b.marker().hash());
+        assert_ne!(b.hash(), carrier.hash());
+        let marker = b.marker();
+        assert_eq!(marker.namespace, BUNDLE_NAMESPACE);
+        assert_eq!(marker.payload.len(), b.marker_size());
+        assert_eq!(
+            Marker::decode(&marker.payload).unwrap().members(),
+            b.member_hashes().as_slice()
+        );
+        // Malformed markers: empty, repeating, trailing bytes, wrong version.
+        assert!(Marker::decode(&Bytes::from_static(&[FORMAT_VERSION, 0])).is_err());
+        let h = b.member_hashes()[0];
+        let mut twice = vec![FORMAT_VERSION, 2];
+        twice.extend_from_slice(h.as_bytes());
+        twice.extend_from_slice(h.as_bytes());
+        assert!(matches!(
+            Marker::decode(&Bytes::from(twice)),
+            Err(BundleError::Duplicate { index: 1, .. })
+        ));
+        let mut trailing = marker.payload.to_vec();
+        trailing.push(0);
+        assert!(Marker::decode(&Bytes::from(trailing)).is_err());
+        let mut version = marker.payload.to_vec();
+        version[0] ^= 0xff;
+        assert!(Marker::decode(&Bytes::from(version)).is_err());
         assert_eq!(b.check(&Limits::default()), Ok(()));
         assert_eq!(Bundle::new(vec![]), Err(BundleError::Empty));
         assert!(matches!(
@@ -240,6 +352,22 @@ mod tests {
         let over = Bundle::new(vec![tx(1, &[0; 6]), tx(2, &[0; 6])]).unwrap();
         assert!(
             matches!(over.check(&small), Err(BundleError::Limit(m)) if m.contains("block_bytes_max"))
+        );
+        // The marker counts: a block of two transactions cannot hold two members and it.
+        let two = Limits {
+            txs_per_block_max: 2,
+            namespaces_per_block_max: 2,
+            ..Limits::default()
+        };
+        assert!(
+            matches!(b.check(&two), Err(BundleError::Limit(m)) if m.contains("marker") && m.contains("txs_per_block_max"))
+        );
+        let narrow = Limits {
+            tx_bytes_max: 40,
+            ..Limits::default()
+        };
+        assert!(
+            matches!(b.check(&narrow), Err(BundleError::Limit(m)) if m.contains("marker lists 2 members"))
         );
         // Malformed carriers.
         let junk = Transaction::new(BUNDLE_NAMESPACE, Bytes::from_static(b"\x01\x00"));

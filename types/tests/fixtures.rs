@@ -126,5 +126,12 @@ fn bundle_fixture() {
     ])
     .unwrap();
     check("bundle_carrier", &bundle.carrier().encode());
+    check("bundle_marker", &bundle.marker().payload);
     check("bundle_hash", bundle.hash().as_bytes());
+    assert_eq!(
+        cortado_types::Marker::decode(&bundle.marker().payload)
+            .unwrap()
+            .members(),
+        bundle.member_hashes().as_slice()
+    );
 }

@@ -24,7 +24,7 @@ pub(crate) struct BundleBody {
 /// The answer to an accepted bundle.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct BundleSubmitted {
-    /// The bundle hash (its carrier transaction's hash): ask `/v1/bundles/{hash}`.
+    /// The bundle hash (its marker transaction's hash): ask `/v1/bundles/{hash}`.
     hash: String,
     /// The members' transaction hashes, in order.
     transactions: Vec<String>,
@@ -89,49 +89,58 @@ pub(crate) async fn submit_bundle<N: Node, R: ApiReader>(
     Ok((
         StatusCode::ACCEPTED,
         Json(BundleSubmitted {
-            hash: submitted.hash.to_hex(),
+            hash: bundle.hash().to_hex(),
             transactions: bundle.member_hashes().iter().map(|h| h.to_hex()).collect(),
             duplicate: submitted.duplicate,
         }),
     ))
 }
 
-/// Where one member of a finalized bundle landed.
+/// Where one member of a bundle was first finalized.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct BundleMemberView {
     /// The member's hash.
     hash: String,
-    /// The height of its block, or null if the index does not locate it.
+    /// The height of the block it was first finalized in, or null if the index does not
+    /// locate it.
     height: Option<u64>,
     /// Its index in that block.
     index: Option<u32>,
 }
 
-/// `/v1/bundles/{hash}`: `pending`, `finalized` (every member in one block, at `height`), or
-/// `split` (members in different blocks: only a faulty leader does that).
+/// `/v1/bundles/{hash}`: `pending`, `finalized` (the bundle's marker and every member first
+/// finalized in one block, at `height`), or `failed` (its marker was finalized with every
+/// member, but a member or the marker had been finalized earlier without the rest: a member
+/// also posted alone elsewhere, or a faulty leader).
 #[derive(Serialize, ToSchema)]
 pub(crate) struct BundleView {
     hash: String,
-    /// `pending`, `finalized` or `split`.
+    /// `pending`, `finalized` or `failed`.
     status: String,
-    /// The block holding every member, when `finalized`.
+    /// The block holding the marker and every member, when `finalized`.
     #[serde(skip_serializing_if = "Option::is_none")]
     height: Option<u64>,
-    /// The members and where they landed (absent while pending).
+    /// Why the bundle failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// The members and where each was first finalized (absent while pending).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     transactions: Vec<BundleMemberView>,
 }
 
 /// `GET /v1/bundles/{hash}`.
+///
+/// The status comes from the finalized chain (the bundle's marker transaction in a block), so
+/// every API node with the same blocks answers alike; only `pending` is this node's own word.
 #[utoipa::path(
     get,
     path = "/v1/bundles/{hash}",
     tag = "transactions",
-    params(("hash" = String, Path, description = "The bundle hash returned by POST /v1/bundles")),
+    params(("hash" = String, Path, description = "The bundle hash returned by POST /v1/bundles (its marker transaction's hash)")),
     responses(
-        (status = 200, description = "Pending, finalized in one block, or split", body = BundleView),
+        (status = 200, description = "Pending here, finalized in one block, or failed", body = BundleView),
         (status = 400, description = "Not a hash", body = ErrorBody),
-        (status = 404, description = "Unknown here", body = ErrorBody),
+        (status = 404, description = "Not finalized and not pending here", body = ErrorBody),
         (status = 500, description = "The index failed", body = ErrorBody),
     )
 )]
@@ -145,26 +154,48 @@ pub(crate) async fn bundle<N: Node, R: ApiReader>(
         .map_err(|e: cortado_types::hash::ParseHashError| {
             ApiError::bad_request(code::INVALID_HASH, e.to_string())
         })?;
-    if let Some(members) = state.reader.bundle(hash).await.map_err(ApiError::storage)? {
+    if let Some((height, members)) = state.reader.bundle(hash).await.map_err(ApiError::storage)? {
         let mut views = Vec::with_capacity(members.len());
+        let mut reason = None;
         for member in members {
             let loc = state
                 .reader
                 .transaction(member)
                 .await
                 .map_err(ApiError::storage)?;
+            if reason.is_none()
+                && let Some(loc) = loc.as_ref().filter(|l| l.height != height)
+            {
+                reason = Some(format!(
+                    "member {member} was first finalized at height {} without the bundle, which is in the block at height {height}",
+                    loc.height
+                ));
+            }
             views.push(BundleMemberView {
                 hash: member.to_hex(),
                 height: loc.as_ref().map(|l| l.height),
                 index: loc.as_ref().map(|l| l.index),
             });
         }
-        let first = views.first().and_then(|v| v.height);
-        let together = first.is_some() && views.iter().all(|v| v.height == first);
+        if reason.is_none()
+            && let Some(loc) = state
+                .reader
+                .transaction(hash)
+                .await
+                .map_err(ApiError::storage)?
+                .filter(|l| l.height != height)
+        {
+            reason = Some(format!(
+                "the bundle's marker was first finalized at height {} without all its members, which are in the block at height {height}",
+                loc.height
+            ));
+        }
+        let failed = reason.is_some();
         return Ok(Json(BundleView {
             hash: hash.to_hex(),
-            status: if together { "finalized" } else { "split" }.to_string(),
-            height: if together { first } else { None },
+            status: if failed { "failed" } else { "finalized" }.to_string(),
+            height: (!failed).then_some(height),
+            reason,
             transactions: views,
         }));
     }
@@ -173,10 +204,13 @@ pub(crate) async fn bundle<N: Node, R: ApiReader>(
             hash: hash.to_hex(),
             status: "pending".to_string(),
             height: None,
+            reason: None,
             transactions: Vec::new(),
         }));
     }
     Err(ApiError::not_found(format!(
-        "unknown bundle {hash}: neither pending in this node's mempool nor recorded as finalized"
+        "unknown bundle {hash}: not finalized, and not pending in this node's mempool (a bundle \
+         whose member was finalized alone is dropped: it can never be finalized whole; look its \
+         members up at /v1/transactions/{{hash}})"
     )))
 }

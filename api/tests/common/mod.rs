@@ -77,6 +77,10 @@ impl Node for FakeNode {
         }
         let hash = tx.hash();
         let duplicate = !state.pending.insert(hash);
+        // A bundle is pending under its own hash too, as in the mempool.
+        if let Ok(bundle) = cortado_types::Bundle::from_carrier(&tx, usize::MAX) {
+            state.pending.insert(bundle.hash());
+        }
         state.submitted.push(tx);
         Ok(Submitted { hash, duplicate })
     }

@@ -240,14 +240,16 @@ fn restore_keeps_sequence_order_and_ignores_bounds() {
     assert_eq!(pool.admit(d, tx_d, true), Ok(Admitted::New { seq: 8 }));
 }
 
-fn bundle(members: &[(u64, usize, u8)]) -> (Hash, Transaction, Vec<Hash>) {
+/// A bundle of `members`: its carrier's hash (the pool's key), the carrier, the members'
+/// hashes and the bundle's hash (its marker's); `members` ends with the marker's hash.
+fn bundle(members: &[(u64, usize, u8)]) -> (Hash, Transaction, Vec<Hash>, Hash) {
     let txs: Vec<Transaction> = members
         .iter()
         .map(|(ns, size, tag)| tx(*ns, *size, *tag).1)
         .collect();
     let b = Bundle::new(txs).unwrap();
     let carrier = b.carrier();
-    (carrier.hash(), carrier, b.member_hashes())
+    (carrier.hash(), carrier, b.member_hashes(), b.hash())
 }
 
 fn bundle_bounds() -> Bounds {
@@ -262,43 +264,61 @@ fn bundle_bounds() -> Bounds {
 
 #[test]
 fn bundles_are_selected_whole_or_not_at_all() {
+    // Markers list 32-byte hashes: transactions up to 200 bytes here.
+    let limits = |b, n, t| Limits {
+        tx_bytes_max: 200,
+        ..limits(b, n, t)
+    };
     let mut pool = Pool::new(bundle_bounds());
     let (a, _) = tx(1, 30, 1);
     pool.admit(a, tx(1, 30, 1).1, true).unwrap();
-    let (b_hash, carrier, members) = bundle(&[(2, 20, 2), (3, 20, 3), (4, 20, 4)]);
+    let (b_hash, carrier, members, bundle_hash) = bundle(&[(2, 20, 2), (3, 20, 3), (4, 20, 4)]);
     assert!(matches!(
         pool.admit(b_hash, carrier.clone(), true),
         Ok(Admitted::New { .. })
     ));
     assert_eq!(pool.admit(b_hash, carrier, true), Ok(Admitted::Duplicate));
+    assert!(
+        pool.contains(&bundle_hash),
+        "pending under the bundle's hash"
+    );
     let (c, _) = tx(5, 10, 5);
     pool.admit(c, tx(5, 10, 5).1, true).unwrap();
     pool.check_invariants();
     let none = HashSet::new();
     let hashes = |txs: Vec<Transaction>| txs.iter().map(Transaction::hash).collect::<Vec<_>>();
 
-    // Everything fits: the bundle expands in place, never the carrier itself.
-    let all = hashes(pool.select(&limits(1000, 10, 10), &none));
+    // Everything fits: the bundle expands in place into its members and its marker (98 bytes:
+    // version, count, three hashes), never the carrier itself.
+    let all = pool.select(&limits(1000, 10, 10), &none);
+    assert_eq!(all[4].namespace, BUNDLE_NAMESPACE);
+    assert_eq!(all[4].payload.len(), 98);
     let mut expected = vec![a];
     expected.extend(&members);
+    expected.push(bundle_hash);
     expected.push(c);
-    assert_eq!(all, expected);
-    // 75 bytes: the bundle (60) does not fit after `a` (30): skipped whole; `c` still fits.
-    assert_eq!(hashes(pool.select(&limits(75, 10, 10), &none)), vec![a, c]);
-    // Three namespaces: `a` and the bundle's three do not fit together.
-    assert_eq!(hashes(pool.select(&limits(1000, 3, 10), &none)), vec![a, c]);
-    // Three transactions: likewise.
-    assert_eq!(hashes(pool.select(&limits(1000, 10, 3), &none)), vec![a, c]);
-    // One member excluded (in an ancestor, or in flight): the whole bundle waits.
-    let excluded: HashSet<Hash> = [members[1]].into_iter().collect();
-    assert_eq!(
-        hashes(pool.select(&limits(1000, 10, 10), &excluded)),
-        vec![a, c]
-    );
+    assert_eq!(hashes(all), expected);
+    // 180 bytes: the bundle (60 + 98) does not fit after `a` (30): skipped whole; `c` fits.
+    assert_eq!(hashes(pool.select(&limits(180, 10, 10), &none)), vec![a, c]);
+    // Four namespaces: `a` and the bundle's three and its marker's do not fit together.
+    assert_eq!(hashes(pool.select(&limits(1000, 4, 10), &none)), vec![a, c]);
+    // Four transactions: likewise (three members and the marker after `a`).
+    assert_eq!(hashes(pool.select(&limits(1000, 10, 4), &none)), vec![a, c]);
+    // Room for exactly the members and the marker after `a`.
+    assert_eq!(pool.select(&limits(188, 5, 5), &none).len(), 5);
+    // One member excluded (in an ancestor, or in flight), or the marker: the whole bundle
+    // waits.
+    for excluded in [members[1], bundle_hash] {
+        let excluded: HashSet<Hash> = [excluded].into_iter().collect();
+        assert_eq!(
+            hashes(pool.select(&limits(1000, 10, 10), &excluded)),
+            vec![a, c]
+        );
+    }
 
     // A member is pending through its bundle; another bundle cannot claim it.
     assert!(
-        matches!(pool.admit(members[0], tx(2, 20, 2).1, true), Err(Error::Bundle(m)) if m.contains(&b_hash.to_string())),
+        matches!(pool.admit(members[0], tx(2, 20, 2).1, true), Err(Error::Bundle(m)) if m.contains(&bundle_hash.to_string())),
         "a member submitted alone is refused, naming its bundle"
     );
     assert_eq!(
@@ -306,12 +326,12 @@ fn bundles_are_selected_whole_or_not_at_all() {
         Ok(Admitted::Duplicate),
         "a copy of it is a duplicate"
     );
-    let (other, other_carrier, _) = bundle(&[(2, 20, 2), (9, 5, 9)]);
+    let (other, other_carrier, _, _) = bundle(&[(2, 20, 2), (9, 5, 9)]);
     assert!(
         matches!(pool.admit(other, other_carrier, true), Err(Error::Bundle(m)) if m.contains("another bundle"))
     );
     // Nor a member pending on its own.
-    let (own, own_carrier, _) = bundle(&[(1, 30, 1), (9, 5, 9)]);
+    let (own, own_carrier, _, _) = bundle(&[(1, 30, 1), (9, 5, 9)]);
     assert!(
         matches!(pool.admit(own, own_carrier, true), Err(Error::Bundle(m)) if m.contains("on its own"))
     );
@@ -322,27 +342,31 @@ fn bundles_are_selected_whole_or_not_at_all() {
         Err(Error::Bundle(_))
     ));
 
-    // Finalizing the members removes the carrier and reports the bundle.
-    assert_eq!(
-        pool.bundles_of(&[a, members[1]]),
-        vec![(b_hash, members.clone())]
-    );
-    let (removed, bundles) = pool.finalize_bundles(&members);
+    // One finalized member removes the carrier (with its marker, the bundle was finalized;
+    // without, it never can be) and remembers the bundle as finalized.
+    let removed = pool.finalize(&members[..1]);
     assert!(removed.contains(&b_hash));
-    assert_eq!(bundles, vec![(b_hash, members.clone())]);
-    assert!(!pool.contains(&b_hash));
+    assert!(!pool.contains(&b_hash) && !pool.contains(&bundle_hash));
     pool.check_invariants();
     assert_eq!(
         hashes(pool.select(&limits(1000, 10, 10), &none)),
         vec![a, c]
     );
+    let (_, carrier, _, _) = bundle(&[(2, 20, 2), (3, 20, 3), (4, 20, 4)]);
+    assert_eq!(pool.admit(b_hash, carrier, true), Ok(Admitted::Duplicate));
 }
 
 #[test]
 fn journaled_bundles_are_restored() {
+    // Markers list 32-byte hashes: transactions up to 200 bytes here.
+    let limits = |b, n, t| Limits {
+        tx_bytes_max: 200,
+        ..limits(b, n, t)
+    };
     let mut pool = Pool::new(bundle_bounds());
-    let (b_hash, carrier, members) = bundle(&[(2, 20, 2), (3, 20, 3)]);
+    let (b_hash, carrier, mut members, bundle_hash) = bundle(&[(2, 20, 2), (3, 20, 3)]);
     assert_eq!(pool.restore(7, b_hash, carrier), Restored::Added);
+    members.push(bundle_hash);
     let selected: Vec<Hash> = pool
         .select(&limits(1000, 10, 10), &HashSet::new())
         .iter()

@@ -281,27 +281,29 @@ impl Index {
         }))
     }
 
-    /// A finalized bundle's members, if the index recorded it.
-    pub async fn bundle(&self, hash: Hash) -> Result<Option<Vec<Hash>>, Error> {
-        let members: Option<Vec<u8>> =
-            sqlx::query_scalar("SELECT members FROM bundles WHERE hash = ?")
+    /// A bundle whose marker the index found in a block with all its members: the earliest
+    /// such height and the member hashes, in order. Whether each member was first finalized
+    /// at that height is [`Self::transaction`]'s to say.
+    pub async fn bundle(&self, hash: Hash) -> Result<Option<(Height, Vec<Hash>)>, Error> {
+        let row: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT height, members FROM bundles WHERE hash = ?")
                 .bind(hash.as_bytes().as_slice())
                 .fetch_optional(&self.pool)
                 .await?;
-        members
-            .map(|bytes| {
-                if bytes.len() % 32 != 0 {
-                    return Err(Error::Codec(format!(
-                        "bundle {hash}: members are {} bytes, not a multiple of 32",
-                        bytes.len()
-                    )));
-                }
-                bytes
-                    .chunks(32)
-                    .map(|c| hash_from(c, "bundle member"))
-                    .collect()
-            })
-            .transpose()
+        row.map(|(height, bytes)| {
+            if bytes.len() % 32 != 0 {
+                return Err(Error::Codec(format!(
+                    "bundle {hash}: members are {} bytes, not a multiple of 32",
+                    bytes.len()
+                )));
+            }
+            let members = bytes
+                .chunks(32)
+                .map(|c| hash_from(c, "bundle member"))
+                .collect::<Result<_, _>>()?;
+            Ok((height_from(height)?, members))
+        })
+        .transpose()
     }
 
     /// Up to `limit` heights ≥ `from` whose blocks hold namespace `namespace`, ascending.

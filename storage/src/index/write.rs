@@ -1,4 +1,4 @@
-//! Writes: finalized blocks (one or a batch per SQL transaction), headers, bundles.
+//! Writes: finalized blocks (one or a batch per SQL transaction, with their bundles), headers.
 
 use super::{
     Index, evidence::evidence_rows, hash_from, height_param, limit_param, namespace_param,
@@ -7,8 +7,10 @@ use crate::Error;
 use commonware_codec::Encode;
 use cortado_coding::InvalidEncodingEvidence;
 use cortado_types::{
-    Block, Envelope, FinalityCertificate, Hash, Header, Height, Transaction, history,
+    BUNDLE_NAMESPACE, Block, Envelope, FinalityCertificate, Hash, Header, Marker, Transaction,
+    history,
 };
+use std::collections::HashSet;
 
 /// One finalized block to index, with its certificate and the evidence of each of its
 /// invalidly encoded namespaces.
@@ -246,6 +248,7 @@ async fn write_block(
             idx += 1;
         }
     }
+    insert_markers(tx, block, height, &hashes).await?;
     insert_history(tx, header, hash).await?;
     for (namespace, bytes) in &evidence {
         sqlx::query(
@@ -356,26 +359,48 @@ impl Index {
         tx.commit().await?;
         Ok(())
     }
+}
 
-    /// Records bundles whose members were finalized in the block at `height` (idempotent).
-    pub async fn insert_bundles(
-        &self,
-        height: Height,
-        bundles: &[(Hash, Vec<Hash>)],
-    ) -> Result<(), Error> {
-        let height = height_param(height)
-            .ok_or_else(|| Error::Invalid(format!("height {height} exceeds i64::MAX")))?;
-        let mut tx = self.pool.begin().await?;
-        for (hash, members) in bundles {
-            let members: Vec<u8> = members.iter().flat_map(|m| m.0).collect();
-            sqlx::query("INSERT OR IGNORE INTO bundles (hash, members, height) VALUES (?, ?, ?)")
-                .bind(hash.as_bytes().as_slice())
-                .bind(members)
-                .bind(height)
-                .execute(&mut *tx)
-                .await?;
+/// Records the bundles whose markers are in `block` together with every member: a marker
+/// naming a transaction that is not in its block (only a faulty leader writes one) records
+/// nothing. A bundle is kept at the earliest height it was recorded at, whatever order blocks
+/// are indexed in; whether each member was first finalized there is read from `txs`.
+async fn insert_markers(
+    tx: &mut Tx,
+    block: &Block,
+    height: i64,
+    hashes: &[Hash],
+) -> Result<(), Error> {
+    let Some(data) = block
+        .namespaces()
+        .iter()
+        .find(|data| data.namespace == BUNDLE_NAMESPACE)
+    else {
+        return Ok(());
+    };
+    let in_block: HashSet<&Hash> = hashes.iter().collect();
+    for payload in &data.payloads {
+        let Ok(marker) = Marker::decode(payload) else {
+            continue;
+        };
+        if !marker.members().iter().all(|m| in_block.contains(m)) {
+            continue;
         }
-        tx.commit().await?;
-        Ok(())
+        let members: Vec<u8> = marker.members().iter().flat_map(|m| m.0).collect();
+        sqlx::query(
+            "INSERT INTO bundles (hash, members, height) VALUES (?, ?, ?) \
+                 ON CONFLICT (hash) DO UPDATE SET height = excluded.height \
+                 WHERE excluded.height < bundles.height",
+        )
+        .bind(
+            Transaction::hash_parts(BUNDLE_NAMESPACE, payload)
+                .as_bytes()
+                .as_slice(),
+        )
+        .bind(members)
+        .bind(height)
+        .execute(&mut **tx)
+        .await?;
     }
+    Ok(())
 }
