@@ -59,7 +59,7 @@ pub trait TxSource: Clone + Send + Sync + 'static {
     fn select(
         &self,
         limits: Limits,
-        exclude: HashSet<Hash>,
+        exclude: Arc<HashSet<Hash>>,
     ) -> impl Future<Output = Vec<Transaction>> + Send;
 
     /// A block this node does not reconstruct was finalized: drop the copies of the
@@ -74,7 +74,7 @@ pub trait TxSource: Clone + Send + Sync + 'static {
 }
 
 impl TxSource for cortado_mempool::Mailbox {
-    async fn select(&self, limits: Limits, exclude: HashSet<Hash>) -> Vec<Transaction> {
+    async fn select(&self, limits: Limits, exclude: Arc<HashSet<Hash>>) -> Vec<Transaction> {
         cortado_mempool::Mailbox::select(self, limits, exclude).await
     }
 
@@ -329,6 +329,7 @@ where
         } else {
             self.in_ancestry(&runtime, parent.clone(), &mut ancestry)
                 .await
+                .map(Arc::new)
         };
         // An idle chain still makes progress, but at most one empty block per delay: wait for a
         // transaction (proposing the moment one is there) before settling for an empty block.

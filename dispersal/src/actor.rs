@@ -309,7 +309,8 @@ where
             "one share per validator"
         );
         self.put(&header, &shares[me]).await;
-        self.kept.keep(block, shares.clone(), manifest.clone());
+        let encoded = commonware_codec::Encode::encode(&manifest);
+        self.kept.keep(block, shares.clone(), manifest);
         for (i, mut share) in shares.into_iter().enumerate() {
             let index = i as u16;
             if i == me {
@@ -325,12 +326,7 @@ where
                 corrupt(&mut share);
             }
             let peer = self.cfg.participants[i].clone();
-            let message = Wire::Proposal {
-                block,
-                share,
-                manifest: manifest.clone(),
-            }
-            .to_bytes();
+            let message = Wire::proposal_bytes(block, &share, &encoded);
             if sender.send(Recipients::One(peer), message, true).is_empty() {
                 debug!(index, "share not sent (peer offline or rate-limited)");
             }

@@ -126,6 +126,18 @@ impl Wire {
     pub(crate) fn to_bytes(&self) -> Bytes {
         self.encode()
     }
+
+    /// The encoding of `Wire::Proposal { block, share, manifest }` from the manifest's own
+    /// encoding (`manifest.encode()`): a leader sends one proposal per validator with the same
+    /// manifest, up to `txs_per_block_max` hashes, and encodes it once.
+    pub(crate) fn proposal_bytes(block: Hash, share: &Share, manifest: &[u8]) -> Bytes {
+        let mut buf = Vec::with_capacity(1 + 32 + share.encode_size() + manifest.len());
+        TAG_PROPOSAL.write(&mut buf);
+        block.write(&mut buf);
+        share.write(&mut buf);
+        buf.put_slice(manifest);
+        Bytes::from(buf)
+    }
 }
 
 #[cfg(test)]
@@ -154,6 +166,17 @@ mod tests {
             Wire::RequestProposal { block },
         ] {
             let bytes = message.to_bytes();
+            if let Wire::Proposal {
+                block,
+                share,
+                manifest,
+            } = &message
+            {
+                assert_eq!(
+                    Wire::proposal_bytes(*block, share, &manifest.encode()),
+                    bytes
+                );
+            }
             assert_eq!(bytes.len(), message.encode_size());
             assert!(bytes.len() <= message_bytes_max(params, &cfg.1));
             assert_eq!(Wire::decode_cfg(bytes, &cfg).unwrap(), message);

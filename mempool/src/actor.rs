@@ -16,8 +16,9 @@ use crate::{
     ingress::{Mailbox, Message},
     journal::Wal,
     metrics::Metrics as MempoolMetrics,
-    state::{Admitted, Bounds, Pool},
+    state::{Admitted, Bounds, Peer, Pool},
 };
+use bytes::Bytes;
 use commonware_cryptography::PublicKey;
 use commonware_macros::select;
 use commonware_p2p::{Receiver, Recipients, Sender};
@@ -31,7 +32,7 @@ use futures::{
     future::{self, Either},
 };
 use std::{
-    collections::{BTreeMap, HashSet, VecDeque},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     sync::Arc,
     time::{Duration, SystemTime},
 };
@@ -62,9 +63,9 @@ enum Origin {
     /// A local submission (owned once admitted).
     Local,
     /// A peer's gossip.
-    Copy,
+    Copy(Peer),
     /// Its owner's gossip, again, because it is still pending there.
-    Reoffered,
+    Reoffered(Peer),
 }
 
 /// An answer held until the batch is durable.
@@ -129,7 +130,13 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics> {
     reoffers: BTreeMap<(SystemTime, u64), (Hash, Duration)>,
     /// Counter for the re-offer keys.
     reoffer_seq: u64,
+    /// The number given to each peer heard from, for the pool's per-peer shares of copies
+    /// (at most [`PEERS_MAX`]; the p2p layer admits only the chain's validators).
+    peers: HashMap<Bytes, Peer>,
 }
+
+/// Most peers numbered apart; any further peer shares the last number.
+const PEERS_MAX: usize = 4096;
 
 impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
     /// Checks `cfg` (panicking with [`Config::assert`]'s message if it is invalid), opens the
@@ -156,6 +163,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             copies: VecDeque::new(),
             reoffers: BTreeMap::new(),
             reoffer_seq: 0,
+            peers: HashMap::new(),
             outbox,
             metrics,
         };
@@ -294,6 +302,9 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             self.wal.maintain(&self.pool).await;
         }
         self.metrics.copies_evicted.inc_by(self.pool.take_evicted());
+        self.metrics
+            .copies_displaced
+            .inc_by(self.pool.take_displaced());
         self.metrics.set(self.pool.stats(), self.wal.bytes());
     }
 
@@ -373,17 +384,32 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 return;
             }
         };
+        let from = self.peer_number(&peer);
         for tx in txs {
             let hash = tx.hash();
             let origin = if reoffered {
-                Origin::Reoffered
+                Origin::Reoffered(from)
             } else {
-                Origin::Copy
+                Origin::Copy(from)
             };
             if let Err(err) = self.admit(hash, tx, origin, batch).await {
                 debug!(?peer, ?hash, %err, "dropping gossiped transaction");
             }
         }
+    }
+
+    /// The number of `peer` (given on first sight, while fewer than [`PEERS_MAX`] have one).
+    fn peer_number<P: PublicKey>(&mut self, peer: &P) -> Peer {
+        let key = Bytes::from(peer.encode().to_vec());
+        if let Some(number) = self.peers.get(&key) {
+            return *number;
+        }
+        if self.peers.len() >= PEERS_MAX {
+            return (PEERS_MAX - 1) as Peer;
+        }
+        let number = self.peers.len() as Peer;
+        self.peers.insert(key, number);
+        number
     }
 
     /// Admits a transaction; journals it if it is new and local (or a local submission of a
@@ -397,13 +423,15 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
     ) -> Result<bool, Error> {
         let local = origin == Origin::Local;
         let admitted = match origin {
-            Origin::Reoffered => self.pool.admit_reoffered(
+            Origin::Reoffered(from) => self.pool.admit_reoffered(
                 hash,
                 tx.clone(),
+                from,
                 self.context.current(),
                 self.cfg.reoffer_after,
             ),
-            _ => self.pool.admit(hash, tx.clone(), local),
+            Origin::Copy(from) => self.pool.admit_from(hash, tx.clone(), Some(from)),
+            Origin::Local => self.pool.admit_from(hash, tx.clone(), None),
         };
         match admitted {
             Ok(Admitted::New { seq }) if local => {

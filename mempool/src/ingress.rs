@@ -3,7 +3,7 @@
 use crate::{Error, Stats, Submitted};
 use commonware_utils::channel::{mpsc, oneshot};
 use cortado_types::{Hash, Limits, Transaction};
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 /// A request to the actor.
 pub(crate) enum Message {
@@ -16,7 +16,7 @@ pub(crate) enum Message {
     /// Select transactions for a block.
     Select {
         limits: Limits,
-        exclude: HashSet<Hash>,
+        exclude: Arc<HashSet<Hash>>,
         response: oneshot::Sender<Vec<Transaction>>,
     },
     /// Remove finalized transactions.
@@ -81,7 +81,12 @@ impl Mailbox {
     /// Transactions in arrival order that fit `limits`, skipping `exclude` (the transactions of
     /// the proposer's not-yet-finalized ancestors). Removes nothing. Empty if the actor has
     /// stopped.
-    pub async fn select(&self, limits: Limits, exclude: HashSet<Hash>) -> Vec<Transaction> {
+    pub async fn select(
+        &self,
+        limits: Limits,
+        exclude: impl Into<Arc<HashSet<Hash>>>,
+    ) -> Vec<Transaction> {
+        let exclude = exclude.into();
         let (response, receiver) = oneshot::channel();
         let message = Message::Select {
             limits,

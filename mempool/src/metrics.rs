@@ -37,6 +37,8 @@ pub(crate) struct Metrics {
     pub copies_dropped: Counter,
     /// Gossiped copies evicted to make room for acknowledged submissions.
     pub copies_evicted: Counter,
+    /// Gossiped copies evicted for another peer's copy (their sender held more copies).
+    pub copies_displaced: Counter,
     /// Gossiped copies dropped when their time to live passed.
     pub copies_expired: Counter,
     /// Owned transactions gossiped again (after a restart, or still pending after
@@ -68,6 +70,10 @@ impl Metrics {
             copies_evicted: context.counter(
                 "copies_evicted",
                 "Gossiped copies evicted to make room for acknowledged submissions",
+            ),
+            copies_displaced: context.counter(
+                "copies_displaced",
+                "Gossiped copies evicted for the copy of a peer holding fewer",
             ),
             reoffered: context.counter(
                 "reoffered",

@@ -6,9 +6,12 @@
 //! compacted transaction after younger ones) restores the same order.
 
 use crate::{Error, Limit, Stats};
+use copies::Copies;
+pub(crate) use copies::Peer;
 use cortado_types::{BUNDLE_NAMESPACE, Bundle, Hash, Limits, Namespace, Transaction};
+use recent::{Claims, Recent};
 use std::{
-    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    collections::{BTreeMap, HashMap, HashSet},
     time::{Duration, SystemTime},
 };
 
@@ -71,75 +74,8 @@ struct Entry {
     /// Submitted here (journaled, removed only when seen finalized), as opposed to a copy
     /// gossiped by its owner (soft state).
     owned: bool,
-}
-
-/// A bounded FIFO set of recently finalized hashes.
-struct Recent {
-    set: HashSet<Hash>,
-    order: VecDeque<Hash>,
-    max: usize,
-}
-
-impl Recent {
-    fn new(max: usize) -> Self {
-        Self {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            max,
-        }
-    }
-
-    fn contains(&self, hash: &Hash) -> bool {
-        self.set.contains(hash)
-    }
-
-    fn insert(&mut self, hash: Hash) {
-        if self.max == 0 || !self.set.insert(hash) {
-            return;
-        }
-        self.order.push_back(hash);
-        if self.order.len() > self.max {
-            let oldest = self.order.pop_front().expect("order is not empty");
-            self.set.remove(&oldest);
-        }
-        assert_eq!(self.set.len(), self.order.len(), "recent set out of sync");
-    }
-}
-
-/// A bounded FIFO map of hashes finalized blocks' manifests named, with when they were first
-/// named.
-struct Claims {
-    since: HashMap<Hash, SystemTime>,
-    order: VecDeque<Hash>,
-    max: usize,
-}
-
-impl Claims {
-    fn new(max: usize) -> Self {
-        Self {
-            since: HashMap::new(),
-            order: VecDeque::new(),
-            max,
-        }
-    }
-
-    /// When `hash` was first claimed, if it is held.
-    fn since(&self, hash: &Hash) -> Option<SystemTime> {
-        self.since.get(hash).copied()
-    }
-
-    /// Records a claim (a repeated claim keeps the first time: repeating it cannot extend it).
-    fn insert(&mut self, hash: Hash, now: SystemTime) {
-        if self.max == 0 || self.since.contains_key(&hash) {
-            return;
-        }
-        self.since.insert(hash, now);
-        self.order.push_back(hash);
-        if self.order.len() > self.max {
-            let oldest = self.order.pop_front().expect("order is not empty");
-            self.since.remove(&oldest);
-        }
-    }
+    /// Who gossiped it, for a copy.
+    from: Peer,
 }
 
 /// The transaction pool.
@@ -163,12 +99,13 @@ pub(crate) struct Pool {
     member_of: HashMap<Hash, Hash>,
     /// Bundle hash (its marker's) → carrier hash, for every pooled bundle.
     by_marker: HashMap<Hash, Hash>,
-    /// Gossiped copies by sequence number (oldest first) and their payload bytes.
-    copies: BTreeMap<u64, Hash>,
-    copy_bytes: usize,
+    /// Gossiped copies, by age and by sender.
+    copies: Copies,
     /// Copies evicted to make room for acknowledged submissions, since the last
     /// [`Pool::take_evicted`].
     evicted: u64,
+    /// Copies evicted for other peers' copies, since the last [`Pool::take_displaced`].
+    displaced: u64,
 }
 
 /// A pooled bundle, decoded once: selecting it hashes nothing.
@@ -207,9 +144,9 @@ impl Pool {
             bundles: HashMap::new(),
             member_of: HashMap::new(),
             by_marker: HashMap::new(),
-            copies: BTreeMap::new(),
-            copy_bytes: 0,
+            copies: Copies::default(),
             evicted: 0,
+            displaced: 0,
         }
     }
 
@@ -242,8 +179,22 @@ impl Pool {
     /// Checks, in order: the payload size, duplicates (a duplicate is accepted even when the pool
     /// is full; a local submission of a pooled copy adopts it), the transaction count, the pool
     /// bytes, the namespace bytes.
+    ///
+    /// A copy (from `peer`) that does not fit a full pool evicts copies of the peer holding
+    /// the most copy bytes, if that peer holds more than `peer` will ([`Copies::fair_victim`]).
+    pub fn admit_from(
+        &mut self,
+        hash: Hash,
+        tx: Transaction,
+        from: Option<Peer>,
+    ) -> Result<Admitted, Error> {
+        self.admit_as(hash, tx, from, false)
+    }
+
+    /// [`Self::admit_from`] with copies from peer 0.
+    #[cfg(test)]
     pub fn admit(&mut self, hash: Hash, tx: Transaction, owned: bool) -> Result<Admitted, Error> {
-        self.admit_as(hash, tx, owned, false)
+        self.admit_as(hash, tx, (!owned).then_some(0), false)
     }
 
     /// Admits a copy its owner offered again because it is still pending there: like a
@@ -254,6 +205,7 @@ impl Pool {
         &mut self,
         hash: Hash,
         tx: Transaction,
+        from: Peer,
         now: SystemTime,
         claim_holds: Duration,
     ) -> Result<Admitted, Error> {
@@ -261,7 +213,7 @@ impl Pool {
             .claimed
             .since(&hash)
             .is_none_or(|since| since + claim_holds <= now);
-        self.admit_as(hash, tx, false, stale)
+        self.admit_as(hash, tx, Some(from), stale)
     }
 
     /// `unclaimed`: a manifest's claim does not refuse it.
@@ -269,9 +221,10 @@ impl Pool {
         &mut self,
         hash: Hash,
         tx: Transaction,
-        owned: bool,
+        from: Option<Peer>,
         unclaimed: bool,
     ) -> Result<Admitted, Error> {
+        let owned = from.is_none();
         let size = tx.payload.len();
         if size > self.bounds.tx_bytes_max {
             return Err(Error::TooLarge {
@@ -285,8 +238,8 @@ impl Pool {
         {
             entry.owned = true;
             let seq = entry.seq;
-            self.copies.remove(&seq);
-            self.copy_bytes -= entry.tx.payload.len();
+            self.copies
+                .remove(seq, entry.from, entry.tx.namespace, entry.tx.payload.len());
             return Ok(Admitted::Adopted { seq });
         }
         // A member of a pending bundle is pending: included with its bundle or not at all. A
@@ -310,9 +263,11 @@ impl Pool {
             None
         };
         let retry_after = self.bounds.full_retry_after;
-        if owned {
+        match from {
             // An acknowledged submission never waits behind copies: they make room.
-            self.evict_copies_for(size, tx.namespace);
+            None => self.evict_copies_for(size, tx.namespace),
+            // A copy makes room only from a peer holding more.
+            Some(peer) => self.evict_fairly_for(size, tx.namespace, peer),
         }
         if self.entries.len() >= self.bounds.txs_max {
             return Err(Error::Full {
@@ -335,7 +290,7 @@ impl Pool {
             });
         }
         let seq = self.next_seq;
-        self.insert(seq, hash, tx, bundle, owned);
+        self.insert(seq, hash, tx, bundle, from);
         Ok(Admitted::New { seq })
     }
 
@@ -362,7 +317,7 @@ impl Pool {
         } else {
             None
         };
-        self.insert(seq, hash, tx, bundle, true);
+        self.insert(seq, hash, tx, bundle, None);
         Restored::Added
     }
 
@@ -372,7 +327,7 @@ impl Pool {
         hash: Hash,
         tx: Transaction,
         bundle: Option<Bundle>,
-        owned: bool,
+        from: Option<Peer>,
     ) {
         if let Some(bundle) = bundle {
             let pooled = PooledBundle::new(bundle);
@@ -386,11 +341,16 @@ impl Pool {
         self.bytes += size;
         *self.namespaces.entry(tx.namespace).or_insert(0) += size;
         self.order.insert(seq, hash);
-        if !owned {
-            self.copies.insert(seq, hash);
-            self.copy_bytes += size;
+        if let Some(peer) = from {
+            self.copies.insert(seq, hash, peer, tx.namespace, size);
         }
-        self.entries.insert(hash, Entry { seq, tx, owned });
+        let entry = Entry {
+            seq,
+            owned: from.is_none(),
+            from: from.unwrap_or(0),
+            tx,
+        };
+        self.entries.insert(hash, entry);
         self.next_seq = self.next_seq.max(seq + 1);
     }
 
@@ -452,7 +412,7 @@ impl Pool {
             }
             let victim = self
                 .copies
-                .values()
+                .oldest_first()
                 .find(|h| !namespace_full || self.entries[*h].tx.namespace == namespace)
                 .copied();
             let Some(victim) = victim else {
@@ -461,6 +421,32 @@ impl Pool {
             self.remove(&victim);
             self.evicted += 1;
         }
+    }
+
+    /// Evicts copies of peers holding more than `peer` ([`Copies::fair_victim`], counted in
+    /// `namespace` when that namespace is the bound) until `peer`'s copy of `size` bytes in
+    /// `namespace` fits, or no peer holds more.
+    fn evict_fairly_for(&mut self, size: usize, namespace: Namespace, peer: Peer) {
+        loop {
+            let namespace_bytes = self.namespaces.get(&namespace).copied().unwrap_or(0);
+            let namespace_full = namespace_bytes + size > self.bounds.namespace_bytes_max;
+            let full = self.entries.len() >= self.bounds.txs_max
+                || self.bytes + size > self.bounds.bytes_max;
+            if !full && !namespace_full {
+                return;
+            }
+            let scope = (namespace_full && !full).then_some(namespace);
+            let Some(victim) = self.copies.fair_victim(peer, size, scope) else {
+                return;
+            };
+            self.remove(&victim);
+            self.displaced += 1;
+        }
+    }
+
+    /// Copies displaced by other peers' copies since the last call.
+    pub fn take_displaced(&mut self) -> u64 {
+        std::mem::take(&mut self.displaced)
     }
 
     /// Copies evicted for acknowledged submissions since the last call.
@@ -530,8 +516,8 @@ impl Pool {
         let size = entry.tx.payload.len();
         self.bytes -= size;
         if !entry.owned {
-            self.copies.remove(&entry.seq);
-            self.copy_bytes -= size;
+            self.copies
+                .remove(entry.seq, entry.from, entry.tx.namespace, size);
         }
         let namespace = self
             .namespaces
@@ -637,7 +623,7 @@ impl Pool {
             .filter(|e| !e.owned)
             .map(|e| e.tx.payload.len())
             .sum();
-        assert_eq!(copies, self.copy_bytes);
+        assert_eq!(copies, self.copies.bytes());
         assert_eq!(
             self.copies.len(),
             self.entries.values().filter(|e| !e.owned).count()
@@ -655,5 +641,7 @@ impl Pool {
     }
 }
 
+mod copies;
+mod recent;
 #[cfg(test)]
 mod tests;

@@ -413,12 +413,12 @@ fn copies_are_adopted_dropped_by_hint_and_expired_but_owned_stay() {
         Ok(Admitted::Duplicate)
     );
     assert_eq!(
-        pool.admit_reoffered(c, tx(1, 10, 3).1, t0 + hold / 2, hold),
+        pool.admit_reoffered(c, tx(1, 10, 3).1, 0, t0 + hold / 2, hold),
         Ok(Admitted::Duplicate)
     );
     pool.drop_copies(&[c], t0 + hold);
     assert_eq!(
-        pool.admit_reoffered(c, tx(1, 10, 3).1, t0 + hold, hold),
+        pool.admit_reoffered(c, tx(1, 10, 3).1, 0, t0 + hold, hold),
         Ok(Admitted::New { seq: 3 }),
         "a repeated claim does not extend the first"
     );
@@ -477,6 +477,64 @@ fn copies_never_displace_acknowledged_submissions() {
     assert!(matches!(pool.admit(c, tc, true), Ok(Admitted::New { .. })));
     assert!(!pool.contains(&a) && pool.contains(&b));
     pool.check_invariants();
+}
+
+#[test]
+fn a_peer_flooding_copies_displaces_only_itself() {
+    // 100 bytes, 10 transactions, 60 per namespace. Peer 1 floods junk copies: it fills the
+    // pool, then displaces only its own share.
+    let mut pool = Pool::new(bounds());
+    let copy = |pool: &mut Pool, peer: Peer, ns: u64, tag: u8| {
+        let (h, t) = tx(ns, 10, tag);
+        let result = pool.admit_from(h, t, Some(peer));
+        pool.check_invariants();
+        (h, result)
+    };
+    let mut junk = Vec::new();
+    for tag in 0..100u8 {
+        let (h, result) = copy(&mut pool, 1, u64::from(tag % 3), tag);
+        if result.is_ok() {
+            junk.push(h);
+        }
+    }
+    assert_eq!(
+        junk.len(),
+        10,
+        "the pool holds ten copies; the flood beyond is refused"
+    );
+    assert_eq!(
+        pool.take_displaced(),
+        0,
+        "a peer never displaces its own copies"
+    );
+    // An honest peer's copies take the pool back, up to an equal share: each displaces the
+    // flooder's oldest, until both hold 50 bytes; then the honest peer is refused too.
+    let mut honest = Vec::new();
+    for tag in 0..8u8 {
+        let (h, result) = copy(&mut pool, 2, u64::from(tag % 3), 150 + tag);
+        if result.is_ok() {
+            honest.push(h);
+        }
+    }
+    assert_eq!(honest.len(), 5);
+    assert_eq!(pool.take_displaced(), 5);
+    assert!(honest.iter().all(|h| pool.contains(h)));
+    assert!(junk[..5].iter().all(|h| !pool.contains(h)), "oldest first");
+    assert!(junk[5..].iter().all(|h| pool.contains(h)));
+    // The flooder cannot win any of it back, however often it sends.
+    for tag in 100..200u8 {
+        assert!(copy(&mut pool, 1, 5, tag).1.is_err());
+    }
+    assert!(honest.iter().all(|h| pool.contains(h)));
+    // A namespace bound is shared the same way: peer 3's copy of a namespace the flooder
+    // filled (60 bytes) displaces the flooder's copy of that namespace.
+    let mut pool = Pool::new(bounds());
+    let filled: Vec<Hash> = (0..6u8).map(|tag| copy(&mut pool, 1, 7, tag).0).collect();
+    assert!(copy(&mut pool, 1, 7, 6).1.is_err());
+    let (h, result) = copy(&mut pool, 3, 7, 50);
+    assert!(matches!(result, Ok(Admitted::New { .. })), "{result:?}");
+    assert!(pool.contains(&h) && !pool.contains(&filled[0]));
+    assert_eq!(pool.take_displaced(), 1);
 }
 
 #[test]

@@ -1,0 +1,135 @@
+//! The pool's gossiped copies, by age and by the peer that sent each, so that a full pool makes
+//! room for one peer's copy by evicting another's only when that other holds more.
+
+use cortado_types::{Hash, Namespace};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Who gossiped a copy: a small number the mempool actor gives each peer it hears from (the
+/// p2p layer admits only the chain's validators, so there are at most that many).
+pub(crate) type Peer = u32;
+
+/// One peer's copies (in one namespace, or in all): their bytes and sequence numbers.
+#[derive(Default)]
+struct Holding {
+    bytes: usize,
+    seqs: BTreeSet<u64>,
+}
+
+impl Holding {
+    fn add(&mut self, seq: u64, size: usize) {
+        self.bytes += size;
+        self.seqs.insert(seq);
+    }
+
+    /// Removes `seq`; whether the holding is now empty.
+    fn take(&mut self, seq: u64, size: usize) -> bool {
+        self.bytes -= size;
+        self.seqs.remove(&seq);
+        self.seqs.is_empty()
+    }
+}
+
+/// Every gossiped copy in the pool.
+#[derive(Default)]
+pub(super) struct Copies {
+    /// Sequence number → hash, oldest first.
+    order: BTreeMap<u64, Hash>,
+    bytes: usize,
+    by_peer: HashMap<Peer, Holding>,
+    by_namespace: HashMap<Namespace, HashMap<Peer, Holding>>,
+}
+
+impl Copies {
+    pub(super) fn insert(
+        &mut self,
+        seq: u64,
+        hash: Hash,
+        peer: Peer,
+        namespace: Namespace,
+        size: usize,
+    ) {
+        self.order.insert(seq, hash);
+        self.bytes += size;
+        self.by_peer.entry(peer).or_default().add(seq, size);
+        self.by_namespace
+            .entry(namespace)
+            .or_default()
+            .entry(peer)
+            .or_default()
+            .add(seq, size);
+    }
+
+    pub(super) fn remove(&mut self, seq: u64, peer: Peer, namespace: Namespace, size: usize) {
+        self.order.remove(&seq);
+        self.bytes -= size;
+        if let Some(holding) = self.by_peer.get_mut(&peer)
+            && holding.take(seq, size)
+        {
+            self.by_peer.remove(&peer);
+        }
+        if let Some(peers) = self.by_namespace.get_mut(&namespace)
+            && let Some(holding) = peers.get_mut(&peer)
+            && holding.take(seq, size)
+        {
+            peers.remove(&peer);
+            if peers.is_empty() {
+                self.by_namespace.remove(&namespace);
+            }
+        }
+    }
+
+    /// Payload bytes of every copy.
+    #[cfg(test)]
+    pub(super) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// How many copies.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The copies' hashes, oldest first.
+    pub(super) fn oldest_first(&self) -> impl Iterator<Item = &Hash> {
+        self.order.values()
+    }
+
+    /// Payload bytes `peer` holds in copies (of `namespace`, if given).
+    pub(super) fn held(&self, peer: Peer, namespace: Option<Namespace>) -> usize {
+        match namespace {
+            None => self.by_peer.get(&peer).map_or(0, |h| h.bytes),
+            Some(ns) => self
+                .by_namespace
+                .get(&ns)
+                .and_then(|peers| peers.get(&peer))
+                .map_or(0, |h| h.bytes),
+        }
+    }
+
+    /// The copy to evict so that `peer`'s copy of `size` bytes fits: the oldest of the peer
+    /// holding the most copy bytes (of `namespace`, if given; ties go to the lowest peer
+    /// number), provided that peer holds more than `peer` will with the new copy. None when no
+    /// other peer holds more: then the new copy is refused, so a peer flooding copies displaces
+    /// only itself and every peer keeps an equal share of a full pool.
+    pub(super) fn fair_victim(
+        &self,
+        peer: Peer,
+        size: usize,
+        namespace: Option<Namespace>,
+    ) -> Option<Hash> {
+        let holdings = match namespace {
+            None => &self.by_peer,
+            Some(ns) => self.by_namespace.get(&ns)?,
+        };
+        let (top, holding) = holdings
+            .iter()
+            .max_by_key(|(p, h)| (h.bytes, std::cmp::Reverse(**p)))?;
+        let top = *top;
+        if top == peer || holding.bytes <= self.held(peer, namespace) + size {
+            return None;
+        }
+        let seq = holding.seqs.first()?;
+        self.order.get(seq).copied()
+    }
+}
