@@ -21,6 +21,7 @@
 //! role = "api"                        # or "validator" (default "api"; see Role)
 //! ```
 
+use crate::secret::Secret;
 use cortado_types::{ChainId, Limits};
 use serde::{Deserialize, Serialize};
 use std::{
@@ -308,9 +309,9 @@ pub struct NodeFile {
     /// Path of the genesis file.
     pub genesis: PathBuf,
     /// This node's ed25519 private key (hex). Keep this file private.
-    pub private_key: String,
+    pub private_key: Secret,
     /// This node's BLS share (hex). Keep this file private.
-    pub share: String,
+    pub share: Secret,
     /// Where the node keeps its data.
     pub data_dir: PathBuf,
     /// p2p listen address (defaults to this validator's address in genesis).
@@ -399,6 +400,10 @@ pub struct NodeConfig {
 impl NodeConfig {
     /// Loads a node file and its genesis, and checks they fit together.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        crate::secret::check_private(path).map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
@@ -420,9 +425,10 @@ impl NodeConfig {
             path: path.to_path_buf(),
             message,
         };
-        let key = cortado_chain::keys::parse_private_key(&node.private_key)
+        let key = cortado_chain::keys::parse_private_key(node.private_key.expose())
             .map_err(|e| invalid(e.to_string()))?;
-        cortado_chain::keys::parse_share(&node.share).map_err(|e| invalid(e.to_string()))?;
+        cortado_chain::keys::parse_share(node.share.expose())
+            .map_err(|e| invalid(e.to_string()))?;
         let me =
             cortado_chain::keys::public_key_hex(&commonware_cryptography::Signer::public_key(&key));
         let index = genesis

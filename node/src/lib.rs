@@ -12,6 +12,7 @@ pub mod config;
 mod glue;
 mod metered;
 mod run;
+pub mod secret;
 pub mod testnet;
 
 pub use config::{

@@ -137,8 +137,8 @@ async fn start(
     let genesis = &cfg.genesis;
     let limits: Limits = genesis.limits.into();
     let chain_id = genesis.chain_id();
-    let signer = keys::parse_private_key(&cfg.node.private_key)?;
-    let share = keys::parse_share(&cfg.node.share)?;
+    let signer = keys::parse_private_key(cfg.node.private_key.expose())?;
+    let share = keys::parse_share(cfg.node.share.expose())?;
     let n = genesis.validators.len() as u32;
     let sharing = keys::parse_sharing(&genesis.polynomial, n)?;
     let mut peers = Vec::with_capacity(genesis.validators.len());

@@ -7,6 +7,7 @@
 use crate::config::{
     ConsensusFile, Genesis, GenesisValidator, LimitsFile, MempoolFile, NodeFile, Role, SyncFile,
 };
+use crate::secret::Secret;
 use commonware_cryptography::Signer;
 use cortado_chain::keys;
 use cortado_types::Limits;
@@ -65,14 +66,11 @@ fn write(path: &Path, text: &str, private: bool) -> Result<(), GenerateError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    std::fs::write(path, text).map_err(io)?;
-    #[cfg(unix)]
     if private {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+        crate::secret::write_private(path, text).map_err(io)
+    } else {
+        std::fs::write(path, text).map_err(io)
     }
-    let _ = private;
-    Ok(())
 }
 
 /// Writes `out/genesis.toml` and `out/node-<i>/node.toml` for every validator; returns the
@@ -140,8 +138,8 @@ pub fn generate(out: &Path, opts: &Options) -> Result<Vec<PathBuf>, GenerateErro
     {
         let node = NodeFile {
             genesis: PathBuf::from("../genesis.toml"),
-            private_key: keys::private_key_hex(&dealt.identity),
-            share: keys::share_hex(&dealt.share),
+            private_key: Secret::new(keys::private_key_hex(&dealt.identity)),
+            share: Secret::new(keys::share_hex(&dealt.share)),
             data_dir: PathBuf::from("data"),
             p2p_listen: Some(v.p2p),
             api_listen: v.api.expect("set above"),

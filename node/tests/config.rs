@@ -79,3 +79,30 @@ fn a_genesis_listing_a_validator_twice_is_refused() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[cfg(unix)]
+#[test]
+fn node_files_are_written_private_and_refused_when_others_may_read_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, files) = generate("mode");
+    let file = &files[0];
+    assert_eq!(
+        std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "written owner-only"
+    );
+    let cfg = NodeConfig::load(file).expect("a private node file loads");
+    let shown = format!("{:?}", cfg.node);
+    assert!(
+        shown.contains("private_key: <redacted>") && shown.contains("share: <redacted>"),
+        "{shown}"
+    );
+    assert!(!shown.contains(cfg.node.private_key.expose()));
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = NodeConfig::load(file).expect_err("refused").to_string();
+    assert!(
+        err.contains("mode 644") && err.contains(&format!("chmod 600 {}", file.display())),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
