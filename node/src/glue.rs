@@ -13,7 +13,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 use tokio::sync::watch;
 use tracing::{error, warn};
@@ -27,6 +27,47 @@ pub struct Sink {
     pub params: Params,
     pub mempool: Mailbox,
     pub finalized: Arc<watch::Sender<u64>>,
+    /// Set once an index write failed for good: the node then stops, with this error.
+    pub fatal: Arc<watch::Sender<Option<String>>>,
+}
+
+/// Attempts at an index write before the node gives up on it.
+const WRITE_ATTEMPTS: u32 = 4;
+/// Wait before the first retry (then four times longer each time: 0.1, 0.4, 1.6 s).
+const WRITE_RETRY: Duration = Duration::from_millis(100);
+
+/// Runs the index write `write`, retrying a failure ([`WRITE_ATTEMPTS`] in all: a busy or
+/// briefly full disk may recover). If it still fails, reports the failure on `fatal` and never
+/// returns: nothing is acknowledged to the chain, so nothing is lost, and the node stops with
+/// that error (it replays the blocks from its chain storage when restarted).
+pub async fn durably<T, F, Fut>(
+    fatal: &watch::Sender<Option<String>>,
+    what: impl std::fmt::Display,
+    mut write: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, cortado_storage::Error>>,
+{
+    let mut delay = WRITE_RETRY;
+    for attempt in 1.. {
+        match write().await {
+            Ok(value) => return value,
+            Err(err) if attempt < WRITE_ATTEMPTS => {
+                warn!(%err, attempt, "{what}; retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+            }
+            Err(err) => {
+                error!(%err, "{what}; stopping the node");
+                fatal.send_replace(Some(format!(
+                    "{what} after {WRITE_ATTEMPTS} attempts: {err}"
+                )));
+                break;
+            }
+        }
+    }
+    std::future::pending().await
 }
 
 impl BlockSource for Sink {
@@ -76,16 +117,15 @@ impl FinalizedSink for Sink {
                 evidence: &f.evidence,
             })
             .collect();
-        let hashes = match self.index.insert_finalized_batch(&items, now).await {
-            Ok(hashes) => hashes,
-            Err(err) => {
-                // A finalized block we cannot store is fatal: acknowledging it would lose it.
-                let heights = blocks.first().map(|f| f.block.height())
-                    ..=blocks.last().map(|f| f.block.height());
-                error!(%err, ?heights, "cannot store finalized blocks");
-                panic!("cannot store finalized blocks {heights:?}: {err}");
-            }
-        };
+        let heights =
+            blocks.first().map(|f| f.block.height())..=blocks.last().map(|f| f.block.height());
+        let index = &self.index;
+        let hashes = durably(
+            &self.fatal,
+            format!("cannot store finalized blocks {heights:?}"),
+            || index.insert_finalized_batch(&items, now),
+        )
+        .await;
         // Bundles are recorded by the index from their markers in the blocks themselves.
         let finalized: Vec<Hash> = hashes.into_iter().flatten().collect();
         if !finalized.is_empty() {
@@ -99,12 +139,16 @@ impl FinalizedSink for Sink {
     async fn finalized_headers(&mut self, headers: Vec<(Header, FinalityCertificate)>) {
         let items: Vec<(&Header, &FinalityCertificate)> =
             headers.iter().map(|(h, c)| (h, c)).collect();
-        if let Err(err) = self.index.insert_headers(&items, now_ms()).await {
-            let heights =
-                headers.first().map(|(h, _)| h.height)..=headers.last().map(|(h, _)| h.height);
-            error!(%err, ?heights, "cannot store finalized headers");
-            panic!("cannot store finalized headers {heights:?}: {err}");
-        }
+        let heights =
+            headers.first().map(|(h, _)| h.height)..=headers.last().map(|(h, _)| h.height);
+        let index = &self.index;
+        let now = now_ms();
+        durably(
+            &self.fatal,
+            format!("cannot store finalized headers {heights:?}"),
+            || index.insert_headers(&items, now),
+        )
+        .await;
         // The chain's finalizer then drops this validator's copies of the blocks' transactions
         // by their manifests (their owners, the API nodes, remove their own when they
         // reconstruct the blocks).
@@ -209,5 +253,45 @@ impl cortado_api::Node for ApiNode {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cortado_types::Limits;
+
+    #[tokio::test]
+    async fn a_failing_index_write_is_retried_then_stops_the_node_without_returning() {
+        let (fatal, mut stopped) = watch::channel(None);
+        // A transient failure: the write succeeds on its third attempt.
+        let mut attempts = 0;
+        let value = durably(&fatal, "write", || {
+            attempts += 1;
+            let outcome = if attempts < 3 {
+                Err(cortado_storage::Error::Invalid("busy".into()))
+            } else {
+                Ok(attempts)
+            };
+            async move { outcome }
+        })
+        .await;
+        assert_eq!(value, 3);
+        assert!(fatal.borrow().is_none());
+        // A lasting one (the index is closed): reported as fatal, and the write never returns
+        // (so the chain is never told the blocks are stored).
+        let index = Index::open_in_memory(Limits::default()).await.unwrap();
+        index.close().await;
+        tokio::select! {
+            _ = durably(&fatal, "cannot store finalized headers 0..=0", || {
+                index.insert_headers(&[], 0)
+            }) => panic!("a failed write returned"),
+            _ = stopped.wait_for(Option::is_some) => {}
+        }
+        let message = fatal.borrow().clone().unwrap();
+        assert!(
+            message.starts_with("cannot store finalized headers 0..=0 after 4 attempts: "),
+            "{message}"
+        );
     }
 }

@@ -37,6 +37,10 @@ pub enum NodeError {
     /// The index could not be opened.
     #[error("cannot open the index: {0}")]
     Index(#[from] cortado_storage::Error),
+    /// A finalized block or header could not be written to the index, even after retries:
+    /// the node stopped without acknowledging it (it is replayed on restart).
+    #[error("stopped: {0} (check the disk holding the data directory, then restart)")]
+    IndexWrite(String),
     /// The API port could not be bound.
     #[error("cannot listen for the API on {addr}: {source}")]
     Listen {
@@ -223,6 +227,8 @@ async fn start(
     let latest = index.latest_height().await?.unwrap_or(0);
     let (finalized_tx, finalized_rx) = watch::channel(latest);
     let finalized_tx = Arc::new(finalized_tx);
+    let (fatal_tx, mut fatal_rx) = watch::channel(None);
+    let fatal_tx = Arc::new(fatal_tx);
 
     // Mempool.
     let pool_cfg = cortado_mempool::Config {
@@ -266,6 +272,7 @@ async fn start(
                 params: cortado_coding::Params::for_validators(participants.len()),
                 mempool: mempool.clone(),
                 finalized: finalized_tx.clone(),
+                fatal: fatal_tx.clone(),
             },
             // API nodes want every share; a validator-only node gets only its own.
             push_to: api_nodes,
@@ -357,15 +364,20 @@ async fn start(
         "node started"
     );
 
-    match exit_after {
-        Some(after) => {
-            tokio::select! {
-                _ = wait_for_signal() => {}
-                _ = tokio::time::sleep(after) => info!(?after, "exit-after reached"),
+    let exit = async {
+        match exit_after {
+            Some(after) => {
+                tokio::time::sleep(after).await;
+                info!(?after, "exit-after reached");
             }
+            None => std::future::pending().await,
         }
-        None => wait_for_signal().await,
-    }
+    };
+    let failure = tokio::select! {
+        _ = wait_for_signal() => None,
+        _ = exit => None,
+        failed = fatal_rx.wait_for(Option::is_some) => failed.ok().and_then(|f| f.clone()),
+    };
     info!("stopping");
     let _ = stop_tx.send(true);
     let _ = api.await;
@@ -378,7 +390,10 @@ async fn start(
         warn!(?err, "tasks did not stop in time");
     }
     info!("stopped");
-    Ok(())
+    match failure {
+        Some(why) => Err(NodeError::IndexWrite(why)),
+        None => Ok(()),
+    }
 }
 
 async fn wait_for_signal() {

@@ -21,15 +21,22 @@ use sqlx::sqlite::{
 };
 use std::{path::Path, time::Duration};
 
-/// Connections in the pool of an on-disk index (one writer at a time, the rest readers).
+/// Reader connections of an on-disk index (the writer has its own).
 const FILE_CONNECTIONS_MAX: u32 = 4;
 /// How long a statement waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The query index of finalized blocks. Cheap to clone: clones share one connection pool.
+/// The query index of finalized blocks. Cheap to clone: clones share the connections.
+///
+/// On disk, readers and the writer have separate connections: however many reads (API
+/// requests, SSE streams) are in flight, the finalizer's writes never wait for a connection,
+/// and in WAL mode readers never block the writer.
 #[derive(Clone, Debug)]
 pub struct Index {
+    /// Readers.
     pool: SqlitePool,
+    /// The one writer (the same pool as `pool` in memory).
+    writer: SqlitePool,
     limits: Limits,
 }
 
@@ -154,11 +161,16 @@ impl Index {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let index = Self::init(writer.clone(), writer, limits).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(FILE_CONNECTIONS_MAX)
             .connect_with(options)
             .await?;
-        Self::init(pool, limits).await
+        Ok(Index { pool, ..index })
     }
 
     /// Opens a fresh index in memory (for tests); it lives as long as a clone of it does.
@@ -174,11 +186,11 @@ impl Index {
             .max_lifetime(None)
             .connect_with(options)
             .await?;
-        Self::init(pool, limits).await
+        Self::init(pool.clone(), pool, limits).await
     }
 
-    async fn init(pool: SqlitePool, limits: Limits) -> Result<Index, Error> {
-        let mut tx = pool.begin().await?;
+    async fn init(pool: SqlitePool, writer: SqlitePool, limits: Limits) -> Result<Index, Error> {
+        let mut tx = writer.begin().await?;
         let found: i64 = sqlx::query_scalar("PRAGMA user_version")
             .fetch_one(&mut *tx)
             .await?;
@@ -195,7 +207,11 @@ impl Index {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Index { pool, limits })
+        Ok(Index {
+            pool,
+            writer,
+            limits,
+        })
     }
 
     /// The limits stored rows are decoded with.
@@ -206,6 +222,7 @@ impl Index {
     /// Closes every connection; later calls on any clone fail.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 
     fn decode_header(&self, bytes: Vec<u8>) -> Result<Header, Error> {
@@ -270,9 +287,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn rows_disagreeing_with_the_header_are_errors() {
-        let index = Index::open_in_memory(Limits::default()).await.unwrap();
+    /// A one-transaction block at height 0 and a certificate for it.
+    fn sample_block() -> (cortado_types::Block, FinalityCertificate) {
         let ctx = cortado_types::BlockContext {
             chain_id: cortado_types::ChainId(1),
             height: 0,
@@ -295,6 +311,52 @@ mod tests {
             block: block.hash(),
             signature: [0; 48],
         };
+        (block, certificate)
+    }
+
+    #[tokio::test]
+    async fn writes_never_wait_for_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(&dir.path().join("i.sqlite"), Limits::default())
+            .await
+            .unwrap();
+        // Every reader connection taken, one inside an open read transaction (a snapshot).
+        let mut readers = Vec::new();
+        for _ in 0..FILE_CONNECTIONS_MAX {
+            readers.push(index.pool.acquire().await.unwrap());
+        }
+        sqlx::query("BEGIN")
+            .execute(&mut *readers[0])
+            .await
+            .unwrap();
+        let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blocks")
+            .fetch_one(&mut *readers[0])
+            .await
+            .unwrap();
+        // The write goes through its own connection (with one shared pool it waited for a
+        // reader to finish, and failed after sqlx's 30 s acquire timeout).
+        let (block, certificate) = sample_block();
+        index
+            .insert_finalized(&block, &certificate, &[], 0)
+            .await
+            .unwrap();
+        let snapshot: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blocks")
+            .fetch_one(&mut *readers[0])
+            .await
+            .unwrap();
+        assert_eq!((before, snapshot), (0, 0), "the reader keeps its snapshot");
+        sqlx::query("ROLLBACK")
+            .execute(&mut *readers[0])
+            .await
+            .unwrap();
+        drop(readers);
+        assert_eq!(index.latest_height().await.unwrap(), Some(0));
+    }
+
+    #[tokio::test]
+    async fn rows_disagreeing_with_the_header_are_errors() {
+        let index = Index::open_in_memory(Limits::default()).await.unwrap();
+        let (block, certificate) = sample_block();
         index
             .insert_finalized(&block, &certificate, &[], 0)
             .await

@@ -115,7 +115,7 @@ impl Index {
         let height = height_param(header.height).ok_or_else(|| {
             Error::Invalid(format!("checkpoint height {} is too large", header.height))
         })?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let below: Option<i64> =
             sqlx::query_scalar("SELECT MAX(height) FROM blocks WHERE height < ?")
                 .bind(height)
@@ -308,7 +308,7 @@ impl Index {
         blocks: &[FinalizedBlock<'_>],
         finalized_at_ms: u64,
     ) -> Result<Vec<Vec<Hash>>, Error> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let mut out = Vec::with_capacity(blocks.len());
         for item in blocks {
             out.push(write_block(&mut tx, item, finalized_at_ms).await?);
@@ -337,7 +337,7 @@ impl Index {
         headers: &[(&Header, &FinalityCertificate)],
         finalized_at_ms: u64,
     ) -> Result<(), Error> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         for (header, certificate) in headers {
             let entries = header.table.entries();
             let tx_count: u64 = entries.iter().map(|e| u64::from(e.tx_count)).sum();
