@@ -148,26 +148,15 @@ impl<R: Reader> Follow<R> {
         if next > latest {
             return Ok(false);
         }
-        let messages = self
+        // Heights only: each event then reads its own height, once.
+        let heights: Vec<Height> = self
             .reader
-            .inbox(
-                destination,
-                InboxQuery::All { from_height: next },
-                self.batch,
-            )
-            .await?;
-        let full = messages.len() == self.batch;
-        let mut heights: Vec<Height> = messages
-            .iter()
-            .map(|m| m.height)
+            .inbox_heights(destination, next, self.batch)
+            .await?
+            .into_iter()
             .filter(|h| *h <= latest)
             .collect();
-        heights.dedup();
-        // A full page may cut its last height short: read that height again next time (its
-        // event reads the whole height), unless it is the only one.
-        if full && heights.len() > 1 {
-            heights.pop();
-        }
+        let full = heights.len() == self.batch;
         self.next = match (full, heights.last()) {
             (true, Some(last)) => last.checked_add(1),
             _ => latest.checked_add(1),
@@ -198,15 +187,10 @@ impl<R: Reader> Follow<R> {
                     .reader
                     .inbox(
                         destination,
-                        InboxQuery::All {
-                            from_height: height,
-                        },
+                        InboxQuery::AtHeight { height },
                         INBOX_BLOCK_MESSAGES_MAX,
                     )
-                    .await?
-                    .into_iter()
-                    .filter(|m| m.height == height)
-                    .collect();
+                    .await?;
                 if messages.is_empty() {
                     return Ok(None);
                 }

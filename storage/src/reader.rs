@@ -82,6 +82,14 @@ pub trait Reader: Send + Sync {
         query: InboxQuery,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<IndexedMessage>, Error>> + Send;
+
+    /// Up to `limit` heights ≥ `from` holding messages to `destination`, ascending.
+    fn inbox_heights(
+        &self,
+        destination: Namespace,
+        from: Height,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Height>, Error>> + Send;
 }
 
 impl Reader for Index {
@@ -164,6 +172,15 @@ impl Reader for Index {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<IndexedMessage>, Error>> + Send {
         Index::inbox(self, destination, query, limit)
+    }
+
+    fn inbox_heights(
+        &self,
+        destination: Namespace,
+        from: Height,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Height>, Error>> + Send {
+        Index::inbox_heights(self, destination, from, limit)
     }
 
     fn bundle(

@@ -754,4 +754,38 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
             .len(),
         1
     );
+    // Heights holding messages, without payloads, and one height's messages.
+    let all = index
+        .inbox(Namespace(20), InboxQuery::All { from_height: 0 }, 100)
+        .await
+        .unwrap();
+    let mut heights: Vec<Height> = all.iter().map(|m| m.height).collect();
+    heights.dedup();
+    assert!(heights.len() > 1, "{heights:?}");
+    assert_eq!(
+        index.inbox_heights(Namespace(20), 0, 100).await.unwrap(),
+        heights
+    );
+    assert_eq!(
+        index
+            .inbox_heights(Namespace(20), heights[0] + 1, 1)
+            .await
+            .unwrap(),
+        vec![heights[1]]
+    );
+    assert!(
+        index
+            .inbox_heights(Namespace(99), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for h in &heights {
+        let at = index
+            .inbox(Namespace(20), InboxQuery::AtHeight { height: *h }, 100)
+            .await
+            .unwrap();
+        let expected: Vec<_> = all.iter().filter(|m| m.height == *h).cloned().collect();
+        assert_eq!(at, expected);
+    }
 }

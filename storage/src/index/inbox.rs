@@ -5,10 +5,33 @@ use super::{
     limit_param, namespace_param,
 };
 use crate::Error;
-use cortado_types::{Envelope, Namespace};
+use cortado_types::{Envelope, Height, Namespace};
 use sqlx::Row;
 
 impl Index {
+    /// Up to `limit` heights ≥ `from_height` whose blocks hold messages to `destination`,
+    /// ascending (no payload is read).
+    pub async fn inbox_heights(
+        &self,
+        destination: Namespace,
+        from_height: Height,
+        limit: usize,
+    ) -> Result<Vec<Height>, Error> {
+        let Some(from) = height_param(from_height) else {
+            return Ok(Vec::new());
+        };
+        let rows: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT height FROM messages WHERE destination = ? AND height >= ? \
+             ORDER BY height LIMIT ?",
+        )
+        .bind(namespace_param(destination))
+        .bind(from)
+        .bind(limit_param(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(height_from).collect()
+    }
+
     /// Up to `limit` finalized messages to `destination` selected by `query`: one source's by
     /// sequence, or every source's in finalization order (height, then index).
     pub async fn inbox(
@@ -49,6 +72,19 @@ impl Index {
                     .bind(limit_param(limit))
                     .fetch_all(&self.pool)
                     .await?
+            }
+            InboxQuery::AtHeight { height } => {
+                let Some(height) = height_param(height) else {
+                    return Ok(Vec::new());
+                };
+                sqlx::query(&format!(
+                    "{select} AND messages.height = ? ORDER BY messages.idx LIMIT ?"
+                ))
+                .bind(namespace_param(destination))
+                .bind(height)
+                .bind(limit_param(limit))
+                .fetch_all(&self.pool)
+                .await?
             }
             InboxQuery::All { from_height } => {
                 let Some(from) = height_param(from_height) else {

@@ -71,6 +71,11 @@ pub enum InboxQuery {
         /// The first height.
         from_height: Height,
     },
+    /// Every source's messages in the block at `height`, in block order.
+    AtHeight {
+        /// The height.
+        height: Height,
+    },
 }
 
 /// Where a transaction was finalized.
