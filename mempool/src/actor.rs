@@ -16,9 +16,8 @@ use crate::{
     ingress::{Mailbox, Message},
     journal::Wal,
     metrics::Metrics as MempoolMetrics,
-    state::{Admitted, Bounds, Peer, Pool},
+    state::{Admitted, Bounds, Peer, PeerNumbers, Pool},
 };
-use bytes::Bytes;
 use commonware_cryptography::PublicKey;
 use commonware_macros::select;
 use commonware_p2p::{Receiver, Recipients, Sender};
@@ -32,7 +31,7 @@ use futures::{
     future::{self, Either},
 };
 use std::{
-    collections::{BTreeMap, HashMap, HashSet, VecDeque},
+    collections::{BTreeMap, HashSet, VecDeque},
     sync::Arc,
     time::{Duration, SystemTime},
 };
@@ -132,7 +131,7 @@ pub struct Actor<E: Spawner + Clock + Storage + Metrics> {
     reoffer_seq: u64,
     /// The number given to each peer heard from, for the pool's per-peer shares of copies
     /// (at most [`PEERS_MAX`]; the p2p layer admits only the chain's validators).
-    peers: HashMap<Bytes, Peer>,
+    peers: PeerNumbers,
 }
 
 /// Most peers numbered apart; any further peer shares the last number.
@@ -163,7 +162,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
             copies: VecDeque::new(),
             reoffers: BTreeMap::new(),
             reoffer_seq: 0,
-            peers: HashMap::new(),
+            peers: PeerNumbers::new(PEERS_MAX),
             outbox,
             metrics,
         };
@@ -384,7 +383,7 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 return;
             }
         };
-        let from = self.peer_number(&peer);
+        let from = self.peers.number(&peer.encode());
         for tx in txs {
             let hash = tx.hash();
             let origin = if reoffered {
@@ -396,20 +395,6 @@ impl<E: Spawner + Clock + Storage + Metrics> Actor<E> {
                 debug!(?peer, ?hash, %err, "dropping gossiped transaction");
             }
         }
-    }
-
-    /// The number of `peer` (given on first sight, while fewer than [`PEERS_MAX`] have one).
-    fn peer_number<P: PublicKey>(&mut self, peer: &P) -> Peer {
-        let key = Bytes::from(peer.encode().to_vec());
-        if let Some(number) = self.peers.get(&key) {
-            return *number;
-        }
-        if self.peers.len() >= PEERS_MAX {
-            return (PEERS_MAX - 1) as Peer;
-        }
-        let number = self.peers.len() as Peer;
-        self.peers.insert(key, number);
-        number
     }
 
     /// Admits a transaction; journals it if it is new and local (or a local submission of a

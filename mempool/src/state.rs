@@ -7,8 +7,8 @@
 
 use crate::{Error, Limit, Stats};
 use copies::Copies;
-pub(crate) use copies::Peer;
-use cortado_types::{BUNDLE_NAMESPACE, Bundle, Hash, Limits, Namespace, Transaction};
+pub(crate) use copies::{Peer, PeerNumbers};
+use cortado_types::{BUNDLE_NAMESPACE, Bundle, Hash, Limits, Marker, Namespace, Transaction};
 use recent::{Claims, Recent};
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -119,9 +119,10 @@ struct PooledBundle {
 
 impl PooledBundle {
     fn new(bundle: Bundle) -> Self {
-        let marker = bundle.marker();
+        let members = bundle.member_hashes();
+        let marker = Marker::new(members.clone()).transaction();
         Self {
-            members: bundle.member_hashes(),
+            members,
             hash: marker.hash(),
             marker,
             bundle,
@@ -399,17 +400,20 @@ impl Pool {
         dropped
     }
 
-    /// Evicts the oldest copies (of `namespace` when that namespace is the bound) until a
+    /// Whether a transaction of `size` bytes in `namespace` would break a bound: `None` if it
+    /// fits, else `(pool full (count or bytes), namespace full)`.
+    fn shortage(&self, size: usize, namespace: Namespace) -> Option<(bool, bool)> {
+        let namespace_bytes = self.namespaces.get(&namespace).copied().unwrap_or(0);
+        let namespace_full = namespace_bytes + size > self.bounds.namespace_bytes_max;
+        let full =
+            self.entries.len() >= self.bounds.txs_max || self.bytes + size > self.bounds.bytes_max;
+        (full || namespace_full).then_some((full, namespace_full))
+    }
+
+    /// Evicts the oldest copies (of `namespace` when that namespace is a bound) until a
     /// transaction of `size` bytes in `namespace` fits, or no copy is left to evict.
     fn evict_copies_for(&mut self, size: usize, namespace: Namespace) {
-        loop {
-            let namespace_bytes = self.namespaces.get(&namespace).copied().unwrap_or(0);
-            let namespace_full = namespace_bytes + size > self.bounds.namespace_bytes_max;
-            let full = self.entries.len() >= self.bounds.txs_max
-                || self.bytes + size > self.bounds.bytes_max;
-            if !full && !namespace_full {
-                return;
-            }
+        while let Some((_, namespace_full)) = self.shortage(size, namespace) {
             let victim = self
                 .copies
                 .oldest_first()
@@ -424,17 +428,10 @@ impl Pool {
     }
 
     /// Evicts copies of peers holding more than `peer` ([`Copies::fair_victim`], counted in
-    /// `namespace` when that namespace is the bound) until `peer`'s copy of `size` bytes in
-    /// `namespace` fits, or no peer holds more.
+    /// `namespace` when only that namespace is the bound) until `peer`'s copy of `size` bytes
+    /// in `namespace` fits, or no peer holds more.
     fn evict_fairly_for(&mut self, size: usize, namespace: Namespace, peer: Peer) {
-        loop {
-            let namespace_bytes = self.namespaces.get(&namespace).copied().unwrap_or(0);
-            let namespace_full = namespace_bytes + size > self.bounds.namespace_bytes_max;
-            let full = self.entries.len() >= self.bounds.txs_max
-                || self.bytes + size > self.bounds.bytes_max;
-            if !full && !namespace_full {
-                return;
-            }
+        while let Some((full, namespace_full)) = self.shortage(size, namespace) {
             let scope = (namespace_full && !full).then_some(namespace);
             let Some(victim) = self.copies.fair_victim(peer, size, scope) else {
                 return;

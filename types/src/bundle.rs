@@ -230,6 +230,11 @@ pub struct Marker {
 }
 
 impl Marker {
+    /// The marker of a bundle whose members hash to `members` (from [`Bundle::member_hashes`]).
+    pub fn new(members: Vec<Hash>) -> Self {
+        Self { members }
+    }
+
     /// The member hashes, in bundle order.
     pub fn members(&self) -> &[Hash] {
         &self.members

@@ -86,11 +86,15 @@ pub(crate) async fn submit_bundle<N: Node, R: ApiReader>(
         other => ApiError::bad_request(code::INVALID_BUNDLE, other.to_string()),
     })?;
     let submitted = state.node.submit(bundle.carrier()).await?;
+    let members = bundle.member_hashes();
+    let hash = cortado_types::Marker::new(members.clone())
+        .transaction()
+        .hash();
     Ok((
         StatusCode::ACCEPTED,
         Json(BundleSubmitted {
-            hash: bundle.hash().to_hex(),
-            transactions: bundle.member_hashes().iter().map(|h| h.to_hex()).collect(),
+            hash: hash.to_hex(),
+            transactions: members.iter().map(|h| h.to_hex()).collect(),
             duplicate: submitted.duplicate,
         }),
     ))

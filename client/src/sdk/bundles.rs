@@ -3,7 +3,7 @@
 
 use super::{Client, FinalTx, NamespaceContent, SdkError};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use cortado_types::{BUNDLE_NAMESPACE, Bundle, Hash};
+use cortado_types::{BUNDLE_NAMESPACE, Bundle, Hash, Marker};
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -80,15 +80,16 @@ impl Client {
     /// (with its proof, so the marker's presence or absence there is proven). Nodes are trusted
     /// only to say where a transaction was *first* finalized, as for [`Self::wait_final`].
     pub async fn bundle_status(&self, bundle: &Bundle) -> Result<BundleStatus, SdkError> {
-        let mut members = Vec::with_capacity(bundle.transactions().len());
-        for hash in bundle.member_hashes() {
+        let hashes = bundle.member_hashes();
+        let marker = Marker::new(hashes.clone()).transaction();
+        let mut members = Vec::with_capacity(hashes.len());
+        for hash in hashes {
             members.push(self.final_tx(hash).await?);
         }
         let Some(first) = members.iter().flatten().next() else {
             return Ok(BundleStatus::Pending);
         };
         let height = first.height;
-        let marker = bundle.marker();
         let block = self
             .namespace_range(BUNDLE_NAMESPACE, height, height)
             .await?
@@ -120,15 +121,15 @@ impl Client {
                 ),
             });
         }
-        if let Some(marker) = self.final_tx(bundle.hash()).await?
-            && marker.height != height
+        if let Some(found) = self.final_tx(marker.hash()).await?
+            && found.height != height
         {
             return Ok(BundleStatus::Failed {
                 member: first.hash,
                 height,
                 reason: format!(
                     "the bundle's marker was first finalized at height {}, not with its members at height {height}",
-                    marker.height
+                    found.height
                 ),
             });
         }

@@ -8,6 +8,36 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// p2p layer admits only the chain's validators, so there are at most that many).
 pub(crate) type Peer = u32;
 
+/// Numbers given to peers, on first sight, while fewer than `max` have one; any further peer
+/// shares the last number (so the map stays bounded whoever connects).
+pub(crate) struct PeerNumbers {
+    numbers: HashMap<Vec<u8>, Peer>,
+    max: usize,
+}
+
+impl PeerNumbers {
+    /// At most `max` (at least 1) distinct numbers.
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            numbers: HashMap::new(),
+            max: max.max(1),
+        }
+    }
+
+    /// The number of the peer whose encoded key is `key`.
+    pub(crate) fn number(&mut self, key: &[u8]) -> Peer {
+        if let Some(number) = self.numbers.get(key) {
+            return *number;
+        }
+        if self.numbers.len() >= self.max {
+            return (self.max - 1) as Peer;
+        }
+        let number = self.numbers.len() as Peer;
+        self.numbers.insert(key.to_vec(), number);
+        number
+    }
+}
+
 /// One peer's copies (in one namespace, or in all): their bytes and sequence numbers.
 #[derive(Default)]
 struct Holding {
@@ -131,5 +161,25 @@ impl Copies {
         }
         let seq = holding.seqs.first()?;
         self.order.get(seq).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_numbers_are_bounded() {
+        let mut numbers = PeerNumbers::new(3);
+        assert_eq!(numbers.number(b"a"), 0);
+        assert_eq!(numbers.number(b"b"), 1);
+        assert_eq!(numbers.number(b"a"), 0);
+        assert_eq!(numbers.number(b"c"), 2);
+        // Beyond the bound: the last number, shared, and nothing more is remembered.
+        for key in 0..100u32 {
+            assert_eq!(numbers.number(&key.to_be_bytes()), 2);
+        }
+        assert_eq!(numbers.numbers.len(), 3);
+        assert_eq!(numbers.number(b"b"), 1);
     }
 }

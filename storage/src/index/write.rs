@@ -379,7 +379,9 @@ async fn insert_markers(
         return Ok(());
     };
     let in_block: HashSet<&Hash> = hashes.iter().collect();
-    for payload in &data.payloads {
+    // The bundle namespace sorts last, so its transactions' hashes end `hashes`.
+    let marker_hashes = &hashes[hashes.len() - data.payloads.len()..];
+    for (payload, hash) in data.payloads.iter().zip(marker_hashes) {
         let Ok(marker) = Marker::decode(payload) else {
             continue;
         };
@@ -392,11 +394,7 @@ async fn insert_markers(
                  ON CONFLICT (hash) DO UPDATE SET height = excluded.height \
                  WHERE excluded.height < bundles.height",
         )
-        .bind(
-            Transaction::hash_parts(BUNDLE_NAMESPACE, payload)
-                .as_bytes()
-                .as_slice(),
-        )
+        .bind(hash.as_bytes().as_slice())
         .bind(members)
         .bind(height)
         .execute(&mut **tx)
