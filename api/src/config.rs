@@ -1,5 +1,6 @@
 //! Configuration of the HTTP API.
 
+use crate::ApiLimits;
 use cortado_types::{ChainId, Limits};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub struct ApiConfig {
     pub serves_data: bool,
     /// Where the API nodes are (their URLs, from genesis), for the `not_served` message.
     pub data_nodes: Vec<String>,
+    /// Bounds on what clients may make the node spend (`[api]` in the node file).
+    pub bounds: ApiLimits,
 }
 
 impl ApiConfig {
@@ -43,6 +46,7 @@ impl ApiConfig {
             body_envelope_bytes: Self::BODY_ENVELOPE_BYTES_DEFAULT,
             serves_data: true,
             data_nodes: Vec::new(),
+            bounds: ApiLimits::default(),
         }
     }
 
@@ -61,6 +65,7 @@ impl ApiConfig {
     /// Checks the values; returns a message naming the broken one.
     pub fn check(&self) -> Result<(), String> {
         self.limits.check()?;
+        self.bounds.check()?;
         if self.stream_batch_max == 0 {
             return Err("stream_batch_max must be at least 1".into());
         }

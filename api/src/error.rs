@@ -46,6 +46,17 @@ pub mod code {
     pub const NAMESPACE_FULL: &str = "namespace_full";
     /// 503: the mempool is full (see `Retry-After`).
     pub const MEMPOOL_FULL: &str = "mempool_full";
+    /// 429: this address sent more requests than its rate (see `Retry-After`).
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// 429: this address has the most connections open that one address may.
+    pub const TOO_MANY_CONNECTIONS: &str = "too_many_connections";
+    /// 429: this address has the most SSE streams open that one address may.
+    pub const TOO_MANY_STREAMS: &str = "too_many_streams";
+    /// 503: the node has its most connections, streams or requests in flight (see
+    /// `Retry-After`); another API node may answer.
+    pub const OVERLOADED: &str = "overloaded";
+    /// 503: the answer took longer than the node's request timeout.
+    pub const TIMEOUT: &str = "timeout";
     /// 503: the node cannot serve this now.
     pub const UNAVAILABLE: &str = "unavailable";
     /// 500: the node failed (the index could not be read).
@@ -73,8 +84,8 @@ pub(crate) struct ErrorBody {
     error: String,
     /// Machine-readable: bad_request, invalid_json, invalid_base64, invalid_hash,
     /// invalid_height, invalid_namespace, not_found, not_held, method_not_allowed, not_served,
-    /// payload_too_large,
-    /// namespace_full, mempool_full, unavailable, internal.
+    /// payload_too_large, namespace_full, rate_limited, too_many_connections, too_many_streams,
+    /// mempool_full, overloaded, timeout, unavailable, internal.
     code: String,
 }
 

@@ -15,7 +15,7 @@
 //! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same as a header plus `"namespace","status","proof","evidence","transactions"` (below) |
 //! | `GET /metrics` | Prometheus text: the node's metrics (consensus, p2p bytes per channel, mempool, dispersal, finality latency) then `api_requests_total` and `api_request_duration_seconds` by route, method and status |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 description of every route, generated from this crate |
-//! | `GET /v1/namespaces/{dst}/inbox?source=S&from_seq=N` or `?from=H` | cross-rollup messages to `dst` (`cortado_types::Envelope`s finalized in their source namespace): `{"destination","messages":[{"source","sequence","sender","recipient","body","hash","height","index","block","position"}],"blocks":[{"height","source","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}],"gaps":[[first,last]…],"next"}`; each message is proven by `blocks[block]` (one per block and source), at `position` among its namespace transactions; with `source`, by sequence, with the missing numbers in `gaps` |
+//! | `GET /v1/namespaces/{dst}/inbox?source=S&sender=A&from_seq=N` or `?from=H` (optionally `&source=S`) | cross-rollup messages to `dst` (`cortado_types::Envelope`s finalized in their source namespace): `{"destination","messages":[{"source","sequence","sender","recipient","body","hash","height","index","block","position"}],"blocks":[{"height","source","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}],"gaps":[[first,last]…],"next"}`; each message is proven by `blocks[block]` (one per block and source), at `position` among its namespace transactions; with `sender`, one sender's messages by sequence, with the missing numbers in `gaps` and `next` the next number; otherwise in finalization order, whole heights only, `next` the height to go on from. An answer stops early at `response_bytes_max` of proof payloads ([`ApiLimits`]) |
 //! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
 //! | `GET /v1/stream/namespaces/{dst}/inbox?from=H` | SSE, event `inbox_block`, one per finalized block holding messages to `dst`: the inbox view of that block's messages |
 //! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}`; with `&payloads=false` each transaction is `{"index","hash"}` only (inclusion tracking without the bytes) |
@@ -66,6 +66,8 @@
 //! Every error, including axum's own rejections, unknown routes (404) and wrong methods (405),
 //! is JSON `{"error": "<what is wrong>", "code": "<code>"}`, with the codes in [`error::code`].
 //! A full mempool is a 503 and a full namespace a 429, both with `Retry-After` in seconds.
+//! The bounds on connections, requests, streams and time ([`ApiLimits`]) refuse with 429
+//! (per address) or 503 (node-wide), with `Retry-After` too.
 //! Finalized data comes only from the index (through [`cortado_storage::Reader`]); pending
 //! state and live status come from the [`Node`].
 
@@ -73,17 +75,22 @@
 
 mod config;
 pub mod error;
+mod guard;
+mod limits;
 mod metrics;
 mod node;
 mod openapi;
 mod routes;
+mod serve;
 mod stream;
 mod views;
 
 pub use config::ApiConfig;
 pub use error::ApiError;
+pub use limits::ApiLimits;
 pub use node::{ConsensusStatus, DispersalStatus, Node, SubmitError, Submitted, SyncStatus};
 pub use openapi::ApiDoc;
+pub use serve::{REFUSING_MAX, SHUTDOWN_GRACE, serve};
 
 use axum::{
     Router,
@@ -91,12 +98,8 @@ use axum::{
     routing::{get, post},
 };
 use routes::AppState;
-use std::{future::Future, future::IntoFuture, sync::Arc, time::Duration};
-use tokio::{net::TcpListener, sync::watch};
-
-/// How long [`serve`] lets open connections (SSE streams above all) finish after shutdown
-/// is signalled, before it drops them.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Builds the API's router.
 ///
@@ -110,6 +113,7 @@ where
     let body_bytes_max = cfg.body_bytes_max();
     let metrics = metrics::ApiMetrics::new();
     let gate = (!cfg.serves_data).then(|| Arc::new(cfg.data_nodes.clone()));
+    let bounds = cfg.bounds.clone();
     let state = AppState {
         node,
         reader,
@@ -117,7 +121,7 @@ where
         cfg: Arc::new(cfg),
         metrics: metrics.clone(),
     };
-    Router::new()
+    let routes = Router::new()
         .route("/v1/transactions", post(routes::submit::<N, R>))
         .route("/v1/transactions/{hash}", get(routes::transaction::<N, R>))
         .route("/v1/bundles", post(routes::submit_bundle::<N, R>))
@@ -146,7 +150,8 @@ where
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(body_bytes_max))
-        .layer(axum::middleware::from_fn_with_state(gate, data_gate))
+        .layer(axum::middleware::from_fn_with_state(gate, data_gate));
+    guard::bound(routes, &bounds)
         .layer(axum::middleware::from_fn_with_state(
             metrics,
             metrics::track,
@@ -166,35 +171,5 @@ async fn data_gate(
             error::not_served(request.uri().path(), &data_nodes).into_response()
         }
         _ => next.run(request).await,
-    }
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves, then lets open requests finish for
-/// at most [`SHUTDOWN_GRACE`].
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (stopping_tx, mut stopping_rx) = watch::channel(false);
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping_tx.send(true);
-        })
-        .into_future();
-    let grace = async move {
-        if stopping_rx.wait_for(|stopping| *stopping).await.is_err() {
-            // The server ended on its own; let it report how.
-            std::future::pending::<()>().await;
-        }
-        tokio::time::sleep(SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        result = server => result,
-        () = grace => {
-            tracing::warn!("API connections still open {SHUTDOWN_GRACE:?} after shutdown; dropping them");
-            Ok(())
-        }
     }
 }

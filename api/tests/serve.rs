@@ -4,7 +4,7 @@
 mod common;
 
 use common::Fixture;
-use cortado_api::serve;
+use cortado_api::{ApiLimits, serve};
 use std::net::SocketAddr;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -39,9 +39,13 @@ async fn serves_bad_input_and_shuts_down() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, fx.router.clone(), async move {
-        let _ = stop_rx.await;
-    }));
+    let router = fx.router.clone();
+    let server = tokio::spawn(async move {
+        serve(listener, router, &ApiLimits::default(), async move {
+            let _ = stop_rx.await;
+        })
+        .await
+    });
 
     let oversize = vec![b'a'; 8 * common::limits().tx_bytes_max];
     let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![

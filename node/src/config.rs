@@ -336,6 +336,10 @@ pub struct NodeFile {
     /// Catching up.
     #[serde(default)]
     pub sync: SyncFile,
+    /// Bounds on what API clients may make the node spend (connections, requests, streams,
+    /// timeouts; `cortado_api::ApiLimits` lists them and their defaults).
+    #[serde(default)]
+    pub api: cortado_api::ApiLimits,
 }
 
 /// How a node catches up with the chain (`[sync]` in the node file).
@@ -447,6 +451,7 @@ impl NodeConfig {
         if node.worker_threads == 0 {
             return Err(invalid("worker_threads must be at least 1".into()));
         }
+        node.api.check().map_err(invalid)?;
         if !(1..=RETRIEVAL_WINDOW_MAX).contains(&node.sync.retrieval_window) {
             return Err(invalid(format!(
                 "[sync] retrieval_window is {}; it must be between 1 and {RETRIEVAL_WINDOW_MAX}",

@@ -343,17 +343,24 @@ async fn start(
         },
         index.clone(),
         finalized_rx,
-        match role {
-            Role::Api => cortado_api::ApiConfig::new(limits, chain_id),
-            Role::Validator => {
-                cortado_api::ApiConfig::new(limits, chain_id).validator_only(genesis.api_urls())
+        cortado_api::ApiConfig {
+            bounds: cfg.node.api.clone(),
+            ..match role {
+                Role::Api => cortado_api::ApiConfig::new(limits, chain_id),
+                Role::Validator => {
+                    cortado_api::ApiConfig::new(limits, chain_id).validator_only(genesis.api_urls())
+                }
             }
         },
     );
+    let bounds = cfg.node.api.clone();
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let api = tokio::spawn(cortado_api::serve(listener, router, async move {
-        let _ = stop_rx.wait_for(|s| *s).await;
-    }));
+    let api = tokio::spawn(async move {
+        cortado_api::serve(listener, router, &bounds, async move {
+            let _ = stop_rx.wait_for(|s| *s).await;
+        })
+        .await
+    });
     info!(
         validator = %keys::public_key_hex(&signer.public_key()),
         ?role,

@@ -149,6 +149,7 @@ pub fn generate(out: &Path, opts: &Options) -> Result<Vec<PathBuf>, GenerateErro
             consensus: opts.consensus.clone(),
             share_retention_views: None,
             sync: SyncFile::default(),
+            api: cortado_api::ApiLimits::default(),
         };
         let path = out.join(format!("node-{i}")).join("node.toml");
         let text = toml::to_string_pretty(&node).expect("node file serializes");

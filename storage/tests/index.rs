@@ -697,9 +697,9 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
     let from_10 = index
         .inbox(
             Namespace(20),
-            InboxQuery::Source {
+            InboxQuery::Sender {
                 source: Namespace(10),
-                sender: Some(sender(5).address()),
+                sender: sender(5).address(),
                 from_sequence: 0,
             },
             100,
@@ -716,7 +716,14 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
     );
     // Every source in finalization order, from a height, bounded.
     let all = index
-        .inbox(Namespace(20), InboxQuery::All { from_height: 0 }, 100)
+        .inbox(
+            Namespace(20),
+            InboxQuery::All {
+                from_height: 0,
+                source: None,
+            },
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(all.len(), 5, "the forged envelope is not a message");
@@ -731,9 +738,9 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
     let mallory = index
         .inbox(
             Namespace(20),
-            InboxQuery::Source {
+            InboxQuery::Sender {
                 source: Namespace(10),
-                sender: Some(sender(66).address()),
+                sender: sender(66).address(),
                 from_sequence: 0,
             },
             100,
@@ -742,13 +749,27 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
         .unwrap();
     assert_eq!(summary(mallory), vec![(10, 1, 0, "mallory's own".into())]);
     let later = index
-        .inbox(Namespace(20), InboxQuery::All { from_height: 1 }, 1)
+        .inbox(
+            Namespace(20),
+            InboxQuery::All {
+                from_height: 1,
+                source: None,
+            },
+            1,
+        )
         .await
         .unwrap();
     assert_eq!(summary(later), vec![(10, 1, 1, "a1".into())]);
     assert_eq!(
         index
-            .inbox(Namespace(21), InboxQuery::All { from_height: 0 }, 10)
+            .inbox(
+                Namespace(21),
+                InboxQuery::All {
+                    from_height: 0,
+                    source: None,
+                },
+                10
+            )
             .await
             .unwrap()
             .len(),
@@ -756,7 +777,14 @@ async fn inbox_indexes_messages_by_destination_first_wins() {
     );
     // Heights holding messages, without payloads, and one height's messages.
     let all = index
-        .inbox(Namespace(20), InboxQuery::All { from_height: 0 }, 100)
+        .inbox(
+            Namespace(20),
+            InboxQuery::All {
+                from_height: 0,
+                source: None,
+            },
+            100,
+        )
         .await
         .unwrap();
     let mut heights: Vec<Height> = all.iter().map(|m| m.height).collect();

@@ -1,6 +1,7 @@
 //! `GET /v1/namespaces/{dst}/inbox`: cross-rollup messages to a namespace, with proofs.
 
 use super::*;
+use cortado_storage::InboxQuery;
 
 /// The query of `GET /v1/namespaces/{dst}/inbox`.
 #[derive(Deserialize)]
@@ -15,22 +16,27 @@ pub(crate) struct InboxQueryParams {
 /// Most messages one inbox answer holds.
 pub(crate) const INBOX_LIMIT_MAX: usize = 1_000;
 
-/// `GET /v1/namespaces/{dst}/inbox?source=S&from_seq=N` or `?from=H`.
+/// `GET /v1/namespaces/{dst}/inbox?source=S&sender=A&from_seq=N`, or `?from=H` (with or
+/// without `source`).
+///
+/// Paging is exact: by sequence, `next` is the next number of the sender; in finalization
+/// order, an answer never splits a height (so `next` is a height to read from whole), and
+/// holds at least one height whatever `limit` or the response budget.
 #[utoipa::path(
     get,
     path = "/v1/namespaces/{ns}/inbox",
     tag = "messages",
     params(
         ("ns" = u64, Path, description = "The destination namespace"),
-        ("source" = Option<u64>, Query, description = "Only this source's messages, by sequence number"),
-        ("sender" = Option<String>, Query, description = "With `source`: only this sender's messages: its 20-byte address, 40 hex digits with or without 0x; sequence numbers count per sender, and gaps are reported only with it"),
-        ("from_seq" = Option<u64>, Query, description = "With `source`: the first sequence number (default 0)"),
-        ("from" = Option<u64>, Query, description = "Without `source`: the first height (default 0); messages in finalization order"),
-        ("limit" = Option<u64>, Query, description = "Most messages to return (default and maximum 1000)"),
+        ("source" = Option<u64>, Query, description = "Only this source's messages"),
+        ("sender" = Option<String>, Query, description = "With `source`: only this sender's messages, by sequence number: its 20-byte address, 40 hex digits with or without 0x; sequence numbers count per sender, and gaps are reported"),
+        ("from_seq" = Option<u64>, Query, description = "With `source` and `sender`: the first sequence number (default 0)"),
+        ("from" = Option<u64>, Query, description = "Without `sender`: the first height (default 0); messages in finalization order, whole heights"),
+        ("limit" = Option<u64>, Query, description = "Most messages to return (default and maximum 1000); in finalization order an answer holds at least one whole height"),
     ),
     responses(
         (status = 200, description = "Messages in order, each proven by a block of its source namespace", body = InboxView),
-        (status = 400, description = "A malformed namespace, sequence, height or limit, or from_seq without source", body = ErrorBody),
+        (status = 400, description = "A malformed namespace, sender, sequence, height or limit, or a parameter without the one it needs", body = ErrorBody),
         (status = 500, description = "The index failed", body = ErrorBody),
     )
 )]
@@ -42,91 +48,27 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
     let Path(ns) = path?;
     let destination = parse_namespace(&ns)?;
     let Query(q) = query?;
-    let limit = match q.limit.as_deref() {
-        None => INBOX_LIMIT_MAX,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if (1..=INBOX_LIMIT_MAX).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(
-                    code::BAD_REQUEST,
-                    format!("limit must be an integer from 1 to {INBOX_LIMIT_MAX}; got {v:?}"),
-                ));
-            }
-        },
-    };
-    let seq = |v: &str| {
-        v.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(
-                code::BAD_REQUEST,
-                format!(
-                    "from_seq must be a sequence number (an unsigned 64-bit integer); got {v:?}"
-                ),
-            )
-        })
-    };
-    let (query, from_seq) = match (&q.source, &q.from_seq, &q.from) {
-        (Some(source), from_seq, None) => {
-            let from_sequence = from_seq.as_deref().map(seq).transpose()?.unwrap_or(0);
-            let sender = q
-                .sender
-                .as_deref()
-                .map(|h| {
-                    cortado_types::Address::from_hex(h).map_err(|e| {
-                        ApiError::bad_request(
-                            code::BAD_REQUEST,
-                            format!("sender must be a 20-byte address in hex: {e}"),
-                        )
-                    })
-                })
-                .transpose()?;
-            let gaps_from = sender.is_some().then_some(from_sequence);
-            (
-                cortado_storage::InboxQuery::Source {
-                    source: parse_namespace(source)?,
-                    sender,
-                    from_sequence,
-                },
-                gaps_from,
-            )
-        }
-        (None, _, _) if q.sender.is_some() => {
-            return Err(ApiError::bad_request(
-                code::BAD_REQUEST,
-                "sender needs source: a sender is an address on the source rollup",
-            ));
-        }
-        (None, None, from) => (
-            cortado_storage::InboxQuery::All {
-                from_height: from
-                    .as_deref()
-                    .map(|v| parse_height(v, "from"))
-                    .transpose()?
-                    .unwrap_or(0),
-            },
-            None,
-        ),
-        (Some(_), _, Some(_)) => {
-            return Err(ApiError::bad_request(
-                code::BAD_REQUEST,
-                "give either source (with from_seq) or from, not both",
-            ));
-        }
-        (None, Some(_), _) => {
-            return Err(ApiError::bad_request(
-                code::BAD_REQUEST,
-                "from_seq needs source: sequence numbers count per (source, destination)",
-            ));
-        }
-    };
-    let messages = state
-        .reader
-        .inbox(destination, query, limit)
-        .await
-        .map_err(ApiError::storage)?;
-    let full = messages.len() == limit;
-    let by_source = q.source.is_some();
-    let (gaps, next) = match from_seq {
-        Some(mut expected) => {
+    let limit = parse_limit(q.limit.as_deref())?;
+    let budget = state.cfg.bounds.response_bytes_max;
+    let view = match parse_query(&q)? {
+        InboxQuery::Sender {
+            source,
+            sender,
+            from_sequence,
+        } => {
+            let query = InboxQuery::Sender {
+                source,
+                sender,
+                from_sequence,
+            };
+            let mut messages = state
+                .reader
+                .inbox(destination, query, limit)
+                .await
+                .map_err(ApiError::storage)?;
+            let read = messages.len();
+            let (proofs, _) = proofs_within(&state.reader, &mut messages, budget, false).await?;
+            let mut expected = from_sequence;
             let mut gaps = Vec::new();
             for m in &messages {
                 if m.envelope.sequence > expected {
@@ -134,24 +76,115 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
                 }
                 expected = m.envelope.sequence.saturating_add(1);
             }
-            (gaps, full.then_some(expected))
+            let full = read == limit || messages.len() < read;
+            view_of(
+                destination,
+                &messages,
+                &proofs,
+                gaps,
+                full.then_some(expected),
+            )?
         }
-        // By source without a sender: resume at the last sequence number (several senders may
-        // share it; the reader skips what it has).
-        None if by_source => (
-            Vec::new(),
-            full.then(|| messages.last().map_or(0, |m| m.envelope.sequence)),
-        ),
-        None => (
-            Vec::new(),
-            // Resume at the last height: a block's messages may have been cut by the limit;
-            // the reader skips what it has (same height, index ≤ its last).
-            full.then(|| messages.last().map_or(0, |m| m.height)),
-        ),
+        query @ InboxQuery::All { source, .. } => {
+            let mut messages = state
+                .reader
+                .inbox(destination, query, limit)
+                .await
+                .map_err(ApiError::storage)?;
+            let mut next = None;
+            if messages.len() == limit
+                && let (Some(first), Some(last)) = (messages.first(), messages.last())
+            {
+                let (first, last) = (first.height, last.height);
+                if first == last {
+                    // One height, perhaps cut by the limit: read it whole.
+                    messages = state
+                        .reader
+                        .inbox(
+                            destination,
+                            InboxQuery::AtHeight { height: last },
+                            state.cfg.limits.txs_per_block_max,
+                        )
+                        .await
+                        .map_err(ApiError::storage)?;
+                    messages.retain(|m| source.is_none_or(|s| m.envelope.source == s));
+                    next = last.checked_add(1);
+                } else {
+                    // The last height may be cut: leave it to the next answer.
+                    messages.retain(|m| m.height < last);
+                    next = Some(last);
+                }
+            }
+            let (proofs, cut) = proofs_within(&state.reader, &mut messages, budget, true).await?;
+            if let Some(height) = cut {
+                next = Some(height);
+            }
+            view_of(destination, &messages, &proofs, Vec::new(), next)?
+        }
+        InboxQuery::AtHeight { .. } => unreachable!("parse_query reads no single height"),
     };
-    inbox_view(&state.reader, destination, &messages, gaps, next)
-        .await
-        .map(Json)
+    Ok(Json(view))
+}
+
+/// The `limit` parameter.
+fn parse_limit(limit: Option<&str>) -> ApiResult<usize> {
+    match limit {
+        None => Ok(INBOX_LIMIT_MAX),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=INBOX_LIMIT_MAX).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(
+                code::BAD_REQUEST,
+                format!("limit must be an integer from 1 to {INBOX_LIMIT_MAX}; got {v:?}"),
+            )),
+        },
+    }
+}
+
+/// What the query string asks: one sender's messages by sequence, or messages in
+/// finalization order.
+fn parse_query(q: &InboxQueryParams) -> ApiResult<InboxQuery> {
+    let bad = |message: &str| Err(ApiError::bad_request(code::BAD_REQUEST, message));
+    match (&q.source, &q.sender, &q.from_seq, &q.from) {
+        (None, Some(_), _, _) => bad("sender needs source: a sender is an address on the source rollup"),
+        (_, None, Some(_), _) => bad(
+            "from_seq needs source and sender: sequence numbers count per sender \
+             (without a sender, page by height with from)",
+        ),
+        (Some(_), Some(_), _, Some(_)) => bad(
+            "give either from_seq (by sequence, with sender) or from (by height), not both",
+        ),
+        (Some(source), Some(sender), from_seq, None) => Ok(InboxQuery::Sender {
+            source: parse_namespace(source)?,
+            sender: cortado_types::Address::from_hex(sender).map_err(|e| {
+                ApiError::bad_request(
+                    code::BAD_REQUEST,
+                    format!("sender must be a 20-byte address in hex: {e}"),
+                )
+            })?,
+            from_sequence: from_seq
+                .as_deref()
+                .map(|v| {
+                    v.parse::<u64>().map_err(|_| {
+                        ApiError::bad_request(
+                            code::BAD_REQUEST,
+                            format!(
+                                "from_seq must be a sequence number (an unsigned 64-bit integer); got {v:?}"
+                            ),
+                        )
+                    })
+                })
+                .transpose()?
+                .unwrap_or(0),
+        }),
+        (source, None, None, from) => Ok(InboxQuery::All {
+            from_height: from
+                .as_deref()
+                .map(|v| parse_height(v, "from"))
+                .transpose()?
+                .unwrap_or(0),
+            source: source.as_deref().map(parse_namespace).transpose()?,
+        }),
+    }
 }
 
 /// The inbox view of `messages` (to `destination`), with one proof per (height, source).
@@ -162,16 +195,33 @@ pub(crate) async fn inbox_view(
     gaps: Vec<[u64; 2]>,
     next: Option<u64>,
 ) -> ApiResult<InboxView> {
-    // One proof per (height, source), in the order first needed.
-    let mut wanted: Vec<(u64, cortado_types::Namespace)> = Vec::new();
-    for m in messages {
-        let key = (m.height, m.envelope.source);
-        if !wanted.contains(&key) {
-            wanted.push(key);
+    let mut messages = messages.to_vec();
+    let (proofs, _) = proofs_within(reader, &mut messages, usize::MAX, true).await?;
+    view_of(destination, &messages, &proofs, gaps, next)
+}
+
+/// Reads the proving block of each (height, source) of `messages`, in the order first needed,
+/// until their payloads would pass `budget` bytes, and cuts `messages` before the first one
+/// whose block was not read; returns the blocks and, if it cut, the height it cut at. With
+/// `whole_heights` (messages in height order) it cuts only between heights and never within
+/// the first height, so an answer holds at least one whole height (at most a block's worth);
+/// otherwise it reads at least one block.
+async fn proofs_within(
+    reader: &impl Reader,
+    messages: &mut Vec<cortado_storage::IndexedMessage>,
+    budget: usize,
+    whole_heights: bool,
+) -> ApiResult<(Vec<cortado_storage::NamespaceBlock>, Option<u64>)> {
+    let mut read: Vec<(u64, cortado_types::Namespace)> = Vec::new();
+    let mut proofs = Vec::new();
+    let mut spent = 0usize;
+    let first_height = messages.first().map(|m| m.height);
+    for i in 0..messages.len() {
+        let key = (messages[i].height, messages[i].envelope.source);
+        if read.contains(&key) {
+            continue;
         }
-    }
-    let mut proofs = Vec::with_capacity(wanted.len());
-    for (height, source) in wanted {
+        let (height, source) = key;
         let nb = reader
             .namespace_block(source, height)
             .await
@@ -181,9 +231,38 @@ pub(crate) async fn inbox_view(
                     "the index holds a message at height {height} but not that block"
                 ))
             })?;
+        let bytes: usize = nb.transactions.iter().map(|t| t.payload.len()).sum();
+        let over = !proofs.is_empty() && spent.saturating_add(bytes) > budget;
+        if over && !(whole_heights && Some(height) == first_height) {
+            let cut = if whole_heights {
+                messages
+                    .iter()
+                    .position(|m| m.height == height)
+                    .unwrap_or(i)
+            } else {
+                i
+            };
+            messages.truncate(cut);
+            proofs.retain(|p: &cortado_storage::NamespaceBlock| {
+                p.header.height < height || !whole_heights
+            });
+            return Ok((proofs, Some(height)));
+        }
+        spent = spent.saturating_add(bytes);
+        read.push(key);
         proofs.push(nb);
     }
-    InboxView::new(destination.get(), messages, &proofs, gaps, next).ok_or_else(|| {
+    Ok((proofs, None))
+}
+
+fn view_of(
+    destination: cortado_types::Namespace,
+    messages: &[cortado_storage::IndexedMessage],
+    proofs: &[cortado_storage::NamespaceBlock],
+    gaps: Vec<[u64; 2]>,
+    next: Option<u64>,
+) -> ApiResult<InboxView> {
+    InboxView::new(destination.get(), messages, proofs, gaps, next).ok_or_else(|| {
         ApiError::internal(format!(
             "the inbox of namespace {destination} does not agree with the blocks that hold it"
         ))

@@ -53,6 +53,8 @@ pub struct FakeState {
     pub pending: HashSet<Hash>,
     /// If set, the answer to the next submissions.
     pub refuse: Option<SubmitError>,
+    /// If set, submissions wait for a permit of this semaphore (close it to let them go).
+    pub stall: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// A test double of the node: an in-memory set of pending hashes, no consensus.
@@ -64,6 +66,13 @@ impl FakeNode {
         self.0.lock().unwrap().refuse = err;
     }
 
+    /// Makes submissions wait until the returned semaphore is closed.
+    pub fn stall(&self) -> Arc<tokio::sync::Semaphore> {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        self.0.lock().unwrap().stall = Some(gate.clone());
+        gate
+    }
+
     pub fn submitted(&self) -> Vec<Transaction> {
         self.0.lock().unwrap().submitted.clone()
     }
@@ -71,6 +80,10 @@ impl FakeNode {
 
 impl Node for FakeNode {
     async fn submit(&self, tx: Transaction) -> Result<Submitted, SubmitError> {
+        let stall = self.0.lock().unwrap().stall.clone();
+        if let Some(stall) = stall {
+            let _ = stall.acquire().await;
+        }
         let mut state = self.0.lock().unwrap();
         if let Some(err) = state.refuse.clone() {
             return Err(err);

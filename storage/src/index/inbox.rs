@@ -32,8 +32,8 @@ impl Index {
         rows.into_iter().map(height_from).collect()
     }
 
-    /// Up to `limit` finalized messages to `destination` selected by `query`: one source's by
-    /// sequence, or every source's in finalization order (height, then index).
+    /// Up to `limit` finalized messages to `destination` selected by `query`: one sender's by
+    /// sequence, or every source's (or one's) in finalization order (height, then index).
     pub async fn inbox(
         &self,
         destination: Namespace,
@@ -44,7 +44,7 @@ impl Index {
              FROM messages JOIN txs ON txs.height = messages.height AND txs.idx = messages.idx \
              WHERE messages.destination = ?";
         let rows = match query {
-            InboxQuery::Source {
+            InboxQuery::Sender {
                 source,
                 sender,
                 from_sequence,
@@ -52,26 +52,17 @@ impl Index {
                 let Ok(from) = i64::try_from(from_sequence) else {
                     return Ok(Vec::new());
                 };
-                let by_sender = if sender.is_some() {
-                    " AND messages.sender = ?"
-                } else {
-                    ""
-                };
-                let sql = format!(
-                    "{select} AND messages.source = ?{by_sender} AND messages.sequence >= ? \
-                     ORDER BY messages.sequence, messages.height, messages.idx LIMIT ?"
-                );
-                let mut query = sqlx::query(&sql)
-                    .bind(namespace_param(destination))
-                    .bind(namespace_param(source));
-                if let Some(sender) = &sender {
-                    query = query.bind(sender.as_bytes().as_slice());
-                }
-                query
-                    .bind(from)
-                    .bind(limit_param(limit))
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query(&format!(
+                    "{select} AND messages.source = ? AND messages.sender = ? \
+                     AND messages.sequence >= ? ORDER BY messages.sequence LIMIT ?"
+                ))
+                .bind(namespace_param(destination))
+                .bind(namespace_param(source))
+                .bind(sender.as_bytes().as_slice())
+                .bind(from)
+                .bind(limit_param(limit))
+                .fetch_all(&self.pool)
+                .await?
             }
             InboxQuery::AtHeight { height } => {
                 let Some(height) = height_param(height) else {
@@ -86,18 +77,31 @@ impl Index {
                 .fetch_all(&self.pool)
                 .await?
             }
-            InboxQuery::All { from_height } => {
+            InboxQuery::All {
+                from_height,
+                source,
+            } => {
                 let Some(from) = height_param(from_height) else {
                     return Ok(Vec::new());
                 };
-                sqlx::query(&format!(
-                    "{select} AND messages.height >= ? ORDER BY messages.height, messages.idx LIMIT ?"
-                ))
-                .bind(namespace_param(destination))
-                .bind(from)
-                .bind(limit_param(limit))
-                .fetch_all(&self.pool)
-                .await?
+                let by_source = if source.is_some() {
+                    " AND messages.source = ?"
+                } else {
+                    ""
+                };
+                let sql = format!(
+                    "{select}{by_source} AND messages.height >= ? \
+                     ORDER BY messages.height, messages.idx LIMIT ?"
+                );
+                let mut query = sqlx::query(&sql).bind(namespace_param(destination));
+                if let Some(source) = source {
+                    query = query.bind(namespace_param(source));
+                }
+                query
+                    .bind(from)
+                    .bind(limit_param(limit))
+                    .fetch_all(&self.pool)
+                    .await?
             }
         };
         rows.into_iter()

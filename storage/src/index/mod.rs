@@ -56,20 +56,24 @@ pub struct IndexedMessage {
 /// Which messages of a destination to read.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InboxQuery {
-    /// One source's messages to the destination, by sequence from `from_sequence` (then by
-    /// finalization order: different senders number their messages independently).
-    Source {
+    /// One sender's messages from one source to the destination, by sequence from
+    /// `from_sequence` (a sender numbers its messages; the first finalized of each number
+    /// counts, so numbers are unique).
+    Sender {
         /// The source namespace.
         source: Namespace,
-        /// Only this sender's messages.
-        sender: Option<Address>,
+        /// The sender.
+        sender: Address,
         /// The first sequence number.
         from_sequence: u64,
     },
-    /// Every source's messages, in finalization order from `from_height`.
+    /// Every source's messages (or one source's), in finalization order (height, then index)
+    /// from `from_height`.
     All {
         /// The first height.
         from_height: Height,
+        /// Only this source's messages.
+        source: Option<Namespace>,
     },
     /// Every source's messages in the block at `height`, in block order.
     AtHeight {
