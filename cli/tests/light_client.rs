@@ -96,6 +96,8 @@ async fn light_client_follows_verifies_and_fails_over() {
         out.contains("FAILED") && out.contains("does not verify"),
         "{out}"
     );
+    every_field_is_bound(&net, &dir, &saved, first.height).await;
+    sdk_refuses_an_unbound_index(&client, &saved).await;
 
     let from = first.height;
     let mut stream = Box::pin(client.stream_namespace(NS, from));
@@ -143,4 +145,194 @@ async fn light_client_follows_verifies_and_fails_over() {
 
     drop(net);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `cortado verify` on each `(name, answer)`; returns its output lines by name.
+fn verify_files(dir: &std::path::Path, answers: &[(String, serde_json::Value)]) -> Vec<String> {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cortado"));
+    command
+        .args(["verify", "--genesis"])
+        .arg(dir.join("genesis.toml"));
+    for (name, answer) in answers {
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, answer.to_string()).unwrap();
+        command.arg(path);
+    }
+    let out = command.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    answers
+        .iter()
+        .map(|(name, _)| {
+            text.lines()
+                .find(|l| l.contains(&format!("{name}.json: ")))
+                .unwrap_or_else(|| panic!("no line for {name}: {text}"))
+                .to_string()
+        })
+        .collect()
+}
+
+/// Issue 14: `cortado verify` accepts each kind of answer as served, and refuses every field
+/// the proofs do not bind or that contradicts them, naming it (before, a changed `block_hash`,
+/// `status: "pending"`, a wrong `namespace_transactions[].hash`, the top-level `hash` or
+/// `height` of a header answer and a transaction attached to an absent answer were accepted).
+async fn every_field_is_bound(
+    net: &Net,
+    dir: &std::path::Path,
+    tx: &serde_json::Value,
+    height: u64,
+) {
+    use serde_json::{Value, json};
+    let get = |path: String| async move {
+        let (status, json) = net.get(1, &path).await.unwrap();
+        assert_eq!(status, 200, "{path}: {json}");
+        json
+    };
+    let header = get(format!("/v1/headers/{height}")).await;
+    let valid = get(format!("/v1/namespaces/{}/blocks/{height}", NS.get())).await;
+    let absent = get(format!("/v1/namespaces/999999/blocks/{height}")).await;
+    let history = get(format!(
+        "/v1/headers/{}/proof?against=latest",
+        height.saturating_sub(1)
+    ))
+    .await;
+    let good: Vec<(String, Value)> = [
+        ("good-tx", tx),
+        ("good-header", &header),
+        ("good-valid", &valid),
+        ("good-absent", &absent),
+        ("good-history", &history),
+    ]
+    .into_iter()
+    .map(|(n, v)| (n.to_string(), v.clone()))
+    .collect();
+    for line in verify_files(dir, &good) {
+        assert!(line.contains(": OK: "), "{line}");
+    }
+    type Tamper = fn(&mut Value);
+    let cases: Vec<(&str, &Value, Tamper, &str)> = vec![
+        (
+            "tx-block-hash",
+            tx,
+            |v| v["block_hash"] = json!("00".repeat(32)),
+            "`block_hash`",
+        ),
+        (
+            "tx-pending",
+            tx,
+            |v| v["status"] = json!("pending"),
+            "`status`",
+        ),
+        (
+            "tx-index",
+            tx,
+            |v| v["index"] = json!(v["index"].as_u64().unwrap() + 1),
+            "`index`",
+        ),
+        (
+            "tx-height",
+            tx,
+            |v| v["height"] = json!(v["height"].as_u64().unwrap() + 1),
+            "height",
+        ),
+        (
+            "tx-member-hash",
+            tx,
+            |v| v["namespace_transactions"][0]["hash"] = json!("11".repeat(32)),
+            "`namespace_transactions[0].hash`",
+        ),
+        (
+            "tx-extra",
+            tx,
+            |v| v["note"] = json!("trust me"),
+            "`note` is not bound",
+        ),
+        (
+            "header-hash",
+            &header,
+            |v| v["hash"] = json!("22".repeat(32)),
+            "`hash`",
+        ),
+        (
+            "header-height",
+            &header,
+            |v| v["height"] = json!(7),
+            "`height`",
+        ),
+        (
+            "header-time",
+            &header,
+            |v| v["header"]["timestamp_ms"] = json!(1),
+            "`header.timestamp_ms`",
+        ),
+        (
+            "absent-with-tx",
+            &absent,
+            |v| {
+                v["transactions"] =
+                    json!([{"index": 0, "hash": "33".repeat(32), "payload": "eA=="}])
+            },
+            "`transactions` holds 1 items",
+        ),
+        (
+            "valid-index",
+            &valid,
+            |v| v["transactions"][0]["index"] = json!(4_000_000),
+            "`transactions[0].index`",
+        ),
+        (
+            "history-against",
+            &history,
+            |v| v["against"] = json!(1),
+            "`against`",
+        ),
+    ];
+    let answers: Vec<(String, Value)> = cases
+        .iter()
+        .map(|(name, answer, tamper, _)| {
+            let mut answer = (*answer).clone();
+            tamper(&mut answer);
+            (name.to_string(), answer)
+        })
+        .collect();
+    for ((name, _, _, needle), line) in cases.iter().zip(verify_files(dir, &answers)) {
+        assert!(
+            line.contains(": FAILED: ") && line.contains(needle),
+            "{name}: expected a refusal naming {needle}: {line}"
+        );
+    }
+}
+
+/// The SDK derives a transaction's index from the header and compares the node's: a node
+/// (here a one-answer HTTP server on 127.0.0.1) that serves a proven transaction with a wrong
+/// `index` is refused, naming the field.
+async fn sdk_refuses_an_unbound_index(client: &Client, saved: &serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut lying = saved.clone();
+    lying["index"] = serde_json::json!(saved["index"].as_u64().unwrap() + 1);
+    let body = lying.to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        // Bounded: a few requests at most (the SDK may retry).
+        for _ in 0..8 {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = vec![0u8; 8192];
+            let _ = stream.read(&mut buf).await;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    let liar = Client::new(client.trust(), vec![url], Options::default());
+    let hash: cortado_types::Hash = saved["hash"].as_str().unwrap().parse().unwrap();
+    let err = liar
+        .wait_final(hash, Duration::from_secs(10))
+        .await
+        .expect_err("a wrong index is refused");
+    assert!(err.to_string().contains("`index`"), "{err}");
+    server.abort();
 }

@@ -13,7 +13,11 @@
 /// - 5: messages are indexed only when their sender's signature verifies (envelope version 2),
 ///   and `bundles` rows come from the bundle markers in finalized blocks, keyed by the marker's
 ///   hash (version 4 kept rows from this node's mempool, keyed by the carrier's): refused.
-pub(crate) const VERSION: i64 = 5;
+/// - 6: a transaction's `idx` is its slot in the header's table order (the `tx_count`s of the
+///   entries before its namespace, plus its position), so an invalidly encoded namespace keeps
+///   its slots; version 5 counted only the transactions held, which a verifier cannot derive
+///   from the header: refused.
+pub(crate) const VERSION: i64 = 6;
 
 /// Statements creating the schema; each is idempotent.
 ///

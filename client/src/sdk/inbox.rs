@@ -121,7 +121,9 @@ impl Client {
                     ))
                 })?;
             let hash = Transaction::hash_parts(source, payload);
+            let slot = super::bind::slot(header.header(), source, m.position);
             if envelope.destination != destination
+                || slot != Some(m.index)
                 || envelope.source.get() != m.source
                 || envelope.sequence != m.sequence
                 || header.height() != m.height

@@ -16,6 +16,7 @@
 //!   namespace was skipped) rests on the nodes' streams; [`Client::namespace_range`] proves it
 //!   height by height, with absence proofs.
 
+pub mod bind;
 mod bundles;
 mod inbox;
 mod offline;
@@ -733,6 +734,16 @@ impl Client {
             return Err(SdkError::Malformed {
                 url: url.to_string(),
                 what: format!("the transaction at position {position} is not {hash}"),
+            });
+        }
+        // The index follows from the header and the position; the node's is only compared.
+        let slot = bind::slot(header.header(), namespace, position);
+        if slot != Some(index) {
+            return Err(SdkError::Malformed {
+                url: url.to_string(),
+                what: format!(
+                    "field `index` is {index}; the header's table puts position {position} of namespace {namespace} at {slot:?}"
+                ),
             });
         }
         Ok(FinalTx {

@@ -1,11 +1,13 @@
 //! Saved API answers checked offline, with no request.
 
 use super::{
-    HeaderJson, HistoryJson, NamespaceContent, NamespaceJson, SdkError, TransactionJson, hex_bytes,
-    payloads,
+    HeaderJson, HistoryJson, NamespaceContent, NamespaceJson, SdkError, TransactionJson, bind,
+    hex_bytes, payloads,
 };
 use crate::{Trust, VerifiedHeader};
-use cortado_types::{Hash, Namespace, Transaction};
+use commonware_codec::{Decode, DecodeExt, Encode};
+use cortado_types::{Hash, Namespace, Transaction, history::HistoryProof};
+use serde_json::{Value, json};
 
 /// What [`verify_document`] verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,8 +100,10 @@ const OFFLINE: &str = "the saved answer";
 
 /// Verifies a saved API answer offline (no request): a header (`/v1/headers/{h}`), a
 /// namespace read or `namespace_block` event, a finalized transaction, or a history proof.
-/// A header whose certificate is a descendant's cannot be checked offline; verify it against
-/// a node with [`Client`].
+/// Every field must be what the verified bytes render to ([`bind`](super::bind)): a field that
+/// differs, is missing, or that the proofs do not bind is refused, by name. A header whose
+/// certificate is a descendant's cannot be checked offline; verify it against a node with
+/// [`Client`](super::Client).
 pub fn verify_document(trust: &Trust, json: &serde_json::Value) -> Result<Verified, SdkError> {
     let malformed = |what: String| SdkError::Malformed {
         url: OFFLINE.into(),
@@ -119,104 +123,102 @@ pub fn verify_document(trust: &Trust, json: &serde_json::Value) -> Result<Verifi
         let h: HistoryJson =
             serde_json::from_value(json.clone()).map_err(|_| parse("history proof"))?;
         let later = offline_header(trust, &h.later_header_bytes, &h.later_certificate_bytes)?;
+        let proof_bytes = hex_bytes(OFFLINE, "proof.bytes", &h.proof.bytes)?;
         let proven = crate::verify_history(
             trust,
             &later,
             &hex_bytes(OFFLINE, "header_bytes", &h.header_bytes)?,
-            &hex_bytes(OFFLINE, "proof.bytes", &h.proof.bytes)?,
+            &proof_bytes,
         )
         .map_err(verify)?;
+        let proof = HistoryProof::decode(proof_bytes.clone())
+            .map_err(|e| malformed(format!("proof.bytes: {e}")))?;
+        let certificate = later
+            .certificate()
+            .ok_or_else(|| malformed("the later header has no certificate of its own".into()))?;
+        let later_view = bind::header_view(later.header(), certificate);
+        json_same(
+            json,
+            json!({
+                "height": proven.height(),
+                "hash": proven.header().hash().to_hex(),
+                "header_bytes": hex::encode(proven.header().encode()),
+                "against": later.height(),
+                "later_header_bytes": later_view["header_bytes"],
+                "later_certificate_bytes": later_view["certificate_bytes"],
+                "proof": bind::history_proof_view(&proof),
+            }),
+        )?;
         return Ok(Verified::History {
             height: proven.height(),
             against: later.height(),
         });
     }
-    if json.get("namespace_proof").is_some() {
-        let hash: Hash = json["hash"]
-            .as_str()
-            .and_then(|h| h.parse().ok())
-            .ok_or_else(|| parse("transaction"))?;
-        let t: TransactionJson =
-            serde_json::from_value(json.clone()).map_err(|_| parse("transaction"))?;
-        let missing = |field: &str| malformed(format!("a finalized transaction without {field}"));
-        let header = offline_header(
-            trust,
-            t.header_bytes
-                .as_deref()
-                .ok_or_else(|| missing("header_bytes"))?,
-            t.certificate_bytes
-                .as_deref()
-                .ok_or_else(|| missing("certificate_bytes"))?,
-        )?;
-        let namespace = Namespace(t.namespace.ok_or_else(|| missing("namespace"))?);
-        let txs = t
-            .namespace_transactions
-            .ok_or_else(|| missing("namespace_transactions"))?;
-        let payloads = payloads(OFFLINE, &txs)?;
-        let proof = t
-            .namespace_proof
-            .ok_or_else(|| missing("namespace_proof"))?;
-        crate::verify_namespace(
-            trust,
-            &header,
-            namespace,
-            &hex_bytes(OFFLINE, "namespace_proof.bytes", &proof.bytes)?,
-            &payloads,
-        )
-        .map_err(verify)?;
-        let position = t.position.ok_or_else(|| missing("position"))? as usize;
-        let payload = payloads
-            .get(position)
-            .ok_or_else(|| missing("a position within its namespace"))?;
-        if Transaction::hash_parts(namespace, payload) != hash {
-            return Err(malformed(format!(
-                "the transaction at position {position} is not {hash}"
-            )));
-        }
-        if t.height != Some(header.height()) {
-            return Err(missing("a height matching its header"));
-        }
-        return Ok(Verified::Transaction {
-            hash,
-            height: header.height(),
-        });
+    if json.get("namespace_proof").is_some() || json.get("status").is_some_and(|s| s == "pending") {
+        return verify_transaction(trust, json);
     }
     if json.get("proof").is_some() && json.get("namespace").is_some() {
         let n: NamespaceJson =
             serde_json::from_value(json.clone()).map_err(|_| parse("namespace"))?;
         let header = offline_header(trust, &n.header_bytes, &n.certificate_bytes)?;
-        if header.height() != n.height {
-            return Err(malformed("height does not match the header's".into()));
-        }
         let namespace = Namespace(n.namespace);
         let proof = hex_bytes(OFFLINE, "proof.bytes", &n.proof.bytes)?;
-        let content = match n.status.as_str() {
+        let (content, transactions, evidence) = match n.status.as_str() {
             "valid" => {
                 let payloads = payloads(OFFLINE, &n.transactions)?;
                 crate::verify_namespace(trust, &header, namespace, &proof, &payloads)
                     .map_err(verify)?;
-                NamespaceContent::Transactions(payloads)
+                let txs = bind::transactions_view(header.header(), namespace, &payloads);
+                (NamespaceContent::Transactions(payloads), txs, Value::Null)
             }
             "invalid_encoding" => {
                 let evidence = n
                     .evidence
                     .ok_or_else(|| malformed("invalid_encoding without evidence".into()))?;
-                crate::verify_invalid_encoding(
-                    trust,
-                    &header,
-                    namespace,
-                    &proof,
-                    &hex_bytes(OFFLINE, "evidence.bytes", &evidence.bytes)?,
+                let evidence_bytes = hex_bytes(OFFLINE, "evidence.bytes", &evidence.bytes)?;
+                crate::verify_invalid_encoding(trust, &header, namespace, &proof, &evidence_bytes)
+                    .map_err(verify)?;
+                let chunks = cortado_coding::InvalidEncodingEvidence::decode_cfg(
+                    evidence_bytes.clone(),
+                    &(trust.params(), trust.limits),
                 )
-                .map_err(verify)?;
-                NamespaceContent::InvalidEncoding
+                .map_err(|e| malformed(format!("evidence.bytes: {e}")))?
+                .chunks
+                .len();
+                let evidence = json!({"bytes": hex::encode(&evidence_bytes), "chunks": chunks});
+                (NamespaceContent::InvalidEncoding, json!([]), evidence)
             }
             "absent" => {
                 crate::verify_absence(trust, &header, namespace, &proof).map_err(verify)?;
-                NamespaceContent::Absent
+                (NamespaceContent::Absent, json!([]), Value::Null)
             }
-            other => return Err(malformed(format!("unknown status {other:?}"))),
+            other => {
+                return Err(malformed(format!(
+                    "field `status` is {other:?}; a namespace is \"valid\", \"invalid_encoding\" or \"absent\""
+                )));
+            }
         };
+        let certificate = header
+            .certificate()
+            .ok_or_else(|| malformed("the header has no certificate of its own".into()))?;
+        let view = bind::header_view(header.header(), certificate);
+        // A namespace read carries the whole header view; an event only its height, hash and bytes.
+        let mut expected = if json.get("block_hash").is_some() {
+            bind::object(json!({
+                "height": view["height"],
+                "block_hash": view["hash"],
+                "header_bytes": view["header_bytes"],
+                "certificate_bytes": view["certificate_bytes"],
+            }))
+        } else {
+            view
+        };
+        expected.insert("namespace".into(), json!(namespace.get()));
+        expected.insert("status".into(), json!(n.status));
+        expected.insert("proof".into(), bind::proof_view(header.header(), namespace));
+        expected.insert("evidence".into(), evidence);
+        expected.insert("transactions".into(), transactions);
+        json_same(json, Value::Object(expected))?;
         return Ok(Verified::Namespace {
             height: header.height(),
             namespace,
@@ -226,6 +228,13 @@ pub fn verify_document(trust: &Trust, json: &serde_json::Value) -> Result<Verifi
     if json.get("header_bytes").is_some() {
         let h: HeaderJson = serde_json::from_value(json.clone()).map_err(|_| parse("header"))?;
         let header = offline_header(trust, &h.header_bytes, &h.certificate_bytes)?;
+        let certificate = header
+            .certificate()
+            .ok_or_else(|| malformed("the header has no certificate of its own".into()))?;
+        json_same(
+            json,
+            Value::Object(bind::header_view(header.header(), certificate)),
+        )?;
         return Ok(Verified::Header {
             height: header.height(),
         });
@@ -233,4 +242,95 @@ pub fn verify_document(trust: &Trust, json: &serde_json::Value) -> Result<Verifi
     Err(malformed(
         "not an answer this tool verifies (a header, namespace read or event, finalized transaction or history proof)".into(),
     ))
+}
+
+/// A saved `/v1/transactions/{hash}` answer: finalized, every field bound.
+fn verify_transaction(trust: &Trust, json: &Value) -> Result<Verified, SdkError> {
+    let malformed = |what: String| SdkError::Malformed {
+        url: OFFLINE.into(),
+        what,
+    };
+    let hash: Hash = json["hash"]
+        .as_str()
+        .and_then(|h| h.parse().ok())
+        .ok_or_else(|| malformed("field `hash` is not a transaction hash".into()))?;
+    if json["status"] != "finalized" {
+        return Err(malformed(format!(
+            "field `status` is {}: only a finalized transaction comes with proofs to verify",
+            json["status"]
+        )));
+    }
+    let t: TransactionJson = serde_json::from_value(json.clone())
+        .map_err(|e| malformed(format!("not a transaction answer: {e}")))?;
+    let missing = |field: &str| malformed(format!("field `{field}` is missing"));
+    let header = offline_header(
+        trust,
+        t.header_bytes
+            .as_deref()
+            .ok_or_else(|| missing("header_bytes"))?,
+        t.certificate_bytes
+            .as_deref()
+            .ok_or_else(|| missing("certificate_bytes"))?,
+    )?;
+    let namespace = Namespace(t.namespace.ok_or_else(|| missing("namespace"))?);
+    let txs = t
+        .namespace_transactions
+        .ok_or_else(|| missing("namespace_transactions"))?;
+    let payloads = payloads(OFFLINE, &txs)?;
+    let proof = t
+        .namespace_proof
+        .ok_or_else(|| missing("namespace_proof"))?;
+    crate::verify_namespace(
+        trust,
+        &header,
+        namespace,
+        &hex_bytes(OFFLINE, "namespace_proof.bytes", &proof.bytes)?,
+        &payloads,
+    )
+    .map_err(|source| SdkError::Verify {
+        url: OFFLINE.into(),
+        source,
+    })?;
+    let position = t.position.ok_or_else(|| missing("position"))?;
+    let payload = payloads.get(position as usize).ok_or_else(|| {
+        malformed(format!(
+            "field `position` ({position}) is past the namespace's transactions"
+        ))
+    })?;
+    if Transaction::hash_parts(namespace, payload) != hash {
+        return Err(malformed(format!(
+            "field `hash` is {hash}; the transaction at position {position} is another"
+        )));
+    }
+    let certificate = header
+        .certificate()
+        .ok_or_else(|| malformed("the header has no certificate of its own".into()))?;
+    let view = bind::header_view(header.header(), certificate);
+    json_same(
+        json,
+        json!({
+            "hash": hash.to_hex(),
+            "status": "finalized",
+            "height": header.height(),
+            "index": bind::slot(header.header(), namespace, position),
+            "namespace": namespace.get(),
+            "block_hash": view["hash"],
+            "position": position,
+            "header_bytes": view["header_bytes"],
+            "certificate_bytes": view["certificate_bytes"],
+            "namespace_proof": bind::proof_view(header.header(), namespace),
+            "namespace_transactions": bind::transactions_view(header.header(), namespace, &payloads),
+        }),
+    )?;
+    Ok(Verified::Transaction {
+        hash,
+        height: header.height(),
+    })
+}
+
+fn json_same(given: &Value, expected: Value) -> Result<(), SdkError> {
+    bind::same(given, &expected).map_err(|what| SdkError::Malformed {
+        url: OFFLINE.into(),
+        what,
+    })
 }

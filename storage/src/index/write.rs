@@ -7,10 +7,10 @@ use crate::Error;
 use commonware_codec::Encode;
 use cortado_coding::InvalidEncodingEvidence;
 use cortado_types::{
-    BUNDLE_NAMESPACE, Block, Envelope, FinalityCertificate, Hash, Header, Marker, Transaction,
-    history,
+    BUNDLE_NAMESPACE, Block, Envelope, FinalityCertificate, Hash, Header, Marker, Namespace,
+    Transaction, history,
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// One finalized block to index, with its certificate and the evidence of each of its
 /// invalidly encoded namespaces.
@@ -196,8 +196,26 @@ async fn write_block(
     }
     let height = row.height;
     let mut hashes = Vec::with_capacity(block.tx_count());
-    let mut idx: i64 = 0;
+    // A transaction's index is its slot in the header's table order: the `tx_count`s of the
+    // entries before its namespace plus its position, so that the header alone binds it (an
+    // invalidly encoded namespace keeps its slots, empty).
+    let slots: HashMap<Namespace, i64> = header
+        .table
+        .entries()
+        .iter()
+        .scan(0i64, |base, e| {
+            let first = *base;
+            *base += i64::from(e.tx_count);
+            Some((e.namespace, first))
+        })
+        .collect();
     for data in block.namespaces() {
+        let mut idx = *slots.get(&data.namespace).ok_or_else(|| {
+            Error::Invalid(format!(
+                "block {height} holds namespace {} that its header's table does not",
+                data.namespace
+            ))
+        })?;
         sqlx::query(
             "INSERT INTO block_namespaces (namespace, height, tx_count, invalid) \
                  VALUES (?, ?, ?, ?)",
