@@ -30,6 +30,9 @@ pub mod code {
     pub const INVALID_MESSAGE: &str = "invalid_message";
     /// 400: a namespace is missing or not an unsigned 64-bit integer.
     pub const INVALID_NAMESPACE: &str = "invalid_namespace";
+    /// 409: a bundle's member is pending or finalized already, or a transaction submitted
+    /// alone is a member of a pending bundle.
+    pub const BUNDLE_CONFLICT: &str = "bundle_conflict";
     /// 404: no such transaction, height or route.
     pub const NOT_FOUND: &str = "not_found";
     /// 404: the height is below the checkpoint this node joined the chain from: it does not
@@ -84,7 +87,7 @@ pub(crate) struct ErrorBody {
     error: String,
     /// Machine-readable: bad_request, invalid_json, invalid_base64, invalid_hash,
     /// invalid_height, invalid_namespace, not_found, not_held, method_not_allowed, not_served,
-    /// payload_too_large, namespace_full, rate_limited, too_many_connections, too_many_streams,
+    /// bundle_conflict, payload_too_large, namespace_full, rate_limited, too_many_connections, too_many_streams,
     /// mempool_full, overloaded, timeout, unavailable, internal.
     code: String,
 }
@@ -178,6 +181,9 @@ impl From<SubmitError> for ApiError {
             }
             SubmitError::InvalidBundle(_) => {
                 Self::new(StatusCode::BAD_REQUEST, code::INVALID_BUNDLE, message)
+            }
+            SubmitError::BundleConflict(_) => {
+                Self::new(StatusCode::CONFLICT, code::BUNDLE_CONFLICT, message)
             }
         }
     }

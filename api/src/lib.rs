@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `POST /v1/transactions` | 202 `{"hash"}` (plus `"duplicate": true` if the mempool had it) |
 //! | `GET /v1/transactions/{hash}` | `{"hash","status":"pending"}`, or once final `{"hash","status":"finalized","height","index","namespace","block_hash","position","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}`: the namespace's inclusion proof (as in a namespace read) and all its transactions in the block, this one at `position`, so the answer alone proves inclusion |
+//! | `POST /v1/namespaces/{ns}/transactions` | the same for a raw payload as the body (`POST /v1/transactions?namespace=ns` is accepted too) |
 //! | `POST /v1/bundles` | 202 `{"hash","transactions":[hash…]}`: `{"transactions":[{"namespace","payload"}…]}` included in one block, all or none (`cortado_types::Bundle`) |
 //! | `GET /v1/bundles/{hash}` | `{"hash","status":"pending"}`, or from the chain (the bundle's marker in a block, alike on every API node) `{"hash","status":"finalized","height","transactions":[{"hash","height","index"}…]}`, or `"failed"` with a `reason` (a member was first finalized without the bundle) |
 //! | `GET /v1/status` | `{"chain_id","height","view","validators","peers","last_finality_latency_ms","mempool":{"txs","bytes"},"dispersal":{"shares_stored","share_bytes_stored","share_bytes_received","blocks_reconstructed","last_reconstruct_us"}}` |
@@ -15,14 +16,13 @@
 //! | `GET /v1/namespaces/{ns}/blocks/{height\|latest}` | the same as a header plus `"namespace","status","proof","evidence","transactions"` (below) |
 //! | `GET /metrics` | Prometheus text: the node's metrics (consensus, p2p bytes per channel, mempool, dispersal, finality latency) then `api_requests_total` and `api_request_duration_seconds` by route, method and status |
 //! | `GET /v1/openapi.json` | the OpenAPI 3.1 description of every route, generated from this crate |
-//! | `GET /v1/namespaces/{dst}/inbox?source=S&sender=A&from_seq=N` or `?from=H` (optionally `&source=S`) | cross-rollup messages to `dst` (`cortado_types::Envelope`s finalized in their source namespace): `{"destination","messages":[{"source","sequence","sender","recipient","body","hash","height","index","block","position"}],"blocks":[{"height","source","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}],"gaps":[[first,last]…],"next"}`; each message is proven by `blocks[block]` (one per block and source), at `position` among its namespace transactions; with `sender`, one sender's messages by sequence, with the missing numbers in `gaps` and `next` the next number; otherwise in finalization order, whole heights only, `next` the height to go on from. An answer stops early at `response_bytes_max` of proof payloads ([`ApiLimits`]) |
+//! | `GET /v1/namespaces/{dst}/inbox/{source}/{sender}?from_seq=N`, or `GET /v1/namespaces/{dst}/inbox?from=H` (optionally `&source=S`; `?source=S&sender=A&from_seq=N` is the older spelling of the first) | cross-rollup messages to `dst` (`cortado_types::Envelope`s finalized in their source namespace): `{"destination","messages":[{"source","sequence","sender","recipient","body","hash","height","index","block","position"}],"blocks":[{"height","source","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}],"gaps":[[first,last]…],"next"}`; each message is proven by `blocks[block]` (one per block and source), at `position` among its namespace transactions; with `sender`, one sender's messages by sequence, with the missing numbers in `gaps` and `next` the next number; otherwise in finalization order, whole heights only, `next` the height to go on from. An answer stops early at `response_bytes_max` of proof payloads ([`ApiLimits`]) |
 //! | `GET /v1/stream/headers?from=H` | SSE, event `header`, one per finalized height |
 //! | `GET /v1/stream/namespaces/{dst}/inbox?from=H` | SSE, event `inbox_block`, one per finalized block holding messages to `dst`: the inbox view of that block's messages |
 //! | `GET /v1/stream/namespaces/{ns}?from=H` | SSE, event `namespace_block`, one per finalized block holding `ns` (valid or not): `{"height","block_hash","header_bytes","certificate_bytes","namespace","status","proof","evidence","transactions"}`; with `&payloads=false` each transaction is `{"index","hash"}` only (inclusion tracking without the bytes) |
 //!
-//! A submission is either JSON, `{"namespace": 42, "payload": "<base64>"}` with
-//! `Content-Type: application/json`, or the raw payload as the body (any other content type)
-//! with `?namespace=42`. The body may hold at most `tx_bytes_max` as base64 plus
+//! A submission is either JSON to `POST /v1/transactions`, `{"namespace": 42, "payload":
+//! "<base64>"}`, or the raw payload as the body of `POST /v1/namespaces/42/transactions`. The body may hold at most `tx_bytes_max` as base64 plus
 //! [`ApiConfig::body_envelope_bytes`]; the decoded payload at most `tx_bytes_max`.
 //!
 //! Hashes are lowercase hex (a `0x` prefix and upper case are accepted on input), payloads
@@ -79,6 +79,7 @@ mod guard;
 mod limits;
 mod metrics;
 mod node;
+mod number;
 mod openapi;
 mod routes;
 mod serve;
@@ -91,6 +92,19 @@ pub use limits::ApiLimits;
 pub use node::{ConsensusStatus, DispersalStatus, Node, SubmitError, Submitted, SyncStatus};
 pub use openapi::ApiDoc;
 pub use serve::{REFUSING_MAX, SHUTDOWN_GRACE, serve};
+
+/// Entry points for the fuzz targets in `fuzz/` (not an API).
+#[doc(hidden)]
+pub mod fuzz {
+    /// Parses `data` as the JSON body of `POST /v1/transactions` and of `POST /v1/bundles`:
+    /// the namespace of the first, and the namespaces of the second's members, if they parse.
+    pub fn bodies(data: &[u8]) -> (Option<u64>, Option<Vec<u64>>) {
+        (
+            crate::routes::SubmitBody::namespace_of(data),
+            crate::routes::bundles::BundleBody::namespaces_of(data),
+        )
+    }
+}
 
 use axum::{
     Router,
@@ -138,13 +152,21 @@ where
             get(routes::namespace_block::<N, R>),
         )
         .route("/v1/namespaces/{ns}/inbox", get(routes::inbox::<N, R>))
+        .route(
+            "/v1/namespaces/{ns}/inbox/{source}/{sender}",
+            get(routes::sender_inbox::<N, R>),
+        )
+        .route(
+            "/v1/namespaces/{ns}/transactions",
+            post(routes::submit_raw::<N, R>),
+        )
         .route("/v1/stream/headers", get(stream::headers::<N, R>))
         .route("/v1/stream/namespaces/{ns}", get(stream::namespace::<N, R>))
         .route(
             "/v1/stream/namespaces/{ns}/inbox",
             get(stream::inbox::<N, R>),
         )
-        .route("/v1/openapi.json", get(openapi::openapi_json))
+        .route("/v1/openapi.json", get(openapi::openapi_json::<N, R>))
         .route("/metrics", get(metrics::metrics::<N, R>))
         // After every route: it applies to the routes present.
         .method_not_allowed_fallback(error::method_not_allowed)

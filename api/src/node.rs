@@ -58,6 +58,9 @@ pub enum SubmitError {
     /// The mempool refused a bundle (its members conflict with pending ones, or it is
     /// malformed).
     InvalidBundle(String),
+    /// A well-formed bundle whose members are pending or finalized already, or a transaction
+    /// that is a member of a pending bundle (409).
+    BundleConflict(String),
 }
 
 impl std::fmt::Display for SubmitError {
@@ -82,6 +85,7 @@ impl std::fmt::Display for SubmitError {
             ),
             SubmitError::Unavailable(why) => write!(f, "the node cannot take transactions: {why}"),
             SubmitError::InvalidBundle(why) => write!(f, "bundle refused: {why}"),
+            SubmitError::BundleConflict(why) => write!(f, "refused: {why}"),
         }
     }
 }

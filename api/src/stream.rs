@@ -249,18 +249,29 @@ async fn start(
     query: &StreamQuery,
     headers: &HeaderMap,
 ) -> Result<Option<Height>, ApiError> {
+    // `from` is checked even when Last-Event-ID overrides it: a malformed request is refused.
+    let from = query
+        .from
+        .as_deref()
+        .map(|from| parse_height(from, "from"))
+        .transpose()?;
     if let Some(value) = headers.get("last-event-id") {
-        let value = value.to_str().map_err(|_| {
-            ApiError::bad_request(code::INVALID_HEIGHT, "Last-Event-ID must be a block height")
-        })?;
-        // An empty id is the client's way to say it has none.
-        if !value.trim().is_empty() {
-            let id = parse_height(value.trim(), "Last-Event-ID")?;
-            return Ok(id.checked_add(1));
-        }
+        // Browsers send the header only once they have an id, so an empty one is malformed too.
+        let id = value
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    code::INVALID_HEIGHT,
+                    "Last-Event-ID must be a block height (the id of the last event received)",
+                )
+            })?;
+        return Ok(parse_height(id, "Last-Event-ID")?.checked_add(1));
     }
-    if let Some(from) = &query.from {
-        return Ok(Some(parse_height(from, "from")?));
+    if let Some(from) = from {
+        return Ok(Some(from));
     }
     let latest = reader.latest_height().await.map_err(ApiError::storage)?;
     Ok(latest.map_or(Some(0), |h| h.checked_add(1)))

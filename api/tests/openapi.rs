@@ -80,6 +80,8 @@ async fn every_route_is_described_and_served() {
             let uri = path
                 .replace("{height}", "0")
                 .replace("{ns}", "5")
+                .replace("{source}", "6")
+                .replace("{sender}", &"ab".repeat(20))
                 .replace("{hash}", &hash);
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = match (method.clone(), path.as_str()) {

@@ -277,14 +277,14 @@ async fn history_proofs_verify_against_later_headers() {
     for (uri, status, code, needle) in [
         (
             "/v1/headers/3/proof?against=3",
-            400,
-            "invalid_height",
+            404,
+            "not_found",
             "must be above height",
         ),
         (
             "/v1/headers/5/proof?against=2",
-            400,
-            "invalid_height",
+            404,
+            "not_found",
             "must be above height",
         ),
         (

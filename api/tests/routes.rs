@@ -82,8 +82,45 @@ async fn submit_json_and_raw() {
         StatusCode::ACCEPTED
     );
 
+    // The raw payload to the namespace's path; a JSON integer spelled as a float (JSON Schema's
+    // `integer`, which generated clients may send) is the same namespace.
+    assert_eq!(
+        fx.call(post_raw("/v1/namespaces/11/transactions", b"path".to_vec()))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+    let spelled = r#"{"namespace": 1.2e1, "payload": ""}"#;
+    let req = Request::post("/v1/transactions")
+        .header("content-type", "application/json")
+        .body(Body::from(spelled))
+        .unwrap();
+    assert_eq!(fx.call(req).await.0, StatusCode::ACCEPTED);
+    for (body, needle) in [
+        (r#"{"namespace": 12.5, "payload": ""}"#, "got 12.5"),
+        (r#"{"namespace": -1, "payload": ""}"#, "got -1"),
+        (r#"{"namespace": "12", "payload": ""}"#, "got \"12\""),
+    ] {
+        let req = Request::post("/v1/transactions")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let (status, _, json) = fx.call(req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(json["code"], "invalid_json", "{body}");
+        assert!(json["error"].as_str().unwrap().contains(needle), "{json}");
+    }
+    let (status, _, json) = fx
+        .call(post_raw(
+            &format!("/v1/namespaces/{}/transactions", u64::MAX),
+            b"x".to_vec(),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(json["code"], "invalid_namespace", "{json}");
+
     let submitted = fx.node.submitted();
-    assert_eq!(submitted.len(), 7);
+    assert_eq!(submitted.len(), 9);
     assert_eq!(submitted[0], tx);
     assert_eq!(submitted[1], tx);
     assert_eq!(submitted[2], Transaction::new(7u64, &b"raw"[..]));
@@ -91,6 +128,8 @@ async fn submit_json_and_raw() {
     assert_eq!(submitted[4], Transaction::new(9u64, &b"curl"[..]));
     assert_eq!(submitted[5], Transaction::new(u64::MAX - 1, max.clone()));
     assert_eq!(submitted[6], Transaction::new(1u64, max));
+    assert_eq!(submitted[7], Transaction::new(11u64, &b"path"[..]));
+    assert_eq!(submitted[8], Transaction::new(12u64, Vec::new()));
 }
 
 #[tokio::test]
@@ -198,7 +237,7 @@ async fn submit_malformed_is_400_saying_what() {
         json_req(r#"{"namespace": -1, "payload": ""}"#),
         bad,
         "invalid_json",
-        "invalid value",
+        "expected an unsigned 64-bit integer, got -1",
     )
     .await;
     fx.expect_error(
@@ -220,7 +259,7 @@ async fn submit_malformed_is_400_saying_what() {
         post_raw("/v1/transactions", b"x".to_vec()),
         bad,
         "invalid_json",
-        "or raw bytes with ?namespace=<u64>",
+        "or raw bytes to POST /v1/namespaces/{ns}/transactions",
     )
     .await;
     fx.expect_error(

@@ -66,8 +66,7 @@ async fn headers_resume_from_last_event_id() {
     let mut stream = open_stream(&fx, "/v1/stream/headers", Some("2")).await;
     fx.finalize(&[(4, b"y")]).await;
     assert_eq!(heights(&take(&mut stream, 1).await), ["3"]);
-    // An empty id means none: ?from= applies.
-    let mut stream = open_stream(&fx, "/v1/stream/headers?from=2", Some("")).await;
+    let mut stream = open_stream(&fx, "/v1/stream/headers?from=2", None).await;
     assert_eq!(heights(&take(&mut stream, 2).await), ["2", "3"]);
 }
 
@@ -251,6 +250,27 @@ async fn stream_errors_are_json() {
         bad,
         "invalid_height",
         "Last-Event-ID must be a block height",
+    )
+    .await;
+    // Browsers send no header before their first id, so an empty one is malformed too; and a
+    // malformed ?from= is refused even when Last-Event-ID overrides it.
+    for (uri, id) in [
+        ("/v1/stream/headers?from=2", ""),
+        ("/v1/stream/namespaces/1/inbox", " "),
+    ] {
+        fx.expect_error(
+            with_id(uri, id),
+            bad,
+            "invalid_height",
+            "Last-Event-ID must be a block height",
+        )
+        .await;
+    }
+    fx.expect_error(
+        with_id("/v1/stream/headers?from=AAA", "0"),
+        bad,
+        "invalid_height",
+        "from must be a block height",
     )
     .await;
     fx.expect_error(

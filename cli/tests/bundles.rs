@@ -187,7 +187,8 @@ async fn bundles_land_whole_under_load() {
             .unwrap();
         let status = response.status().as_u16();
         let v: Value = response.json().await.unwrap();
-        assert_eq!(status, 400, "node {node}: {v}");
+        assert_eq!(status, 409, "node {node}: {v}");
+        assert_eq!(v["code"], "bundle_conflict", "{v}");
         assert!(v["error"].as_str().unwrap().contains("finalized"), "{v}");
     }
     drop(net);

@@ -73,3 +73,25 @@ pub use ingress::{Mailbox, Manifest, RetrieveError, Retrieved, Verdict};
 pub use metrics::StatsSnapshot;
 pub use sync::{BlockSource, SyncConfig, SyncMailbox, Syncer, sync_message_bytes_max};
 pub use wire::message_bytes_max;
+
+/// Entry points for the fuzz targets in `fuzz/` (not an API).
+#[doc(hidden)]
+pub mod fuzz {
+    use commonware_codec::{Decode, Encode};
+    use cortado_coding::Params;
+    use cortado_types::Limits;
+
+    /// Decodes `data` as a peer's dispersal message and as a peer's block-sync message, with
+    /// the bounds a node uses; returns the re-encoding of each that decoded.
+    pub fn wire(data: &[u8], params: Params, limits: Limits) -> [Option<Vec<u8>>; 2] {
+        let cfg = (params, limits);
+        [
+            crate::wire::Wire::decode_cfg(bytes::Bytes::copy_from_slice(data), &cfg)
+                .ok()
+                .map(|m| m.encode().to_vec()),
+            crate::sync::wire::SyncWire::decode_cfg(bytes::Bytes::copy_from_slice(data), &cfg)
+                .ok()
+                .map(|m| m.encode().to_vec()),
+        ]
+    }
+}

@@ -101,6 +101,27 @@ pub use config::Config;
 pub use gossip::GOSSIP_OVERHEAD;
 pub use ingress::Mailbox;
 
+/// Entry points for the fuzz targets in `fuzz/` (not an API).
+#[doc(hidden)]
+pub mod fuzz {
+    /// Decodes `data` as a peer's gossip message with the bounds a node uses; returns its
+    /// re-encoding if it decoded.
+    pub fn gossip(data: &[u8], tx_bytes_max: usize, max_message_size: usize) -> Option<Vec<u8>> {
+        let (txs, reoffer) = crate::gossip::decode_batch(
+            bytes::Bytes::copy_from_slice(data),
+            tx_bytes_max,
+            max_message_size,
+        )
+        .ok()?;
+        let encoded = if reoffer {
+            crate::gossip::encode_reoffer(&txs)
+        } else {
+            crate::gossip::encode(&txs)
+        };
+        Some(encoded.to_vec())
+    }
+}
+
 use cortado_types::{Hash, Namespace};
 use std::{fmt, time::Duration};
 
@@ -178,10 +199,14 @@ pub enum Error {
         /// When a retry has a fair chance.
         retry_after: Duration,
     },
-    /// A bundle carrier that does not decode, or whose members are already pending in another
-    /// bundle or finalized.
+    /// A bundle carrier that does not decode.
     #[error("invalid bundle: {0}")]
     Bundle(String),
+    /// A bundle whose members are already pending (in another bundle or on their own) or
+    /// finalized, or a transaction submitted alone while it is a member of a pending bundle:
+    /// well-formed, but in conflict with what the pool holds.
+    #[error("bundle conflict: {0}")]
+    BundleConflict(String),
     /// The mempool actor has stopped.
     #[error("mempool is stopped (the node is shutting down or failed; check its logs)")]
     Closed,

@@ -158,17 +158,19 @@ impl Pool {
             .map_err(|e| Error::Bundle(e.to_string()))?;
         for hash in bundle.member_hashes() {
             if self.member_of.contains_key(&hash) {
-                return Err(Error::Bundle(format!(
+                return Err(Error::BundleConflict(format!(
                     "member {hash} is already pending in another bundle"
                 )));
             }
             if self.entries.contains_key(&hash) {
-                return Err(Error::Bundle(format!(
+                return Err(Error::BundleConflict(format!(
                     "member {hash} is already pending on its own"
                 )));
             }
             if self.recent.contains(&hash) {
-                return Err(Error::Bundle(format!("member {hash} is already finalized")));
+                return Err(Error::BundleConflict(format!(
+                    "member {hash} is already finalized"
+                )));
             }
         }
         Ok(bundle)
@@ -247,7 +249,7 @@ impl Pool {
         // client submitting it alone is told so (a copy of it is only a duplicate).
         if owned && let Some(carrier) = self.member_of.get(&hash) {
             let bundle = self.bundles[carrier].hash;
-            return Err(Error::Bundle(format!(
+            return Err(Error::BundleConflict(format!(
                 "transaction {hash} is a member of pending bundle {bundle}: it is included with its bundle or not at all, never alone"
             )));
         }

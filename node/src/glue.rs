@@ -210,6 +210,7 @@ impl cortado_api::Node for ApiNode {
                 retry_after,
             }),
             Err(PoolError::Bundle(why)) => Err(SubmitError::InvalidBundle(why)),
+            Err(PoolError::BundleConflict(why)) => Err(SubmitError::BundleConflict(why)),
             Err(other) => Err(SubmitError::Unavailable(other.to_string())),
         }
     }

@@ -27,7 +27,7 @@ mod table;
 mod transaction;
 
 pub use block::{Block, BlockContext, NamespaceData};
-pub use bundle::{BUNDLE_NAMESPACE, Bundle, BundleError, Marker};
+pub use bundle::{BUNDLE_NAMESPACE, BUNDLE_TXS_MAX, Bundle, BundleError, Marker};
 pub use certificate::{FinalityCertificate, SIGNATURE_LENGTH};
 pub use error::Error;
 pub use hash::Hash;

@@ -7,6 +7,7 @@ use super::*;
 #[serde(deny_unknown_fields)]
 pub(crate) struct BundleTxBody {
     /// The member's namespace.
+    #[serde(deserialize_with = "crate::number::u64_exact")]
     namespace: u64,
     /// Its payload, standard base64.
     payload: String,
@@ -19,6 +20,14 @@ pub(crate) struct BundleTxBody {
 pub(crate) struct BundleBody {
     /// The members, in order (at most 256, no repeats).
     transactions: Vec<BundleTxBody>,
+}
+
+impl BundleBody {
+    /// The members' namespaces of `data` if it parses as this body (for the fuzz targets).
+    pub(crate) fn namespaces_of(data: &[u8]) -> Option<Vec<u64>> {
+        let body = serde_json::from_slice::<Self>(data).ok()?;
+        Some(body.transactions.iter().map(|t| t.namespace).collect())
+    }
 }
 
 /// The answer to an accepted bundle.
@@ -41,7 +50,8 @@ pub(crate) struct BundleSubmitted {
     request_body = BundleBody,
     responses(
         (status = 202, description = "Accepted into the mempool (durably) as one unit", body = BundleSubmitted),
-        (status = 400, description = "Malformed JSON or base64, an empty or repeating bundle, a reserved namespace, or members already pending elsewhere", body = ErrorBody),
+        (status = 400, description = "Malformed JSON or base64, an empty or repeating bundle, or a reserved namespace", body = ErrorBody),
+        (status = 409, description = "A member is already pending (in another bundle or on its own) or finalized (bundle_conflict)", body = ErrorBody),
         (status = 413, description = "A member, or the whole bundle, does not fit one block (the limit is named)", body = ErrorBody),
         (status = 503, description = "The mempool is full; see Retry-After", body = ErrorBody),
     )

@@ -16,8 +16,9 @@ pub(crate) struct InboxQueryParams {
 /// Most messages one inbox answer holds.
 pub(crate) const INBOX_LIMIT_MAX: usize = 1_000;
 
-/// `GET /v1/namespaces/{dst}/inbox?source=S&sender=A&from_seq=N`, or `?from=H` (with or
-/// without `source`).
+/// `GET /v1/namespaces/{dst}/inbox?from=H` (optionally `&source=S`): messages in
+/// finalization order, whole heights. The older spelling of the sender route,
+/// `?source=S&sender=A&from_seq=N`, is accepted too.
 ///
 /// Paging is exact: by sequence, `next` is the next number of the sender; in finalization
 /// order, an answer never splits a height (so `next` is a height to read from whole), and
@@ -29,14 +30,12 @@ pub(crate) const INBOX_LIMIT_MAX: usize = 1_000;
     params(
         ("ns" = u64, Path, description = "The destination namespace"),
         ("source" = Option<u64>, Query, description = "Only this source's messages"),
-        ("sender" = Option<String>, Query, description = "With `source`: only this sender's messages, by sequence number: its 20-byte address, 40 hex digits with or without 0x; sequence numbers count per sender, and gaps are reported"),
-        ("from_seq" = Option<u64>, Query, description = "With `source` and `sender`: the first sequence number (default 0)"),
-        ("from" = Option<u64>, Query, description = "Without `sender`: the first height (default 0); messages in finalization order, whole heights"),
-        ("limit" = Option<u64>, Query, description = "Most messages to return (default and maximum 1000); in finalization order an answer holds at least one whole height"),
+        ("from" = Option<u64>, Query, description = "The first height (default 0); messages in finalization order, whole heights"),
+        ("limit" = Option<u64>, Query, description = "Most messages to return (default and maximum 1000); an answer holds at least one whole height"),
     ),
     responses(
-        (status = 200, description = "Messages in order, each proven by a block of its source namespace", body = InboxView),
-        (status = 400, description = "A malformed namespace, sender, sequence, height or limit, or a parameter without the one it needs", body = ErrorBody),
+        (status = 200, description = "Messages in finalization order, each proven by a block of its source namespace", body = InboxView),
+        (status = 400, description = "A malformed namespace, height or limit", body = ErrorBody),
         (status = 500, description = "The index failed", body = ErrorBody),
     )
 )]
@@ -48,9 +47,62 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
     let Path(ns) = path?;
     let destination = parse_namespace(&ns)?;
     let Query(q) = query?;
+    answer(&state, destination, &q).await.map(Json)
+}
+
+/// The query of `GET /v1/namespaces/{dst}/inbox/{source}/{sender}`.
+#[derive(Deserialize)]
+pub(crate) struct SenderQueryParams {
+    from_seq: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /v1/namespaces/{dst}/inbox/{source}/{sender}?from_seq=N`: one sender's messages by
+/// sequence number.
+#[utoipa::path(
+    get,
+    path = "/v1/namespaces/{ns}/inbox/{source}/{sender}",
+    tag = "messages",
+    params(
+        ("ns" = u64, Path, description = "The destination namespace"),
+        ("source" = u64, Path, description = "The source namespace"),
+        ("sender" = String, Path, description = "The sender: its 20-byte address, 40 hex digits with or without 0x; sequence numbers count per sender"),
+        ("from_seq" = Option<u64>, Query, description = "The first sequence number (default 0)"),
+        ("limit" = Option<u64>, Query, description = "Most messages to return (default and maximum 1000)"),
+    ),
+    responses(
+        (status = 200, description = "The sender's messages by sequence, each proven by a block of the source namespace, with the numbers never finalized in `gaps` and the next number in `next`", body = InboxView),
+        (status = 400, description = "A malformed namespace, sender, sequence or limit", body = ErrorBody),
+        (status = 500, description = "The index failed", body = ErrorBody),
+    )
+)]
+pub(crate) async fn sender_inbox<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    query: Result<Query<SenderQueryParams>, QueryRejection>,
+) -> ApiResult<Json<InboxView>> {
+    let Path((ns, source, sender)) = path?;
+    let destination = parse_namespace(&ns)?;
+    let Query(q) = query?;
+    let q = InboxQueryParams {
+        source: Some(source),
+        sender: Some(sender),
+        from_seq: q.from_seq,
+        from: None,
+        limit: q.limit,
+    };
+    answer(&state, destination, &q).await.map(Json)
+}
+
+/// The inbox answer to `q`.
+async fn answer<N: Node, R: ApiReader>(
+    state: &AppState<N, R>,
+    destination: cortado_types::Namespace,
+    q: &InboxQueryParams,
+) -> ApiResult<InboxView> {
     let limit = parse_limit(q.limit.as_deref())?;
     let budget = state.cfg.bounds.response_bytes_max;
-    let view = match parse_query(&q)? {
+    Ok(match parse_query(q)? {
         InboxQuery::Sender {
             source,
             sender,
@@ -122,8 +174,7 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
             view_of(destination, &messages, &proofs, Vec::new(), next)?
         }
         InboxQuery::AtHeight { .. } => unreachable!("parse_query reads no single height"),
-    };
-    Ok(Json(view))
+    })
 }
 
 /// The `limit` parameter.

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
-mod bundles;
+pub(crate) mod bundles;
 mod inbox;
 
 pub(crate) use bundles::*;
@@ -104,7 +104,7 @@ pub(crate) async fn not_finalized(reader: &impl Reader, height: Height) -> ApiEr
 
 /// Resolves `{height}` path values: a number, `latest`, or a block hash (64 hex digits,
 /// optionally `0x`-prefixed).
-async fn resolve_height(reader: &impl Reader, value: &str) -> ApiResult<Height> {
+async fn resolve_height(reader: &impl Reader, value: &str, what: &str) -> ApiResult<Height> {
     if value == "latest" {
         return match reader.latest_height().await.map_err(ApiError::storage)? {
             Some(h) => Ok(h),
@@ -129,7 +129,7 @@ async fn resolve_height(reader: &impl Reader, value: &str) -> ApiResult<Height> 
         ApiError::bad_request(
             code::INVALID_HEIGHT,
             format!(
-                "height must be a block height (an unsigned 64-bit integer), \"latest\" or a block hash (64 hex digits); got {value:?}"
+                "{what} must be a block height (an unsigned 64-bit integer), \"latest\" or a block hash (64 hex digits); got {value:?}"
             ),
         )
     })
@@ -146,9 +146,19 @@ pub(crate) struct SubmitQuery {
 #[serde(deny_unknown_fields)]
 pub(crate) struct SubmitBody {
     /// The namespace (rollup) the transaction belongs to.
+    #[serde(deserialize_with = "crate::number::u64_exact")]
     namespace: u64,
     /// The payload, standard base64; at most `tx_bytes_max` bytes decoded.
     payload: String,
+}
+
+impl SubmitBody {
+    /// The namespace of `data` if it parses as this body (for the fuzz targets).
+    pub(crate) fn namespace_of(data: &[u8]) -> Option<u64> {
+        serde_json::from_slice::<Self>(data)
+            .ok()
+            .map(|b| b.namespace)
+    }
 }
 
 /// The answer to an accepted submission.
@@ -215,18 +225,19 @@ fn parse_submission(
     body: Bytes,
 ) -> ApiResult<Transaction> {
     // The JSON form is the default: `curl -d '{...}'` sends a form content type, and a body
-    // without `?namespace=` can only be the JSON form. `?namespace=` selects the raw form.
-    let (namespace, payload) = if is_json(headers) || query.namespace.is_none() {
+    // without `?namespace=` can only be the JSON form. `?namespace=` selects the raw form (the
+    // older spelling of `POST /v1/namespaces/{ns}/transactions`).
+    if is_json(headers) || query.namespace.is_none() {
         if query.namespace.is_some() {
             return Err(ApiError::bad_request(
                 code::BAD_REQUEST,
-                "give the namespace either in the JSON body or as ?namespace= with a raw body, not both",
+                "give the namespace either in the JSON body or in the path with a raw body (POST /v1/namespaces/{ns}/transactions), not both",
             ));
         }
         let parsed: SubmitBody = serde_json::from_slice(&body).map_err(|e| {
             ApiError::bad_request(
                 code::INVALID_JSON,
-                format!("invalid JSON body (expected {{\"namespace\": <u64>, \"payload\": \"<base64>\"}}, or raw bytes with ?namespace=<u64>): {e}"),
+                format!("invalid JSON body (expected {{\"namespace\": <u64>, \"payload\": \"<base64>\"}}, or raw bytes to POST /v1/namespaces/{{ns}}/transactions): {e}"),
             )
         })?;
         let payload = STANDARD.decode(parsed.payload.as_bytes()).map_err(|e| {
@@ -235,16 +246,24 @@ fn parse_submission(
                 format!("payload is not valid base64: {e}"),
             )
         })?;
-        (Namespace(parsed.namespace), Bytes::from(payload))
-    } else {
-        let Some(namespace) = query.namespace else {
-            return Err(ApiError::bad_request(
-                code::INVALID_NAMESPACE,
-                "a raw transaction body needs ?namespace=<u64>; to send JSON instead, use Content-Type: application/json",
-            ));
-        };
-        (parse_namespace(&namespace)?, body)
+        return checked_transaction(cfg, Namespace(parsed.namespace), Bytes::from(payload));
+    }
+    let Some(namespace) = query.namespace else {
+        return Err(ApiError::bad_request(
+            code::INVALID_NAMESPACE,
+            "a raw transaction body needs its namespace: POST /v1/namespaces/{ns}/transactions; to send JSON instead, use Content-Type: application/json",
+        ));
     };
+    checked_transaction(cfg, parse_namespace(&namespace)?, body)
+}
+
+/// A transaction of `namespace` with `payload`, refused if the namespace is reserved, it is
+/// over `tx_bytes_max`, or it looks like a message and is not a valid one.
+fn checked_transaction(
+    cfg: &ApiConfig,
+    namespace: Namespace,
+    payload: Bytes,
+) -> ApiResult<Transaction> {
     if namespace == cortado_types::BUNDLE_NAMESPACE {
         return Err(ApiError::bad_request(
             code::INVALID_NAMESPACE,
@@ -280,17 +299,14 @@ pub(crate) fn check_message(cfg: &ApiConfig, tx: &Transaction, what: &str) -> Ap
     post,
     path = "/v1/transactions",
     tag = "transactions",
-    params(("namespace" = Option<u64>, Query, description = "The namespace of a raw body; selects the raw form")),
     request_body(
-        description = "Either JSON (the default) or, with `?namespace=`, the raw payload",
-        content(
-            (SubmitBody = "application/json"),
-            (Vec<u8> = "application/octet-stream"),
-        )
+        description = "The transaction as JSON (a raw payload goes to `POST /v1/namespaces/{ns}/transactions`)",
+        content((SubmitBody = "application/json"))
     ),
     responses(
         (status = 202, description = "Accepted into the mempool (durably)", body = SubmitResponse),
         (status = 400, description = "Malformed: bad JSON, base64 or namespace, or a message envelope that does not verify (invalid_message)", body = ErrorBody),
+        (status = 409, description = "The transaction is a member of a pending bundle (bundle_conflict)", body = ErrorBody),
         (status = 413, description = "Payload or body over the limit (named)", body = ErrorBody),
         (status = 429, description = "The namespace's share of the mempool is full; see Retry-After", body = ErrorBody),
         (status = 503, description = "The mempool is full; see Retry-After", body = ErrorBody),
@@ -318,6 +334,50 @@ pub(crate) async fn submit<N: Node, R: ApiReader>(
         duplicate: submitted.duplicate,
     };
     Ok((StatusCode::ACCEPTED, Json(response)))
+}
+
+/// `POST /v1/namespaces/{ns}/transactions`: the body is the raw payload.
+#[utoipa::path(
+    post,
+    path = "/v1/namespaces/{ns}/transactions",
+    tag = "transactions",
+    params(("ns" = u64, Path, description = "The namespace (rollup) the transaction belongs to")),
+    request_body(
+        description = "The raw payload, at most `tx_bytes_max` bytes",
+        content((Vec<u8> = "application/octet-stream"))
+    ),
+    responses(
+        (status = 202, description = "Accepted into the mempool (durably)", body = SubmitResponse),
+        (status = 400, description = "A malformed or reserved namespace, or a message envelope that does not verify (invalid_message)", body = ErrorBody),
+        (status = 409, description = "The transaction is a member of a pending bundle (bundle_conflict)", body = ErrorBody),
+        (status = 413, description = "Payload over the limit (named)", body = ErrorBody),
+        (status = 429, description = "The namespace's share of the mempool is full; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The mempool is full; see Retry-After", body = ErrorBody),
+    )
+)]
+pub(crate) async fn submit_raw<N: Node, R: ApiReader>(
+    State(state): State<AppState<N, R>>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<SubmitResponse>)> {
+    let Path(ns) = path?;
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(body_too_large(&state.cfg, &headers, false));
+        }
+        Err(rejection) => return Err(rejection.into()),
+    };
+    let tx = checked_transaction(&state.cfg, parse_namespace(&ns)?, body)?;
+    let submitted = state.node.submit(tx).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SubmitResponse {
+            hash: submitted.hash.to_hex(),
+            duplicate: submitted.duplicate,
+        }),
+    ))
 }
 
 /// The finalized view of a transaction found at `loc`, with its proof.
@@ -522,7 +582,7 @@ pub(crate) async fn header<N: Node, R: ApiReader>(
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<HeaderView>> {
     let Path(value) = path?;
-    let height = resolve_height(&state.reader, &value).await?;
+    let height = resolve_height(&state.reader, &value, "height").await?;
     match state
         .reader
         .header(height)
@@ -552,7 +612,7 @@ pub(crate) async fn block<N: Node, R: ApiReader>(
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Json<BlockView>> {
     let Path(value) = path?;
-    let height = resolve_height(&state.reader, &value).await?;
+    let height = resolve_height(&state.reader, &value, "height").await?;
     match state
         .reader
         .block(height)
@@ -583,7 +643,7 @@ pub(crate) async fn namespace_block<N: Node, R: ApiReader>(
 ) -> ApiResult<Json<NamespaceBlockView>> {
     let Path((ns, value)) = path?;
     let namespace = parse_namespace(&ns)?;
-    let height = resolve_height(&state.reader, &value).await?;
+    let height = resolve_height(&state.reader, &value, "height").await?;
     match state
         .reader
         .namespace_block(namespace, height)
@@ -608,12 +668,12 @@ pub(crate) struct ProofQuery {
     tag = "finalized",
     params(
         ("height" = String, Path, description = "A height, `latest`, or a block hash (64 hex digits)"),
-        ("against" = Option<String>, Query, description = "The later height whose history proves it, or `latest` (the default)"),
+        ("against" = Option<String>, Query, description = "The later header whose history proves it: a height, `latest` (the default) or a block hash"),
     ),
     responses(
         (status = 200, description = "The history proof with both headers", body = HistoryProofView),
-        (status = 400, description = "Not a height, or `against` not above `height`", body = ErrorBody),
-        (status = 404, description = "A height not finalized (or not indexed) yet", body = ErrorBody),
+        (status = 400, description = "Not a height, `latest` or a block hash", body = ErrorBody),
+        (status = 404, description = "A height not finalized (or not indexed) yet, an unknown hash, or `against` not above `height` (no such proof)", body = ErrorBody),
         (status = 500, description = "The index failed", body = ErrorBody),
     )
 )]
@@ -624,18 +684,18 @@ pub(crate) async fn history_proof<N: Node, R: ApiReader>(
 ) -> ApiResult<Json<HistoryProofView>> {
     let Path(value) = path?;
     let Query(query) = query?;
-    let height = resolve_height(&state.reader, &value).await?;
-    let against = match query.against.as_deref() {
-        None | Some("latest") => resolve_height(&state.reader, "latest").await?,
-        Some(v) => parse_height(v, "against")?,
-    };
+    let height = resolve_height(&state.reader, &value, "height").await?;
+    let against = resolve_height(
+        &state.reader,
+        query.against.as_deref().unwrap_or("latest"),
+        "against",
+    )
+    .await?;
     if against <= height {
-        return Err(ApiError::bad_request(
-            code::INVALID_HEIGHT,
-            format!(
-                "against ({against}) must be above height ({height}): a header's history holds only the headers before it"
-            ),
-        ));
+        // Well-formed, but no such proof exists: 404, like any other absent resource.
+        return Err(ApiError::not_found(format!(
+            "header {height} is not in the history of header {against}: against must be above height, as a header's history holds only the headers before it"
+        )));
     }
     let Some((later, later_certificate)) = state
         .reader

@@ -31,7 +31,7 @@ impl Client {
         self.call(
             |url| {
                 http.get(format!(
-                    "{url}/v1/namespaces/{destination}/inbox?source={source}&sender={sender_hex}&from_seq={from_sequence}"
+                    "{url}/v1/namespaces/{destination}/inbox/{source}/{sender_hex}?from_seq={from_sequence}"
                 ))
             },
             move |url, response| {

@@ -22,7 +22,7 @@
 //! The same actor answers other nodes' requests from this node's [`BlockSource`] (its index on
 //! an API node; nothing on a validator that is not one), one at a time.
 
-mod wire;
+pub(crate) mod wire;
 
 pub use wire::sync_message_bytes_max;
 

@@ -318,7 +318,7 @@ fn bundles_are_selected_whole_or_not_at_all() {
 
     // A member is pending through its bundle; another bundle cannot claim it.
     assert!(
-        matches!(pool.admit(members[0], tx(2, 20, 2).1, true), Err(Error::Bundle(m)) if m.contains(&bundle_hash.to_string())),
+        matches!(pool.admit(members[0], tx(2, 20, 2).1, true), Err(Error::BundleConflict(m)) if m.contains(&bundle_hash.to_string())),
         "a member submitted alone is refused, naming its bundle"
     );
     assert_eq!(
@@ -328,12 +328,12 @@ fn bundles_are_selected_whole_or_not_at_all() {
     );
     let (other, other_carrier, _, _) = bundle(&[(2, 20, 2), (9, 5, 9)]);
     assert!(
-        matches!(pool.admit(other, other_carrier, true), Err(Error::Bundle(m)) if m.contains("another bundle"))
+        matches!(pool.admit(other, other_carrier, true), Err(Error::BundleConflict(m)) if m.contains("another bundle"))
     );
     // Nor a member pending on its own.
     let (own, own_carrier, _, _) = bundle(&[(1, 30, 1), (9, 5, 9)]);
     assert!(
-        matches!(pool.admit(own, own_carrier, true), Err(Error::Bundle(m)) if m.contains("on its own"))
+        matches!(pool.admit(own, own_carrier, true), Err(Error::BundleConflict(m)) if m.contains("on its own"))
     );
     // A carrier that does not decode.
     let junk = Transaction::new(BUNDLE_NAMESPACE, vec![9u8; 5]);
