@@ -377,4 +377,26 @@ mod tests {
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1));
         assert!(rate.check(b).is_ok(), "another address has its own budget");
     }
+
+    #[test]
+    fn the_rate_limiter_forgets_idle_addresses_past_its_bound() {
+        let rate = Rate::new(&ApiLimits::default());
+        let address = |i: usize| IpAddr::from(u32::try_from(i).unwrap().to_be_bytes());
+        // 3072 addresses past the bound, one request each; a request is replenished within a
+        // millisecond at 1000/s, so after the pause every address is idle and forgettable.
+        let many = RATE_KEYS_SOFT_MAX + 2048;
+        for i in 0..many {
+            assert!(rate.check(address(i)).is_ok());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        for i in many..many + 1024 {
+            assert!(rate.check(address(i)).is_ok());
+        }
+        // Kept without forgetting: `many + 1024`.
+        assert!(
+            rate.limiter.len() <= RATE_KEYS_SOFT_MAX + 1024,
+            "{} addresses kept",
+            rate.limiter.len()
+        );
+    }
 }

@@ -195,7 +195,7 @@ impl<R: Reader> Follow<R> {
                     return Ok(None);
                 }
                 Ok(Some(
-                    match inbox_view(&self.reader, destination, &messages, Vec::new(), None).await {
+                    match inbox_view(&self.reader, destination, messages, Vec::new(), None).await {
                         Ok(view) => json_event("inbox_block", height, &view),
                         Err(e) => {
                             let data = serde_json::json!({ "error": e.message, "code": e.code });

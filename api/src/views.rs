@@ -532,16 +532,17 @@ pub(crate) struct ProofBlockView {
 }
 
 /// `/v1/namespaces/{dst}/inbox`: messages in order, the blocks that prove them, the sequence
-/// gaps (with `source`), and where to resume.
+/// gaps (one sender's answers only), and where to resume.
 #[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct InboxView {
     destination: u64,
     messages: Vec<MessageView>,
     blocks: Vec<ProofBlockView>,
-    /// With `source`: the sequence numbers missing between `from_seq` and the last message
-    /// returned, as `[first, last]` ranges (not finalized yet, or never sent).
+    /// One sender's answers (`/inbox/{source}/{sender}`): the sequence numbers missing between
+    /// `from_seq` and the last message returned, as `[first, last]` ranges (not finalized yet,
+    /// or never sent); always empty otherwise.
     gaps: Vec<[u64; 2]>,
-    /// The query that continues after this answer: `from_seq` (with `source`) or `from` (a
+    /// The query that continues after this answer: `from_seq` (one sender) or `from` (a
     /// height); null when the answer was not full.
     next: Option<u64>,
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{CHAIN, Fixture, limits};
-use cortado_api::{ApiConfig, ApiLimits, serve};
+use cortado_api::{ApiConfig, ApiLimits, REFUSING_MAX, serve};
 use std::{
     net::{IpAddr, SocketAddr},
     time::Duration,
@@ -290,4 +290,61 @@ async fn idle_connections_are_closed() {
             assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");
         }
     }
+}
+
+#[tokio::test]
+async fn refusals_in_progress_are_bounded_too() {
+    let server = start(ApiLimits {
+        connections_max: 2,
+        connections_per_address_max: 1,
+        streams_max: 2,
+        streams_per_address_max: 1,
+        ..ApiLimits::default()
+    })
+    .await;
+    let addr = server.addr;
+    let _held = connect(addr, "127.0.0.1").await;
+    // Over the limit, each connection is answered `429`, which takes reading its request:
+    // REFUSING_MAX silent ones hold every refusal in progress...
+    let mut silent = Vec::new();
+    for _ in 0..REFUSING_MAX {
+        silent.push(connect(addr, "127.0.0.1").await);
+    }
+    // ...so the next is closed without an answer (the server spends nothing more on it),
+    // once the server has taken up the silent ones (it accepts in order).
+    let mut dropped = None;
+    for _ in 0..200 {
+        let answer = ask_once(addr).await;
+        if answer.status == 0 {
+            dropped = Some(answer);
+            break;
+        }
+        answer.assert_refusal(429, "too_many_connections");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let dropped = dropped.expect("a connection past REFUSING_MAX refusals is dropped");
+    assert!(dropped.body.is_empty(), "{dropped:?}");
+    // Once the silent ones go, refusals are answered again.
+    drop(silent);
+    let mut last = None;
+    for _ in 0..200 {
+        let answer = ask_once(addr).await;
+        if answer.status == 429 {
+            answer.assert_refusal(429, "too_many_connections");
+            last = None;
+            break;
+        }
+        last = Some(answer);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(last.is_none(), "refusals never answered again: {last:?}");
+}
+
+/// A status request on a new connection; a connection the server closed at once (the write or
+/// the read fails) reads as an empty answer with status 0.
+async fn ask_once(server: SocketAddr) -> Answer {
+    let mut stream = connect(server, "127.0.0.1").await;
+    let request = format!("{STATUS}\r\nHost: test\r\nConnection: close\r\n\r\n");
+    let _ = stream.write_all(request.as_bytes()).await;
+    read_answer(&mut stream).await
 }

@@ -160,6 +160,10 @@ async fn bundles_land_whole_under_load() {
     let lone = Transaction::new(402u64, b"lone".to_vec());
     let lone_hash = net.submit(2, 402, b"lone").await;
     let (lone_height, _) = net.wait_final(2, &lone_hash).await;
+    // The client may ask any node: each must have indexed the member, or it reports pending.
+    for node in 0..4 {
+        net.wait_final(node, &lone_hash).await;
+    }
     let split = Bundle::new(vec![lone, Transaction::new(403u64, b"partner".to_vec())]).unwrap();
     match client.bundle_status(&split).await.unwrap() {
         BundleStatus::Failed { height, member, .. } => {
@@ -170,7 +174,6 @@ async fn bundles_land_whole_under_load() {
     }
     // Submitting it now is refused (its member is finalized) on every node.
     for node in 0..4 {
-        net.wait_final(node, &lone_hash).await;
         let txs: Vec<Value> = split
             .transactions()
             .iter()

@@ -242,11 +242,10 @@ fn parse_query(q: &InboxQueryParams) -> ApiResult<InboxQuery> {
 pub(crate) async fn inbox_view(
     reader: &impl Reader,
     destination: cortado_types::Namespace,
-    messages: &[cortado_storage::IndexedMessage],
+    mut messages: Vec<cortado_storage::IndexedMessage>,
     gaps: Vec<[u64; 2]>,
     next: Option<u64>,
 ) -> ApiResult<InboxView> {
-    let mut messages = messages.to_vec();
     let (proofs, _) = proofs_within(reader, &mut messages, usize::MAX, true).await?;
     view_of(destination, &messages, &proofs, gaps, next)
 }
@@ -263,13 +262,13 @@ async fn proofs_within(
     budget: usize,
     whole_heights: bool,
 ) -> ApiResult<(Vec<cortado_storage::NamespaceBlock>, Option<u64>)> {
-    let mut read: Vec<(u64, cortado_types::Namespace)> = Vec::new();
+    let mut read = std::collections::HashSet::new();
     let mut proofs = Vec::new();
     let mut spent = 0usize;
     let first_height = messages.first().map(|m| m.height);
     for i in 0..messages.len() {
         let key = (messages[i].height, messages[i].envelope.source);
-        if read.contains(&key) {
+        if !read.insert(key) {
             continue;
         }
         let (height, source) = key;
@@ -285,22 +284,18 @@ async fn proofs_within(
         let bytes: usize = nb.transactions.iter().map(|t| t.payload.len()).sum();
         let over = !proofs.is_empty() && spent.saturating_add(bytes) > budget;
         if over && !(whole_heights && Some(height) == first_height) {
-            let cut = if whole_heights {
-                messages
-                    .iter()
-                    .position(|m| m.height == height)
-                    .unwrap_or(i)
+            if whole_heights {
+                // Cut before this height's first message, with the blocks read for it.
+                let cut = messages.iter().position(|m| m.height == height);
+                messages.truncate(cut.unwrap_or(i));
+                proofs.retain(|p: &cortado_storage::NamespaceBlock| p.header.height < height);
             } else {
-                i
-            };
-            messages.truncate(cut);
-            proofs.retain(|p: &cortado_storage::NamespaceBlock| {
-                p.header.height < height || !whole_heights
-            });
+                // Every block read so far proves a message before this one.
+                messages.truncate(i);
+            }
             return Ok((proofs, Some(height)));
         }
         spent = spent.saturating_add(bytes);
-        read.push(key);
         proofs.push(nb);
     }
     Ok((proofs, None))

@@ -164,7 +164,9 @@ impl SubmitBody {
 /// The answer to an accepted submission.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct SubmitResponse {
-    /// The transaction hash (hex): `SHA-256("_CORTADO_TX" || namespace || payload)`.
+    /// The transaction hash (hex): `SHA-256("_CORTADO_TX" || encoding)`, the encoding being the
+    /// version byte (1), the namespace (8 bytes, big-endian), the payload length (varint) and the
+    /// payload (docs/LIGHT_CLIENT.md).
     hash: String,
     /// True when the mempool already held it (the submission is idempotent).
     #[serde(skip_serializing_if = "std::ops::Not::not")]

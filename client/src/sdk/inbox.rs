@@ -1,7 +1,8 @@
 //! Cross-rollup messages through the SDK: send one, read a sender's stream, each message
 //! verified (certificate, source namespace proof, position, sender signature).
 
-use super::{Client, InboxJson, SdkError, VerifiedMessage, hex_bytes, payloads};
+use super::json::{InboxJson, hex_bytes, payloads};
+use super::{Client, SdkError, VerifiedMessage};
 use cortado_types::{Address, Envelope, Hash, Namespace, Transaction};
 use futures::Stream;
 

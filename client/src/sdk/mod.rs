@@ -19,6 +19,7 @@
 pub mod bind;
 mod bundles;
 mod inbox;
+mod json;
 mod offline;
 mod stream;
 
@@ -29,6 +30,10 @@ use crate::{LightClient, Trust, VerifiedHeader, VerifyError};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use bytes::Bytes;
 use cortado_types::{Envelope, Hash, Header, Namespace, Transaction};
+use json::{
+    ErrorJson, HeaderJson, HistoryJson, NamespaceJson, SubmitJson, TransactionJson, hex_bytes,
+    payloads,
+};
 use serde::Deserialize;
 use std::{
     sync::{
@@ -188,130 +193,6 @@ type Parsing<'a, T> =
 /// A verifying client of one or more Cortado nodes. Cheap to clone.
 #[derive(Clone)]
 pub struct Client(Arc<Inner>);
-
-/// A node's JSON error.
-#[derive(Deserialize)]
-struct ErrorJson {
-    error: String,
-    code: String,
-}
-
-/// An inclusion proof object (`proof` or `namespace_proof`): only the bytes are trusted.
-#[derive(Deserialize)]
-struct ProofJson {
-    bytes: String,
-}
-
-#[derive(Deserialize)]
-struct TxJson {
-    payload: String,
-}
-
-#[derive(Deserialize)]
-struct EvidenceJson {
-    bytes: String,
-}
-
-/// `GET /v1/transactions/{hash}`.
-#[derive(Deserialize)]
-struct TransactionJson {
-    status: String,
-    height: Option<u64>,
-    index: Option<u32>,
-    namespace: Option<u64>,
-    position: Option<u32>,
-    header_bytes: Option<String>,
-    certificate_bytes: Option<String>,
-    namespace_proof: Option<ProofJson>,
-    namespace_transactions: Option<Vec<TxJson>>,
-}
-
-/// A namespace read or a `namespace_block` event.
-#[derive(Deserialize)]
-struct NamespaceJson {
-    height: u64,
-    header_bytes: String,
-    certificate_bytes: String,
-    namespace: u64,
-    status: String,
-    proof: ProofJson,
-    evidence: Option<EvidenceJson>,
-    transactions: Vec<TxJson>,
-}
-
-/// `GET /v1/headers/{h}/proof`.
-#[derive(Deserialize)]
-struct HistoryJson {
-    header_bytes: String,
-    later_header_bytes: String,
-    later_certificate_bytes: String,
-    proof: ProofJson,
-}
-
-/// One message of `GET /v1/namespaces/{dst}/inbox`.
-#[derive(Deserialize)]
-struct MessageJson {
-    source: u64,
-    sequence: u64,
-    height: u64,
-    index: u32,
-    hash: String,
-    block: usize,
-    position: u32,
-}
-
-/// One proof block of an inbox answer.
-#[derive(Deserialize)]
-struct ProofBlockJson {
-    height: u64,
-    source: u64,
-    header_bytes: String,
-    certificate_bytes: String,
-    namespace_proof: ProofJson,
-    namespace_transactions: Vec<TxJson>,
-}
-
-/// `GET /v1/namespaces/{dst}/inbox`.
-#[derive(Deserialize)]
-struct InboxJson {
-    destination: u64,
-    messages: Vec<MessageJson>,
-    blocks: Vec<ProofBlockJson>,
-    next: Option<u64>,
-}
-
-/// `GET /v1/headers/{h}`.
-#[derive(Deserialize)]
-struct HeaderJson {
-    header_bytes: String,
-    certificate_bytes: String,
-}
-
-#[derive(Deserialize)]
-struct SubmitJson {
-    hash: String,
-}
-
-fn hex_bytes(url: &str, field: &str, value: &str) -> Result<Vec<u8>, SdkError> {
-    hex::decode(value).map_err(|e| SdkError::Malformed {
-        url: url.to_string(),
-        what: format!("{field} is not hex: {e}"),
-    })
-}
-
-fn payloads(url: &str, txs: &[TxJson]) -> Result<Vec<Bytes>, SdkError> {
-    txs.iter()
-        .map(|t| {
-            STANDARD
-                .decode(t.payload.as_bytes())
-                .map(Bytes::from)
-                .map_err(|e| SdkError::Malformed {
-                    url: url.to_string(),
-                    what: format!("a payload is not base64: {e}"),
-                })
-        })
-        .collect()
-}
 
 impl Client {
     /// A client of the nodes at `urls` (e.g. `http://127.0.0.1:27100`), verifying against
