@@ -294,6 +294,12 @@ async fn history_proofs_verify_against_later_headers() {
             "height 99 is not finalized",
         ),
         (
+            "/v1/headers/1/proof?against=0000000000000000000000000000000000000000000000000000000000000000",
+            404,
+            "not_found",
+            "no finalized block with hash",
+        ),
+        (
             "/v1/headers/1/proof?against=x",
             400,
             "invalid_height",

@@ -320,17 +320,34 @@ pub(crate) async fn submit<N: Node, R: ApiReader>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<SubmitResponse>)> {
-    let json = is_json(&headers);
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(body_too_large(&state.cfg, &headers, json));
-        }
-        Err(rejection) => return Err(rejection.into()),
-    };
+    let body = submitted_body(&state.cfg, &headers, body, is_json(&headers))?;
     let Query(query) = query?;
     let tx = parse_submission(&state.cfg, &headers, query, body)?;
-    let submitted = state.node.submit(tx).await?;
+    accept(&state.node, tx).await
+}
+
+/// A submission's body, or the 413 naming the limit it passed.
+fn submitted_body(
+    cfg: &ApiConfig,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    json: bool,
+) -> ApiResult<Bytes> {
+    match body {
+        Ok(body) => Ok(body),
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            Err(body_too_large(cfg, headers, json))
+        }
+        Err(rejection) => Err(rejection.into()),
+    }
+}
+
+/// Submits `tx` and answers `202` with its hash.
+async fn accept<N: Node>(
+    node: &N,
+    tx: Transaction,
+) -> ApiResult<(StatusCode, Json<SubmitResponse>)> {
+    let submitted = node.submit(tx).await?;
     let response = SubmitResponse {
         hash: submitted.hash.to_hex(),
         duplicate: submitted.duplicate,
@@ -364,22 +381,9 @@ pub(crate) async fn submit_raw<N: Node, R: ApiReader>(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<(StatusCode, Json<SubmitResponse>)> {
     let Path(ns) = path?;
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(body_too_large(&state.cfg, &headers, false));
-        }
-        Err(rejection) => return Err(rejection.into()),
-    };
+    let body = submitted_body(&state.cfg, &headers, body, false)?;
     let tx = checked_transaction(&state.cfg, parse_namespace(&ns)?, body)?;
-    let submitted = state.node.submit(tx).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(SubmitResponse {
-            hash: submitted.hash.to_hex(),
-            duplicate: submitted.duplicate,
-        }),
-    ))
+    accept(&state.node, tx).await
 }
 
 /// The finalized view of a transaction found at `loc`, with its proof.

@@ -117,33 +117,28 @@ pub fn wire(data: &[u8]) -> usize {
 
 /// JSON: saved answers through `cortado verify`'s checks, and the API's request bodies.
 pub fn json(data: &[u8]) -> usize {
+    let value = serde_json::from_slice::<serde_json::Value>(data).ok();
     let mut taken = 0;
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+    if let Some(value) = &value {
         let trust = cortado_client::Trust::from_genesis_toml(GENESIS).expect("the corpus genesis");
-        taken += usize::from(cortado_client::sdk::verify_document(&trust, &value).is_ok());
+        taken += usize::from(cortado_client::sdk::verify_document(&trust, value).is_ok());
     }
     let (submit, bundle) = cortado_api::fuzz::bodies(data);
+    taken += usize::from(submit.is_some()) + usize::from(bundle.is_some());
     // The API reads a namespace from its exact text; where a double holds it exactly, it
     // must agree with serde_json's reading of the same number.
-    taken += usize::from(submit.is_some()) + usize::from(bundle.is_some());
-    if let Some(namespace) = submit {
-        let value: serde_json::Value = serde_json::from_slice(data).expect("parsed once");
-        if let Some(number) = value["namespace"].as_f64().filter(|f| *f < 9.007e15) {
-            assert_eq!(number, namespace as f64, "namespace read differently");
+    let agrees = |number: &serde_json::Value, read: u64, what: &str| {
+        if let Some(number) = number.as_f64().filter(|f| *f < 9.007e15) {
+            assert_eq!(number, read as f64, "{what} read differently");
         }
+    };
+    if let (Some(namespace), Some(value)) = (submit, &value) {
+        agrees(&value["namespace"], namespace, "namespace");
     }
-    if let Some(namespaces) = bundle {
-        let value: serde_json::Value = serde_json::from_slice(data).expect("parsed once");
-        for (read, member) in namespaces
-            .iter()
-            .zip(value["transactions"].as_array().into_iter().flatten())
-        {
-            if let Some(number) = member["namespace"].as_f64().filter(|f| *f < 9.007e15) {
-                assert_eq!(
-                    number, *read as f64,
-                    "bundle member namespace read differently"
-                );
-            }
+    if let (Some(namespaces), Some(value)) = (bundle, &value) {
+        let members = value["transactions"].as_array().into_iter().flatten();
+        for (read, member) in namespaces.into_iter().zip(members) {
+            agrees(&member["namespace"], read, "bundle member namespace");
         }
     }
     taken
