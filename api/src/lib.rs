@@ -5,7 +5,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `POST /v1/transactions` | 202 `{"hash"}` (plus `"duplicate": true` if the mempool had it) |
-//! | `GET /v1/transactions/{hash}` | `{"hash","status":"pending"}`, or once final `{"hash","status":"finalized","height","index","namespace","block_hash","position","header_bytes","certificate_bytes","namespace_proof","namespace_transactions"}`: the namespace's inclusion proof (as in a namespace read) and all its transactions in the block, this one at `position`, so the answer alone proves inclusion |
+//! | `GET /v1/transactions/{hash}` | `{"hash","status":"pending"}`, or once final `{"hash","status":"finalized","height","index","namespace","block_hash","position","header_bytes","certificate_bytes","namespace_proof","payload","transaction_proof"}`: the payload and its O(log n) path to the namespace entry's `tx_root`, so the answer alone proves inclusion; `?full=true` adds `namespace_transactions` (all the namespace's transactions in the block, which prove it by re-encoding, without the compact proof's assumption on the encoding) |
 //! | `POST /v1/namespaces/{ns}/transactions` | the same for a raw payload as the body (`POST /v1/transactions?namespace=ns` is accepted too) |
 //! | `POST /v1/bundles` | 202 `{"hash","transactions":[hash…]}`: `{"transactions":[{"namespace","payload"}…]}` included in one block, all or none (`cortado_types::Bundle`) |
 //! | `GET /v1/bundles/{hash}` | `{"hash","status":"pending"}`, or from the chain (the bundle's marker in a block, alike on every API node) `{"hash","status":"finalized","height","transactions":[{"hash","height","index"}…]}`, or `"failed"` with a `reason` (a member was first finalized without the bundle) |

@@ -4,8 +4,10 @@
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use commonware_codec::Encode;
-use cortado_coding::{AbsenceProof, NamespaceProof, prove_namespace};
-use cortado_storage::{EncodedEvidence, IndexedTx, NamespaceBlock, TxLocation};
+use cortado_coding::{
+    AbsenceProof, NamespaceProof, TransactionProof, prove_among, prove_namespace,
+};
+use cortado_storage::{CompactTx, EncodedEvidence, IndexedTx, NamespaceBlock, TxLocation};
 use cortado_types::{Block, FinalityCertificate, Header, NamespaceEntry, history::HistoryProof};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -17,6 +19,8 @@ pub(crate) struct EntryView {
     tx_count: u32,
     byte_len: u64,
     commitment: String,
+    /// Merkle root over the namespace's transaction hashes (domain `_CORTADO_TXS`).
+    tx_root: String,
 }
 
 impl From<&NamespaceEntry> for EntryView {
@@ -26,6 +30,7 @@ impl From<&NamespaceEntry> for EntryView {
             tx_count: e.tx_count,
             byte_len: e.byte_len,
             commitment: e.commitment.to_hex(),
+            tx_root: e.tx_root.to_hex(),
         }
     }
 }
@@ -370,8 +375,9 @@ impl NamespaceEventView {
 
 /// Where a finalized transaction is, and everything that proves it, so that a caller verifies
 /// inclusion without another request: the header and certificate, the namespace's inclusion
-/// proof, and the namespace's transactions in the block (the namespace commitment covers all
-/// of them), the transaction at `position` among them.
+/// proof, the payload and its compact proof (the path from the transaction's hash to the
+/// entry's `tx_root`); with `?full=true`, also the namespace's transactions in the block (the
+/// namespace commitment covers all of them), this one at `position`.
 #[derive(Serialize, Debug, ToSchema)]
 pub(crate) struct FinalizedTxView {
     height: u64,
@@ -382,7 +388,33 @@ pub(crate) struct FinalizedTxView {
     header_bytes: String,
     certificate_bytes: String,
     namespace_proof: InclusionView,
-    namespace_transactions: Vec<NamespaceTxView>,
+    /// Base64.
+    payload: String,
+    transaction_proof: TransactionProofView,
+    /// Only with `?full=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace_transactions: Option<Vec<NamespaceTxView>>,
+}
+
+/// A compact transaction proof: `{"position","count","path","bytes"}`, `bytes` the hex of the
+/// encoded `cortado_coding::TransactionProof`.
+#[derive(Serialize, Debug, ToSchema)]
+pub(crate) struct TransactionProofView {
+    position: u32,
+    count: u32,
+    path: Vec<String>,
+    bytes: String,
+}
+
+impl From<&TransactionProof> for TransactionProofView {
+    fn from(p: &TransactionProof) -> Self {
+        Self {
+            position: p.position,
+            count: p.count,
+            path: p.path.iter().map(|h| h.to_hex()).collect(),
+            bytes: hex::encode(p.encode()),
+        }
+    }
 }
 
 /// `pending` or `finalized`.
@@ -414,17 +446,26 @@ impl TransactionView {
         }
     }
 
-    /// A finalized transaction at `loc`, proven by `nb` (its namespace in its block); `None`
-    /// if `nb` does not hold it (the index is inconsistent).
-    pub(crate) fn finalized(loc: &TxLocation, nb: &NamespaceBlock) -> Option<Self> {
-        if nb.invalid_encoding || nb.header.height != loc.height {
+    /// A finalized transaction at `loc`, proven by `compact` (and with the whole namespace when
+    /// `full` is given); `None` if they do not hold it (the index is inconsistent).
+    pub(crate) fn finalized(
+        loc: &TxLocation,
+        compact: &CompactTx,
+        full: Option<&NamespaceBlock>,
+    ) -> Option<Self> {
+        let header = &compact.header;
+        if header.height != loc.height
+            || compact.hashes.get(compact.position as usize)? != &loc.hash
+        {
             return None;
         }
-        let proof = prove_namespace(&nb.header, loc.namespace).ok()?;
-        let position = nb
-            .transactions
-            .iter()
-            .position(|tx| tx.index == loc.index)?;
+        let proof = prove_namespace(header, loc.namespace).ok()?;
+        let tx_proof = prove_among(&compact.hashes, compact.position)?;
+        let namespace_transactions = match full {
+            Some(nb) if nb.invalid_encoding || nb.header.height != loc.height => return None,
+            Some(nb) => Some(nb.transactions.iter().map(NamespaceTxView::from).collect()),
+            None => None,
+        };
         Some(Self {
             hash: loc.hash.to_hex(),
             status: TxStatus::Finalized,
@@ -433,12 +474,13 @@ impl TransactionView {
                 index: loc.index,
                 namespace: loc.namespace.get(),
                 block_hash: loc.block_hash.to_hex(),
-                // Bounded by txs_per_block_max.
-                position: u32::try_from(position).ok()?,
-                header_bytes: hex::encode(nb.header.encode()),
-                certificate_bytes: hex::encode(nb.certificate.encode()),
+                position: compact.position,
+                header_bytes: hex::encode(header.encode()),
+                certificate_bytes: hex::encode(compact.certificate.encode()),
                 namespace_proof: InclusionView::from(&proof),
-                namespace_transactions: nb.transactions.iter().map(NamespaceTxView::from).collect(),
+                payload: STANDARD.encode(&compact.payload),
+                transaction_proof: TransactionProofView::from(&tx_proof),
+                namespace_transactions,
             }),
         })
     }

@@ -42,7 +42,7 @@ async fn valid_namespace_verifies_and_tampering_does_not() {
         json!({
             "kind": "inclusion", "position": 1, "table_len": 3,
             "entry": {"namespace": 5, "tx_count": 3, "byte_len": entry.byte_len,
-                      "commitment": entry.commitment.to_hex()},
+                      "commitment": entry.commitment.to_hex(), "tx_root": entry.tx_root.to_hex()},
             "path": proof.path.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
             "bytes": hex::encode(proof.encode()),
         })
@@ -199,10 +199,36 @@ async fn finalized_transaction_carries_a_verifying_proof() {
         assert_eq!(status, 200, "{json}");
         assert_eq!(json["status"], "finalized");
         assert_eq!(json["position"], position);
-        // Everything needed is in the one answer: header, certificate, proof, transactions.
+        // Everything needed is in the one answer: header, certificate, payload, compact proof.
         let header = header_of(&json);
         assert_eq!(&header, b.header());
         assert_eq!(common::certificate_of(&json).block, header.hash());
+        let given = STANDARD.decode(json["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(given, payload);
+
+        let tx_proof = cortado_coding::TransactionProof::decode_cfg(
+            common::hex_field(&json["transaction_proof"], "bytes"),
+            &common::limits().txs_per_block_max,
+        )
+        .unwrap();
+        assert_eq!(json["transaction_proof"]["count"], 3);
+        // 3 leaves split 2 + 1: positions 0 and 1 have 2 siblings, position 2 one.
+        assert_eq!(tx_proof.path.len(), if position < 2 { 2 } else { 1 });
+        let entry =
+            cortado_coding::verify_transaction(&header, Namespace(5), &tx.hash(), &tx_proof)
+                .unwrap();
+        assert_eq!(entry.tx_count, 3);
+        assert!(json.get("namespace_transactions").is_none());
+        let other = cortado_types::Transaction::new(5u64, &b"four"[..]).hash();
+        assert!(
+            cortado_coding::verify_transaction(&header, Namespace(5), &other, &tx_proof).is_err()
+        );
+
+        // With ?full=true, the namespace's transactions, proven by re-encoding.
+        let (status, _, json) = fx
+            .get(&format!("/v1/transactions/{}?full=true", tx.hash()))
+            .await;
+        assert_eq!(status, 200, "{json}");
         let proof = cortado_coding::NamespaceProof::decode_cfg(
             common::hex_field(&json["namespace_proof"], "bytes"),
             &common::limits().namespaces_per_block_max,

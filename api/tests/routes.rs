@@ -365,25 +365,40 @@ async fn transaction_status() {
     assert_eq!(status, StatusCode::OK);
     let b = &fx.blocks[2];
     let proof = cortado_coding::prove_namespace(b.header(), Namespace(9)).unwrap();
-    assert_eq!(
-        json,
-        json!({
-            "hash": tx.hash().to_hex(), "status": "finalized", "height": 2, "index": 1,
-            "namespace": 9, "block_hash": b.hash().to_hex(), "position": 0,
-            "header_bytes": hex::encode(b.header().encode()),
-            "certificate_bytes": hex::encode(common::certificate(b).encode()),
-            "namespace_proof": {
-                "kind": "inclusion", "position": 1, "table_len": 2,
-                "entry": {"namespace": 9, "tx_count": 1, "byte_len": 1,
-                          "commitment": proof.entry.commitment.to_hex()},
-                "path": proof.path.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
-                "bytes": hex::encode(proof.encode()),
-            },
-            "namespace_transactions": [
-                {"index": 1, "hash": tx.hash().to_hex(), "payload": "Zg=="},
-            ],
-        })
-    );
+    let tx_proof = cortado_coding::prove_transaction(&b.namespaces()[1], 0).unwrap();
+    let mut expected = json!({
+        "hash": tx.hash().to_hex(), "status": "finalized", "height": 2, "index": 1,
+        "namespace": 9, "block_hash": b.hash().to_hex(), "position": 0,
+        "header_bytes": hex::encode(b.header().encode()),
+        "certificate_bytes": hex::encode(common::certificate(b).encode()),
+        "namespace_proof": {
+            "kind": "inclusion", "position": 1, "table_len": 2,
+            "entry": {"namespace": 9, "tx_count": 1, "byte_len": 1,
+                      "commitment": proof.entry.commitment.to_hex(),
+                      "tx_root": proof.entry.tx_root.to_hex()},
+            "path": proof.path.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
+            "bytes": hex::encode(proof.encode()),
+        },
+        "payload": "Zg==",
+        // One transaction: the path is empty and tx_root is its leaf.
+        "transaction_proof": {
+            "position": 0, "count": 1, "path": [], "bytes": hex::encode(tx_proof.encode()),
+        },
+    });
+    assert_eq!(proof.entry.tx_root, cortado_types::tx_leaf(&tx.hash()));
+    assert_eq!(json, expected);
+    // The whole namespace only on request.
+    let (status, _, json) = fx
+        .get(&format!("/v1/transactions/{}?full=true", tx.hash()))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    expected["namespace_transactions"] =
+        json!([{"index": 1, "hash": tx.hash().to_hex(), "payload": "Zg=="}]);
+    assert_eq!(json, expected);
+    let (status, _, json) = fx
+        .get(&format!("/v1/transactions/{}?full=maybe", tx.hash()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{json}");
     // Upper case and 0x are accepted; the answer is lowercase.
     let upper = format!("0x{}", tx.hash().to_hex().to_uppercase());
     let (_, _, json) = fx.get(&format!("/v1/transactions/{upper}")).await;

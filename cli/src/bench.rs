@@ -72,6 +72,14 @@ pub struct Args {
     /// No progress line on stderr.
     #[arg(long)]
     quiet: bool,
+    /// SSE subscribers to keep open on the nodes (--url, round-robin) for the whole run: heavy
+    /// readers beside the load (see `readers.rs` for the mix).
+    #[arg(long, default_value_t = 0)]
+    readers: usize,
+    /// Clients issuing range queries (a 100-header replay and a block read, in a loop) for the
+    /// whole run.
+    #[arg(long, default_value_t = 0)]
+    range_readers: usize,
 }
 
 /// Latency percentiles, milliseconds.
@@ -168,6 +176,9 @@ struct Report {
     finalized: u64,
     failed: u64,
     timed_out: u64,
+    /// The heavy readers (`--readers`, `--range-readers`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    readers: Option<crate::readers::ReadersReport>,
 }
 
 /// Sizes drawn from a fixed value or a uniform range, with a small deterministic generator.
@@ -321,6 +332,14 @@ pub async fn run(args: Args) -> Result<()> {
         }));
     }
 
+    let readers = (args.readers + args.range_readers > 0).then(|| {
+        crate::readers::Readers::start(
+            &args.urls,
+            args.readers,
+            args.range_readers,
+            args.namespace_base..args.namespace_base + args.namespaces,
+        )
+    });
     let http = reqwest::Client::new();
     let clients: Vec<Arc<Client>> = args.urls.iter().map(|u| Arc::new(Client::new(u))).collect();
     let mut steps = Vec::new();
@@ -444,6 +463,10 @@ pub async fn run(args: Args) -> Result<()> {
     for f in followers {
         f.abort();
     }
+    let readers = match readers {
+        Some(r) => Some(r.stop().await),
+        None => None,
+    };
     let report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         started_unix_ms: crate::now_ms().saturating_sub(began.elapsed().as_millis() as u64),
@@ -461,6 +484,7 @@ pub async fn run(args: Args) -> Result<()> {
         failed: steps.iter().map(|s| s.failed).sum(),
         timed_out: steps.iter().map(|s| s.timed_out).sum(),
         steps,
+        readers,
     };
     let json = serde_json::to_string_pretty(&report)?;
     println!("{json}");

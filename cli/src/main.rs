@@ -4,6 +4,7 @@ mod bench;
 mod checkpoint;
 mod client;
 mod dev;
+mod readers;
 mod verify;
 
 use anyhow::{Context as _, Result, bail};

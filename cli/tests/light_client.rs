@@ -64,7 +64,7 @@ async fn light_client_follows_verifies_and_fails_over() {
     // tampered one. (Node 1 may index the block a moment after the node the SDK asked.)
     net.wait_final(1, &hash.to_string()).await;
     let (status, saved) = net
-        .get(1, &format!("/v1/transactions/{hash}"))
+        .get(1, &format!("/v1/transactions/{hash}?full=true"))
         .await
         .unwrap();
     assert_eq!(status, 200);
@@ -188,6 +188,8 @@ async fn every_field_is_bound(
         json
     };
     let header = get(format!("/v1/headers/{height}")).await;
+    let compact = get(format!("/v1/transactions/{}", tx["hash"].as_str().unwrap())).await;
+    assert!(compact.get("namespace_transactions").is_none(), "{compact}");
     let valid = get(format!("/v1/namespaces/{}/blocks/{height}", NS.get())).await;
     let absent = get(format!("/v1/namespaces/999999/blocks/{height}")).await;
     let history = get(format!(
@@ -197,6 +199,7 @@ async fn every_field_is_bound(
     .await;
     let good: Vec<(String, Value)> = [
         ("good-tx", tx),
+        ("good-tx-compact", &compact),
         ("good-header", &header),
         ("good-valid", &valid),
         ("good-absent", &absent),
@@ -239,6 +242,33 @@ async fn every_field_is_bound(
             tx,
             |v| v["namespace_transactions"][0]["hash"] = json!("11".repeat(32)),
             "`namespace_transactions[0].hash`",
+        ),
+        (
+            "compact-payload",
+            &compact,
+            |v| v["payload"] = json!("bm90IGZpcnN0"), // "not first"
+            "`payload` is not transaction",
+        ),
+        (
+            "compact-path",
+            &compact,
+            |v| {
+                let proof = &mut v["transaction_proof"];
+                proof["bytes"] = json!(format!("{}00", proof["bytes"].as_str().unwrap()));
+            },
+            "transaction proof does not decode",
+        ),
+        (
+            "compact-count",
+            &compact,
+            |v| v["transaction_proof"]["count"] = json!(99),
+            "`transaction_proof.count`",
+        ),
+        (
+            "compact-position",
+            &compact,
+            |v| v["position"] = json!(v["position"].as_u64().unwrap() + 1),
+            "`position`",
         ),
         (
             "tx-extra",

@@ -48,5 +48,5 @@ pub use verify::{
     CONSENSUS_DOMAIN, FINALIZE_SUFFIX, Finality, LightClient, VerifiedHeader, VerifyError,
     decode_certificate, decode_header, finalize_message, finalize_namespace, verify_absence,
     verify_certificate, verify_header, verify_history, verify_invalid_encoding, verify_namespace,
-    verify_signature,
+    verify_signature, verify_transaction,
 };

@@ -8,7 +8,7 @@ use commonware_cryptography::bls12381::primitives::{
     ops,
     variant::{MinSig, Variant},
 };
-use cortado_coding::{AbsenceProof, InvalidEncodingEvidence, NamespaceProof};
+use cortado_coding::{AbsenceProof, InvalidEncodingEvidence, NamespaceProof, TransactionProof};
 use cortado_types::{
     ChainId, FinalityCertificate, Hash, Header, Namespace,
     history::{self, HistoryError, HistoryProof},
@@ -327,6 +327,34 @@ pub fn verify_namespace(
             namespace,
             reason: e.to_string(),
         })
+}
+
+/// Checks that transaction `tx_hash` of `namespace` is at the proof's position in the verified
+/// header's block, by the compact proof `proof_bytes` (an encoded `TransactionProof`: the path
+/// from the transaction's leaf to the namespace entry's `tx_root`). Returns the proof.
+///
+/// This proves what the block's leader committed, not that the namespace is validly encoded
+/// (docs/LIGHT_CLIENT.md, "Compact transaction proofs"); [`verify_namespace`] with all the
+/// namespace's payloads proves both.
+pub fn verify_transaction(
+    trust: &Trust,
+    header: &VerifiedHeader,
+    namespace: Namespace,
+    tx_hash: &Hash,
+    proof_bytes: &[u8],
+) -> Result<TransactionProof, VerifyError> {
+    let proof = TransactionProof::decode_cfg(proof_bytes.to_vec(), &trust.limits.txs_per_block_max)
+        .map_err(|e| VerifyError::ProofDecode {
+            what: "transaction proof",
+            reason: e.to_string(),
+        })?;
+    cortado_coding::verify_transaction(&header.header, namespace, tx_hash, &proof).map_err(
+        |e| VerifyError::Namespace {
+            namespace,
+            reason: e.to_string(),
+        },
+    )?;
+    Ok(proof)
 }
 
 /// Checks that the verified header's block does not hold `namespace`, by the absence proof

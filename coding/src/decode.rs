@@ -44,7 +44,7 @@ pub enum DecodeError {
 /// Evidence that a namespace was invalidly encoded: `k` chunks with valid paths whose decoding
 /// does not re-encode to the commitment. Anyone can check it with [`verify_invalid_encoding`].
 ///
-/// Encoding: `version (1 byte, FORMAT_VERSION) || entry (52 bytes, see NamespaceEntry) || count
+/// Encoding: `version (1 byte, FORMAT_VERSION) || entry (84 bytes, see NamespaceEntry) || count
 /// (varint) || count × (index (u16 BE) || chunk)` (see [`Chunk`]). Codec config
 /// `(Params, Limits)`: at most `k` chunks, each bounded as a [`Chunk`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -288,7 +288,14 @@ fn parse_blob(
             limits.block_bytes_max
         ));
     }
-    if data.entry(entry.commitment) != *entry {
+    let derived = data.entry(entry.commitment);
+    if derived.tx_count == entry.tx_count
+        && derived.byte_len == entry.byte_len
+        && derived.tx_root != entry.tx_root
+    {
+        return Err("the transactions' hashes do not form the entry's tx_root".into());
+    }
+    if derived != *entry {
         return Err(format!(
             "decoded {} transactions of {} bytes; the entry says {} of {}",
             data.payloads.len(),

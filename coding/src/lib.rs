@@ -27,6 +27,9 @@
 //!    leaves, leaf `i` being `merkle::leaf_hash(DOMAIN_CHUNK, chunk_i)`. Chunk `i`'s proof is its
 //!    audit path (`merkle::proof` layout, at most `ceil(log2(n))` hashes). The namespace table
 //!    entry carries this root as `commitment`, with the namespace's `tx_count` and `byte_len`.
+//! 5. Transaction root: the `merkle` root (domain `_CORTADO_TXS`) over the namespace's
+//!    transaction hashes in block order, leaf `j` being `merkle::leaf_hash(_CORTADO_TXS,
+//!    hash_j)` (`cortado_types::tx_leaf`); the entry carries it as `tx_root`.
 //!
 //! ## Shares
 //!
@@ -52,7 +55,8 @@
 //!    minimal `shard_len` for it, the padding must be zeros, the bytes must parse as a payload
 //!    list within the limits (`NamespaceData::decode_payloads`: count ≤ `txs_per_block_max`,
 //!    each payload ≤ `tx_bytes_max`), the payloads must total at most `block_bytes_max`, and
-//!    the list must match the entry's `tx_count` and `byte_len`; otherwise INVALID.
+//!    the list must match the entry's `tx_count`, `byte_len` and `tx_root` (recomputed from
+//!    the parsed payloads); otherwise INVALID.
 //! 4. Otherwise VALID, with the parsed payloads.
 //!
 //! The verdict depends only on the commitment, the entry and the limits, never on which `k`
@@ -77,6 +81,13 @@
 //! position, or only `above` at position 0, or an empty table whose commitment is the empty
 //! tree's root.
 //!
+//! ## Transaction proofs
+//!
+//! One transaction is proven without its namespace by a [`TransactionProof`]: its position, the
+//! namespace's `tx_count` and the audit path from `tx_leaf(hash)` to the entry's `tx_root`
+//! ([`verify_transaction`]). It proves what the leader committed, not that the namespace is
+//! validly encoded (see the `txproof` module docs); the whole namespace proves both.
+//!
 //! ## Byte layouts
 //!
 //! Integers are big-endian; "varint" is commonware-codec's canonical LEB128 of a `u32`;
@@ -87,9 +98,10 @@
 //! |---|---|---|
 //! | [`Chunk`] (nested only) | `len (varint) \|\| data \|\| path` | `(Params, Limits)`: `len ≤` [`chunk_bytes_max`], path `≤ ceil(log2 n)` |
 //! | [`Share`] | `FORMAT_VERSION \|\| index (u16) \|\| count (varint) \|\| count × Chunk` | `(Params, Limits)`: `index < n`, `count ≤ namespaces_per_block_max`; total `≤` [`share_bytes_max`] |
-//! | [`NamespaceProof`] | `FORMAT_VERSION \|\| body`; body = `entry (52) \|\| position (u32) \|\| table_len (u32) \|\| path` | `namespaces_per_block_max`: `position < table_len ≤` it, path `≤ ceil(log2 table_len)` |
+//! | [`NamespaceProof`] | `FORMAT_VERSION \|\| body`; body = `entry (84) \|\| position (u32) \|\| table_len (u32) \|\| path` | `namespaces_per_block_max`: `position < table_len ≤` it, path `≤ ceil(log2 table_len)` |
 //! | [`AbsenceProof`] | `FORMAT_VERSION \|\| below \|\| above \|\| table_len (u32)`; `below`/`above` = `0x00` or `0x01 \|\| NamespaceProof body` | `namespaces_per_block_max` |
-//! | [`InvalidEncodingEvidence`] | `FORMAT_VERSION \|\| entry (52) \|\| count (varint) \|\| count × (index (u16) \|\| Chunk)` | `(Params, Limits)`: `count ≤ k` |
+//! | [`TransactionProof`] | `FORMAT_VERSION \|\| position (u32) \|\| count (u32) \|\| path` | `txs_per_block_max`: `position < count ≤` it, path `≤ ceil(log2 count)` |
+//! | [`InvalidEncodingEvidence`] | `FORMAT_VERSION \|\| entry (84) \|\| count (varint) \|\| count × (index (u16) \|\| Chunk)` | `(Params, Limits)`: `count ≤ k` |
 //!
 //! A decoder never panics and never allocates more than its input's length plus these bounds.
 //!
@@ -114,6 +126,7 @@ mod proof;
 mod rs;
 mod share;
 mod tree;
+mod txproof;
 
 pub use check::{BlockCheckError, verify_block};
 pub use decode::{
@@ -132,6 +145,7 @@ pub use proof::{
     AbsenceProof, NamespaceProof, ProofError, prove_namespace, verify_absence, verify_namespace,
 };
 pub use share::{Chunk, Share, ShareError, namespace_chunks, verify_share};
+pub use txproof::{TransactionProof, prove_among, prove_transaction, verify_transaction};
 
 /// Merkle domain of namespace chunk trees.
 pub const DOMAIN_CHUNK: &[u8] = b"_CORTADO_CHUNK";

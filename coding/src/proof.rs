@@ -20,7 +20,7 @@ pub(crate) const DOMAIN_TABLE: &[u8] = b"_CORTADO_TABLE";
 
 /// Proof that a namespace entry is in a header's table (for reading one namespace).
 ///
-/// Encoding: `version (1 byte, FORMAT_VERSION) || body`, where body is `entry (52 bytes) ||
+/// Encoding: `version (1 byte, FORMAT_VERSION) || body`, where body is `entry (84 bytes) ||
 /// position (u32 BE) || table_len (u32 BE) || path length (varint) || path hashes (32 bytes
 /// each)`. Codec config: `namespaces_per_block_max`; a decoder requires `table_len ≤` it,
 /// `position < table_len` and at most `ceil(log2(table_len))` hashes.
@@ -286,6 +286,11 @@ pub fn verify_namespace(
         )));
     }
     let data = NamespaceData::new(namespace, payloads.to_vec());
+    if data.entry(entry.commitment).tx_root != entry.tx_root {
+        return Err(invalid(format!(
+            "the payloads' transaction hashes do not form namespace {namespace}'s tx_root (omitted, extra, altered or reordered transactions, or an invalidly encoded namespace)"
+        )));
+    }
     match commitment_of(params, &data) {
         Some(commitment) if commitment == entry.commitment => Ok(()),
         _ => Err(invalid(format!(
@@ -377,6 +382,7 @@ mod tests {
                     tx_count: 1,
                     byte_len: i,
                     commitment: Hash([i as u8; 32]),
+                    tx_root: Hash([i as u8 + 1; 32]),
                 })
                 .collect(),
         )

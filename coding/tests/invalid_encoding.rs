@@ -155,6 +155,16 @@ fn non_canonical_blobs_are_invalid() {
                     ..data.entry(Default::default())
                 },
             ),
+            // A valid list with the entry's counts but another transaction root: the leader
+            // certified a tx_root its data does not have.
+            (
+                "tx_root",
+                blob_of(params, &bytes, shard, len),
+                NamespaceEntry {
+                    tx_root: cortado_types::Hash([9; 32]),
+                    ..data.entry(Default::default())
+                },
+            ),
         ];
         for (name, blob, entry) in cases {
             let (root, chunks) = commit_blob(params, blob);
@@ -164,6 +174,9 @@ fn non_canonical_blobs_are_invalid() {
             };
             let reason = assert_invalid(params, &entry, &chunks, &limits);
             assert_ne!(reason, NOT_A_CODEWORD, "{name}");
+            if name == "tx_root" {
+                assert!(reason.contains("tx_root"), "{name}: {reason}");
+            }
         }
         // The canonical blob itself is valid.
         let (root, chunks) = commit_blob(params, blob_of(params, &bytes, shard, len));
@@ -403,16 +416,10 @@ fn a_synced_block_is_checked_against_its_header() {
         let mut payload = namespaces[0].payloads[0].to_vec();
         payload[0] ^= 1;
         namespaces[0].payloads[0] = Bytes::from(payload);
-        let tampered = Block::from_parts(header.clone(), namespaces, &limits).unwrap();
+        // The entry's tx_root no longer matches: the block does not even assemble.
         assert_eq!(
-            verify_block(
-                params,
-                &header,
-                &tampered,
-                std::slice::from_ref(&evidence),
-                &limits
-            ),
-            Err(BlockCheckError::Commitment(Namespace(1)))
+            Block::from_parts(header.clone(), namespaces, &limits),
+            Err(cortado_types::Error::EntryMismatch(Namespace(1)))
         );
 
         // The invalid namespace claimed valid (with the payload the leader committed to).

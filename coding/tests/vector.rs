@@ -259,17 +259,47 @@ fn payload_commitment_of_the_block() {
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].commitment.to_hex(), SMALL_N4.commitment);
     assert_eq!(entries[1].commitment.to_hex(), LARGE_N4.commitment);
+    let tx_roots: Vec<String> = entries.iter().map(|e| e.tx_root.to_hex()).collect();
+    let hashes: Vec<String> = block.transactions().map(|tx| tx.hash().to_hex()).collect();
+    // Block order: namespace 1 ("hello", "world"), then namespace 2.
+    assert_eq!(
+        hashes,
+        [
+            "3804c1b7e44969ccf06022dec6ec3b2eae9d5653609482bdb07a94931f5a5748",
+            "af90c57ed479113ad0b79c1e7360b82d268ea0765185f0bdda279e42823fbed5",
+            "49425553acd29199048d38b43cf50be131ccfa6b97a50eb63e52ef2e5f1dee34",
+        ]
+    );
+    assert_eq!(
+        tx_roots,
+        [
+            "5658fe6b53a22b90e3867991a30752267f2028a741dedfa2871f9802a00fc853",
+            "6b6c59e958057c741bdb7a85f93b124bd4aa6c3a96d6bcf6d7af3d3907645270",
+        ]
+    );
     let leaves: Vec<String> = entries.iter().map(|e| e.leaf().to_hex()).collect();
     assert_eq!(
         leaves,
         [
-            "48ca37ee42d4aec8e20e13b16613138e2cd3257a204245919ffa11b0865039c0",
-            "fb2713b44bc36160cbb10a70d53c52e610a1cec70ad886908ca83ded3156d96f",
+            "737fe728493b50797c8ff5b5770ce90e49313e9eb300f9e4b03e4fd09d571908",
+            "80d258e577d5412dc2cabb3b736807ff7ad73ca31fad8c4665aa2db6661b87e4",
         ]
     );
     assert_eq!(
         header.payload_commitment.to_hex(),
-        "2469661fe609a4490ef5798481a9aac060d74401ae88b4c7ed42248e274a9d6d"
+        "ef9f24a8d352a7c2806f8fc8d58f72ef27208e932f9a1502675fae355f8df301"
+    );
+    // The compact proof of (1, "world"): position 1 of 2, the path is the leaf of "hello".
+    let proof = cortado_coding::prove_transaction(&block.namespaces()[0], 1).unwrap();
+    let path: Vec<String> = proof.path.iter().map(|h| h.to_hex()).collect();
+    assert_eq!((proof.position, proof.count), (1, 2));
+    assert_eq!(
+        path,
+        ["fa4e60b78098e57d034cf7eb85fa02a470b676c09328beac25bbe4ba475003ee"]
+    );
+    assert_eq!(
+        hex::encode(commonware_codec::Encode::encode(&proof)),
+        "02000000010000000201fa4e60b78098e57d034cf7eb85fa02a470b676c09328beac25bbe4ba475003ee"
     );
     // Validator i's share holds chunk i of each namespace, in table order.
     for (i, share) in shares.iter().enumerate() {

@@ -45,8 +45,8 @@ mod reader;
 mod schema;
 
 pub use index::{
-    EncodedEvidence, FinalizedBlock, InboxQuery, Index, IndexedMessage, IndexedTx, NamespaceBlock,
-    TxLocation,
+    CompactTx, EncodedEvidence, FinalizedBlock, InboxQuery, Index, IndexedMessage, IndexedTx,
+    NamespaceBlock, TxLocation,
 };
 pub use reader::Reader;
 

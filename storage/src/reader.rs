@@ -1,6 +1,6 @@
 //! The read side of the index, as a trait the API is generic over.
 
-use crate::{Error, InboxQuery, Index, IndexedMessage, NamespaceBlock, TxLocation};
+use crate::{CompactTx, Error, InboxQuery, Index, IndexedMessage, NamespaceBlock, TxLocation};
 use cortado_types::{
     Block, FinalityCertificate, Hash, Header, Height, Namespace, history::HistoryProof,
 };
@@ -53,6 +53,12 @@ pub trait Reader: Send + Sync {
         &self,
         hash: Hash,
     ) -> impl Future<Output = Result<Option<TxLocation>, Error>> + Send;
+
+    /// The compact proof material of the transaction at `loc`.
+    fn compact_tx(
+        &self,
+        loc: &TxLocation,
+    ) -> impl Future<Output = Result<Option<CompactTx>, Error>> + Send;
 
     /// Up to `limit` heights ≥ `from` holding `namespace`, ascending.
     fn namespace_heights(
@@ -146,6 +152,13 @@ impl Reader for Index {
         hash: Hash,
     ) -> impl Future<Output = Result<Option<TxLocation>, Error>> + Send {
         Index::transaction(self, hash)
+    }
+
+    fn compact_tx(
+        &self,
+        loc: &TxLocation,
+    ) -> impl Future<Output = Result<Option<CompactTx>, Error>> + Send {
+        Index::compact_tx(self, loc)
     }
 
     fn namespace_heights(

@@ -1,6 +1,7 @@
 use crate::{
     ChainId, Error, FORMAT_VERSION, Hash, Header, Height, Limits, Namespace, NamespaceEntry,
-    NamespaceTable, PublicKeyBytes, Transaction, read_version,
+    NamespaceTable, PublicKeyBytes, Transaction, merkle, read_version,
+    table::{DOMAIN_TXS, tx_leaf},
 };
 use bytes::Bytes;
 use commonware_codec::{
@@ -72,7 +73,21 @@ impl NamespaceData {
             tx_count: u32::try_from(self.payloads.len()).expect("tx count bounded by limits"),
             byte_len: self.byte_len(),
             commitment,
+            tx_root: merkle::root(DOMAIN_TXS, &self.tx_leaves()),
         }
+    }
+
+    /// The hashes of the transactions, in order.
+    pub fn tx_hashes(&self) -> Vec<Hash> {
+        self.payloads
+            .iter()
+            .map(|p| Transaction::hash_parts(self.namespace, p))
+            .collect()
+    }
+
+    /// The leaves of the namespace's transaction tree (see [`tx_leaf`]).
+    pub fn tx_leaves(&self) -> Vec<Hash> {
+        self.tx_hashes().iter().map(tx_leaf).collect()
     }
 
     /// The transactions, in order.

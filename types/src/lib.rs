@@ -38,11 +38,14 @@ pub use message::{
     sender::{Address, SenderKey, SenderSignature},
 };
 pub use namespace::Namespace;
-pub use table::{NamespaceEntry, NamespaceTable};
+pub use table::{DOMAIN_TXS, NamespaceEntry, NamespaceTable, tx_leaf};
 pub use transaction::Transaction;
 
 /// The format version byte that opens every top-level encoding.
-pub const FORMAT_VERSION: u8 = 1;
+///
+/// Version 2 added `tx_root` to namespace table entries (84 bytes instead of 52). A version-1
+/// chain's bytes are refused, not migrated: no network ran version 1 outside development.
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Reads and checks the format version byte.
 pub(crate) fn read_version(

@@ -6,10 +6,25 @@ use commonware_codec::{
 /// Domain of the Merkle tree over namespace table entries (the payload commitment).
 pub const DOMAIN_TABLE: &[u8] = b"_CORTADO_TABLE";
 
+/// Domain of the Merkle tree over one namespace's transaction hashes (an entry's `tx_root`).
+pub const DOMAIN_TXS: &[u8] = b"_CORTADO_TXS";
+
+/// The Merkle leaf of a transaction in its namespace's transaction tree: the leaf hash of its
+/// 32-byte transaction hash under [`DOMAIN_TXS`].
+pub fn tx_leaf(tx_hash: &Hash) -> Hash {
+    merkle::leaf_hash(DOMAIN_TXS, &tx_hash.0)
+}
+
 /// One namespace's line in a block's namespace table.
 ///
-/// Encoding (52 bytes): `namespace (u64 BE) || tx_count (u32 BE) || byte_len (u64 BE) ||
-/// commitment (32)`.
+/// Encoding (84 bytes): `namespace (u64 BE) || tx_count (u32 BE) || byte_len (u64 BE) ||
+/// commitment (32) || tx_root (32)`.
+///
+/// `tx_root` is the Merkle root (domain `_CORTADO_TXS`, see [`tx_leaf`]) over the namespace's
+/// transaction hashes in block order, so one transaction is proven with an O(log n) path
+/// instead of the whole namespace. Validators cannot check it before voting (they hold one
+/// chunk); the bad-encoding rule does: whoever reconstructs the namespace recomputes it, and a
+/// mismatch makes the namespace invalidly encoded, like a wrong commitment.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct NamespaceEntry {
     /// The namespace.
@@ -20,6 +35,8 @@ pub struct NamespaceEntry {
     pub byte_len: u64,
     /// Commitment to this namespace's data in the block.
     pub commitment: Hash,
+    /// Merkle root over the namespace's transaction hashes, in block order.
+    pub tx_root: Hash,
 }
 
 impl NamespaceEntry {
@@ -35,6 +52,7 @@ impl Write for NamespaceEntry {
         self.tx_count.write(buf);
         self.byte_len.write(buf);
         self.commitment.write(buf);
+        self.tx_root.write(buf);
     }
 }
 
@@ -46,12 +64,13 @@ impl Read for NamespaceEntry {
             tx_count: u32::read(buf)?,
             byte_len: u64::read(buf)?,
             commitment: Hash::read(buf)?,
+            tx_root: Hash::read(buf)?,
         })
     }
 }
 
 impl FixedSize for NamespaceEntry {
-    const SIZE: usize = 8 + 4 + 8 + 32;
+    const SIZE: usize = 8 + 4 + 8 + 32 + 32;
 }
 
 /// A block's namespace table: one entry per namespace present, strictly ascending by id.

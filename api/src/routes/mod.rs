@@ -386,23 +386,42 @@ pub(crate) async fn submit_raw<N: Node, R: ApiReader>(
     accept(&state.node, tx).await
 }
 
-/// The finalized view of a transaction found at `loc`, with its proof.
+/// The finalized view of a transaction found at `loc`, with its compact proof, and with the
+/// whole namespace when `full`.
 async fn finalized_tx(
     reader: &impl Reader,
     loc: cortado_storage::TxLocation,
+    full: bool,
 ) -> ApiResult<TransactionView> {
-    let nb = reader
-        .namespace_block(loc.namespace, loc.height)
+    let inconsistent = || {
+        ApiError::internal(format!(
+            "the index locates transaction {} at height {} index {} but its namespace block does not hold it",
+            loc.hash, loc.height, loc.index
+        ))
+    };
+    let compact = reader
+        .compact_tx(&loc)
         .await
-        .map_err(ApiError::storage)?;
-    nb.as_ref()
-        .and_then(|nb| TransactionView::finalized(&loc, nb))
-        .ok_or_else(|| {
-            ApiError::internal(format!(
-                "the index locates transaction {} at height {} index {} but its namespace block does not hold it",
-                loc.hash, loc.height, loc.index
-            ))
-        })
+        .map_err(ApiError::storage)?
+        .ok_or_else(inconsistent)?;
+    let nb = if full {
+        Some(
+            reader
+                .namespace_block(loc.namespace, loc.height)
+                .await
+                .map_err(ApiError::storage)?
+                .ok_or_else(inconsistent)?,
+        )
+    } else {
+        None
+    };
+    TransactionView::finalized(&loc, &compact, nb.as_ref()).ok_or_else(inconsistent)
+}
+
+/// The query of `GET /v1/transactions/{hash}`.
+#[derive(Deserialize)]
+pub(crate) struct TransactionQuery {
+    full: Option<bool>,
 }
 
 /// `GET /v1/transactions/{hash}`.
@@ -410,7 +429,10 @@ async fn finalized_tx(
     get,
     path = "/v1/transactions/{hash}",
     tag = "transactions",
-    params(("hash" = String, Path, description = "Transaction hash, 64 hex characters (0x and upper case accepted)")),
+    params(
+        ("hash" = String, Path, description = "Transaction hash, 64 hex characters (0x and upper case accepted)"),
+        ("full" = Option<bool>, Query, description = "Also return the namespace's transactions in the block (proven by re-encoding, with no assumption on the encoding; see docs/LIGHT_CLIENT.md); default false: the payload with its O(log n) proof to the entry's tx_root"),
+    ),
     responses(
         (status = 200, description = "Pending, or finalized with its proof", body = TransactionView),
         (status = 400, description = "Not a hash", body = ErrorBody),
@@ -421,8 +443,11 @@ async fn finalized_tx(
 pub(crate) async fn transaction<N: Node, R: ApiReader>(
     State(state): State<AppState<N, R>>,
     path: Result<Path<String>, PathRejection>,
+    query: Result<Query<TransactionQuery>, QueryRejection>,
 ) -> ApiResult<Json<TransactionView>> {
     let Path(value) = path?;
+    let Query(query) = query?;
+    let full = query.full.unwrap_or(false);
     let hash: Hash = value
         .parse()
         .map_err(|e: cortado_types::hash::ParseHashError| {
@@ -434,7 +459,7 @@ pub(crate) async fn transaction<N: Node, R: ApiReader>(
         .await
         .map_err(ApiError::storage)?
     {
-        return Ok(Json(finalized_tx(&state.reader, loc).await?));
+        return Ok(Json(finalized_tx(&state.reader, loc, full).await?));
     }
     if state.node.is_pending(hash).await {
         return Ok(Json(TransactionView::pending(hash)));
@@ -446,7 +471,7 @@ pub(crate) async fn transaction<N: Node, R: ApiReader>(
         .await
         .map_err(ApiError::storage)?
     {
-        return Ok(Json(finalized_tx(&state.reader, loc).await?));
+        return Ok(Json(finalized_tx(&state.reader, loc, full).await?));
     }
     Err(ApiError::not_found(format!(
         "unknown transaction {hash}: it is neither finalized nor in this node's mempool"

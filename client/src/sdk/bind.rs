@@ -12,7 +12,7 @@
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use bytes::Bytes;
 use commonware_codec::Encode;
-use cortado_coding::{AbsenceProof, NamespaceProof};
+use cortado_coding::{AbsenceProof, NamespaceProof, TransactionProof};
 use cortado_types::{
     FinalityCertificate, Header, Namespace, NamespaceEntry, Transaction, history::HistoryProof,
 };
@@ -38,6 +38,7 @@ fn entry(e: &NamespaceEntry) -> Value {
         "tx_count": e.tx_count,
         "byte_len": e.byte_len,
         "commitment": e.commitment.to_hex(),
+        "tx_root": e.tx_root.to_hex(),
     })
 }
 
@@ -82,6 +83,16 @@ pub(crate) fn inclusion_view(p: &NamespaceProof) -> Value {
         "position": p.position,
         "table_len": p.table_len,
         "entry": entry(&p.entry),
+        "path": p.path.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
+        "bytes": hex::encode(p.encode()),
+    })
+}
+
+/// `{"position","count","path","bytes"}`.
+pub(crate) fn transaction_proof_view(p: &TransactionProof) -> Value {
+    json!({
+        "position": p.position,
+        "count": p.count,
         "path": p.path.iter().map(|h| h.to_hex()).collect::<Vec<_>>(),
         "bytes": hex::encode(p.encode()),
     })

@@ -40,6 +40,8 @@ pub(super) struct TransactionJson {
     pub(super) header_bytes: Option<String>,
     pub(super) certificate_bytes: Option<String>,
     pub(super) namespace_proof: Option<ProofJson>,
+    pub(super) payload: Option<String>,
+    pub(super) transaction_proof: Option<ProofJson>,
     pub(super) namespace_transactions: Option<Vec<TxJson>>,
 }
 

@@ -22,6 +22,7 @@ mod inbox;
 mod json;
 mod offline;
 mod stream;
+mod tx;
 
 pub use bundles::BundleStatus;
 pub use offline::{Verified, verify_document};
@@ -165,6 +166,11 @@ pub struct Options {
     pub reconnect_backoff: Duration,
     /// Consecutive failed reconnections after which a stream gives up with an error.
     pub reconnect_attempts: u32,
+    /// Ask for and verify a finalized transaction's whole namespace (`?full=true`: re-encoded
+    /// against its commitment, so no assumption on the block's encoding) instead of the compact
+    /// O(log n) proof to the entry's `tx_root`, which holds unless the block's leader committed
+    /// an invalid encoding (docs/LIGHT_CLIENT.md, "Compact transaction proofs").
+    pub full_transaction_proofs: bool,
 }
 
 impl Default for Options {
@@ -174,6 +180,7 @@ impl Default for Options {
             poll_interval: Duration::from_millis(50),
             reconnect_backoff: Duration::from_millis(200),
             reconnect_attempts: 50,
+            full_transaction_proofs: false,
         }
     }
 }
@@ -541,7 +548,14 @@ impl Client {
         let http = &self.0.http;
         let result = self
             .call(
-                |url| http.get(format!("{url}/v1/transactions/{hash}")),
+                |url| {
+                    let full = if self.0.options.full_transaction_proofs {
+                        "?full=true"
+                    } else {
+                        ""
+                    };
+                    http.get(format!("{url}/v1/transactions/{hash}{full}"))
+                },
                 move |url, response| {
                     Box::pin(async move {
                         let url = url.as_str();
@@ -573,50 +587,29 @@ impl Client {
         };
         let height = json.height.ok_or_else(|| missing("height"))?;
         let index = json.index.ok_or_else(|| missing("index"))?;
-        let namespace = Namespace(json.namespace.ok_or_else(|| missing("namespace"))?);
-        let position = json.position.ok_or_else(|| missing("position"))?;
-        let header_bytes = json.header_bytes.ok_or_else(|| missing("header_bytes"))?;
+        let header_bytes = json
+            .header_bytes
+            .as_deref()
+            .ok_or_else(|| missing("header_bytes"))?;
         let certificate_bytes = json
             .certificate_bytes
+            .as_deref()
             .ok_or_else(|| missing("certificate_bytes"))?;
-        let proof = json
-            .namespace_proof
-            .ok_or_else(|| missing("namespace_proof"))?;
-        let txs = json
-            .namespace_transactions
-            .ok_or_else(|| missing("namespace_transactions"))?;
         let header = self
             .verify_header(
                 url,
-                &hex_bytes(url, "header_bytes", &header_bytes)?,
-                &hex_bytes(url, "certificate_bytes", &certificate_bytes)?,
+                &hex_bytes(url, "header_bytes", header_bytes)?,
+                &hex_bytes(url, "certificate_bytes", certificate_bytes)?,
             )
             .await?;
         if header.height() != height {
             return Err(missing("a height matching its header"));
         }
-        let payloads = payloads(url, &txs)?;
-        crate::verify_namespace(
-            &self.trust(),
-            &header,
-            namespace,
-            &hex_bytes(url, "namespace_proof.bytes", &proof.bytes)?,
-            &payloads,
-        )
-        .map_err(|source| SdkError::Verify {
-            url: url.to_string(),
-            source,
-        })?;
-        let payload = payloads
-            .get(position as usize)
-            .cloned()
-            .ok_or_else(|| missing("a position within its namespace"))?;
-        if Transaction::hash_parts(namespace, &payload) != hash {
-            return Err(SdkError::Malformed {
-                url: url.to_string(),
-                what: format!("the transaction at position {position} is not {hash}"),
-            });
+        if self.0.options.full_transaction_proofs && json.namespace_transactions.is_none() {
+            return Err(missing("namespace_transactions (asked with ?full=true)"));
         }
+        let checked = tx::check(&self.trust(), url, &header, hash, &json)?;
+        let (namespace, position) = (checked.namespace, checked.position);
         // The index follows from the header and the position; the node's is only compared.
         let slot = bind::slot(header.header(), namespace, position);
         if slot != Some(index) {
@@ -630,7 +623,7 @@ impl Client {
         Ok(FinalTx {
             hash,
             namespace,
-            payload,
+            payload: checked.payload,
             height,
             index,
             position,

@@ -5,8 +5,9 @@ use super::{
     hex_bytes, payloads,
 };
 use crate::{Trust, VerifiedHeader};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
 use commonware_codec::{Decode, DecodeExt, Encode};
-use cortado_types::{Hash, Namespace, Transaction, history::HistoryProof};
+use cortado_types::{Hash, Namespace, history::HistoryProof};
 use serde_json::{Value, json};
 
 /// What [`verify_document`] verified.
@@ -272,56 +273,31 @@ fn verify_transaction(trust: &Trust, json: &Value) -> Result<Verified, SdkError>
             .as_deref()
             .ok_or_else(|| missing("certificate_bytes"))?,
     )?;
-    let namespace = Namespace(t.namespace.ok_or_else(|| missing("namespace"))?);
-    let txs = t
-        .namespace_transactions
-        .ok_or_else(|| missing("namespace_transactions"))?;
-    let payloads = payloads(OFFLINE, &txs)?;
-    let proof = t
-        .namespace_proof
-        .ok_or_else(|| missing("namespace_proof"))?;
-    crate::verify_namespace(
-        trust,
-        &header,
-        namespace,
-        &hex_bytes(OFFLINE, "namespace_proof.bytes", &proof.bytes)?,
-        &payloads,
-    )
-    .map_err(|source| SdkError::Verify {
-        url: OFFLINE.into(),
-        source,
-    })?;
-    let position = t.position.ok_or_else(|| missing("position"))?;
-    let payload = payloads.get(position as usize).ok_or_else(|| {
-        malformed(format!(
-            "field `position` ({position}) is past the namespace's transactions"
-        ))
-    })?;
-    if Transaction::hash_parts(namespace, payload) != hash {
-        return Err(malformed(format!(
-            "field `hash` is {hash}; the transaction at position {position} is another"
-        )));
-    }
+    let checked = super::tx::check(trust, OFFLINE, &header, hash, &t)?;
+    let (namespace, position) = (checked.namespace, checked.position);
     let certificate = header
         .certificate()
         .ok_or_else(|| malformed("the header has no certificate of its own".into()))?;
     let view = bind::header_view(header.header(), certificate);
-    json_same(
-        json,
-        json!({
-            "hash": hash.to_hex(),
-            "status": "finalized",
-            "height": header.height(),
-            "index": bind::slot(header.header(), namespace, position),
-            "namespace": namespace.get(),
-            "block_hash": view["hash"],
-            "position": position,
-            "header_bytes": view["header_bytes"],
-            "certificate_bytes": view["certificate_bytes"],
-            "namespace_proof": bind::proof_view(header.header(), namespace),
-            "namespace_transactions": bind::transactions_view(header.header(), namespace, &payloads),
-        }),
-    )?;
+    let mut expected = json!({
+        "hash": hash.to_hex(),
+        "status": "finalized",
+        "height": header.height(),
+        "index": bind::slot(header.header(), namespace, position),
+        "namespace": namespace.get(),
+        "block_hash": view["hash"],
+        "position": position,
+        "header_bytes": view["header_bytes"],
+        "certificate_bytes": view["certificate_bytes"],
+        "namespace_proof": bind::proof_view(header.header(), namespace),
+        "payload": STANDARD.encode(&checked.payload),
+        "transaction_proof": bind::transaction_proof_view(&checked.proof),
+    });
+    if let Some(payloads) = &checked.payloads {
+        expected["namespace_transactions"] =
+            bind::transactions_view(header.header(), namespace, payloads);
+    }
+    json_same(json, expected)?;
     Ok(Verified::Transaction {
         hash,
         height: header.height(),

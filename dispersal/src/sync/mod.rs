@@ -425,13 +425,24 @@ where
         evidence: Vec<cortado_coding::InvalidEncodingEvidence>,
         sender: &mut impl Sender<PublicKey = P>,
     ) {
-        let hash = block.hash();
-        let Some(f) = self.fetches.get(&hash) else {
-            return;
+        let asked_from = |f: &Fetch| matches!(f.asked, Some((i, _, _)) if i == from);
+        // The block asked for by its hash, or else the one asked for at its height: a block
+        // with another hash at a height we asked `from` about is a lie about that block (a
+        // forged header), refused below, not an unsolicited message to drop and time out on.
+        let by_hash = block.hash();
+        let hash = if self.fetches.get(&by_hash).is_some_and(asked_from) {
+            by_hash
+        } else {
+            match self
+                .fetches
+                .iter()
+                .find(|(_, f)| asked_from(f) && f.header.height == block.height())
+            {
+                Some((hash, _)) => *hash,
+                None => return,
+            }
         };
-        if !matches!(f.asked, Some((i, _, _)) if i == from) {
-            return;
-        }
+        let f = self.fetches.get(&hash).expect("found above");
         if let Err(err) = verify_block(
             self.cfg.params,
             &f.header,
@@ -504,17 +515,33 @@ fn since(now: SystemTime, sent: SystemTime) -> Duration {
 }
 
 /// FAULT INJECTION: the block with the first byte of its first payload inverted (unchanged if
-/// it has no payload byte).
+/// it has no payload byte). A block's entries bind its transactions (`tx_root`), so the lie
+/// comes with the header it implies: that entry's `tx_root` and the payload commitment redone,
+/// a block that decodes and is whole, but not the certified one.
 fn corrupt(block: Block, limits: &Limits) -> Block {
     let mut namespaces = block.namespaces().to_vec();
-    if let Some(payload) = namespaces
+    let Some(at) = namespaces
+        .iter()
+        .position(|n| n.payloads.iter().any(|p| !p.is_empty()))
+    else {
+        return block;
+    };
+    let data = &mut namespaces[at];
+    let payload = data
+        .payloads
         .iter_mut()
-        .flat_map(|n| n.payloads.iter_mut())
         .find(|p| !p.is_empty())
-    {
-        let mut bytes = payload.to_vec();
-        bytes[0] ^= 0xff;
-        *payload = Bytes::from(bytes);
-    }
-    Block::from_parts(block.header().clone(), namespaces, limits).unwrap_or(block)
+        .expect("found above");
+    let mut bytes = payload.to_vec();
+    bytes[0] ^= 0xff;
+    *payload = Bytes::from(bytes);
+    let mut header = block.header().clone();
+    let mut entries = header.table.entries().to_vec();
+    entries[at] = data.entry(entries[at].commitment);
+    let Ok(table) = cortado_types::NamespaceTable::new(entries) else {
+        return block;
+    };
+    header.payload_commitment = table.root();
+    header.table = table;
+    Block::from_parts(header, namespaces, limits).unwrap_or(block)
 }

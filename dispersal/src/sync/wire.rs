@@ -34,7 +34,9 @@ pub(crate) enum SyncWire {
 /// Largest message the block-sync channel must admit: the largest block and, for the
 /// namespaces it marks invalidly encoded, `k` chunks each (at most `k` shares' worth).
 pub fn sync_message_bytes_max(params: Params, limits: &Limits) -> usize {
-    let evidence_items = limits.namespaces_per_block_max * (1 + 52 + 10);
+    // Per item: version, entry, and the varint count of its chunks.
+    let entry = <cortado_types::NamespaceEntry as commonware_codec::FixedSize>::SIZE;
+    let evidence_items = limits.namespaces_per_block_max * (1 + entry + 10);
     let chunks = params.needed() * cortado_coding::share_bytes_max(params, limits);
     1 + limits.block_encode_size_max() + 10 + evidence_items + chunks
 }

@@ -10,7 +10,9 @@
 
 use bytes::Bytes;
 use commonware_codec::{Decode, Encode};
-use cortado_coding::{AbsenceProof, Chunk, InvalidEncodingEvidence, NamespaceProof, Params, Share};
+use cortado_coding::{
+    AbsenceProof, Chunk, InvalidEncodingEvidence, NamespaceProof, Params, Share, TransactionProof,
+};
 use cortado_types::{
     Block, Bundle, Envelope, FinalityCertificate, Header, Limits, Marker, NamespaceTable,
     Transaction, history::HistoryProof,
@@ -83,7 +85,8 @@ pub fn proofs(data: &[u8]) -> usize {
     let limits = Limits::default();
     let max = limits.namespaces_per_block_max;
     let mut taken = canonical::<NamespaceProof>(data, &max, "NamespaceProof")
-        + canonical::<AbsenceProof>(data, &max, "AbsenceProof");
+        + canonical::<AbsenceProof>(data, &max, "AbsenceProof")
+        + canonical::<TransactionProof>(data, &limits.txs_per_block_max, "TransactionProof");
     for params in params() {
         let cfg = (params, limits);
         taken += canonical::<InvalidEncodingEvidence>(data, &cfg, "InvalidEncodingEvidence")

@@ -108,6 +108,23 @@ pub struct IndexedTx {
     pub payload: Bytes,
 }
 
+/// What proves one finalized transaction without its namespace's other payloads: the header
+/// and certificate, the hashes of the namespace's transactions in block order (the leaves of
+/// its `tx_root`), the transaction's position among them and its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompactTx {
+    /// The block header.
+    pub header: Header,
+    /// Its finality certificate.
+    pub certificate: FinalityCertificate,
+    /// The namespace's transaction hashes, in block order.
+    pub hashes: Vec<Hash>,
+    /// The transaction's position among them.
+    pub position: u32,
+    /// Its payload.
+    pub payload: Bytes,
+}
+
 /// One namespace's part of a finalized block, with what proves the block final.
 ///
 /// Three cases, told apart by the header's table and `invalid_encoding`: the namespace is

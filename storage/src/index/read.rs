@@ -1,8 +1,8 @@
 //! Reads: headers, blocks, namespaces, transactions, history proofs, bundles.
 
 use super::{
-    EncodedEvidence, Index, IndexedTx, NamespaceBlock, TxLocation, hash_from, height_from,
-    height_param, index_from, limit_param, namespace_param,
+    CompactTx, EncodedEvidence, Index, IndexedTx, NamespaceBlock, TxLocation, hash_from,
+    height_from, height_param, index_from, limit_param, namespace_param,
 };
 use crate::Error;
 use bytes::Bytes;
@@ -223,6 +223,51 @@ impl Index {
                 })
             })
             .collect()
+    }
+
+    /// The compact proof material of the transaction at `loc`: header, certificate, the
+    /// namespace's transaction hashes (no payloads) and this transaction's payload. `None` if
+    /// the index does not hold it there.
+    pub async fn compact_tx(&self, loc: &TxLocation) -> Result<Option<CompactTx>, Error> {
+        let Some((header, certificate)) = self.header(loc.height).await? else {
+            return Ok(None);
+        };
+        let height = height_param(loc.height)
+            .ok_or_else(|| Error::Codec(format!("height {} beyond the index", loc.height)))?;
+        let rows = sqlx::query(
+            "SELECT idx, hash FROM txs WHERE namespace = ? AND height = ? ORDER BY idx",
+        )
+        .bind(namespace_param(loc.namespace))
+        .bind(height)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut hashes = Vec::with_capacity(rows.len());
+        let mut position = None;
+        for row in rows {
+            if index_from(row.try_get("idx")?)? == loc.index {
+                position = Some(hashes.len());
+            }
+            hashes.push(hash_from(
+                &row.try_get::<Vec<u8>, _>("hash")?,
+                "transaction hash",
+            )?);
+        }
+        let Some(position) = position.and_then(|p| u32::try_from(p).ok()) else {
+            return Ok(None);
+        };
+        let payload: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT payload FROM txs WHERE height = ? AND idx = ?")
+                .bind(height)
+                .bind(i64::from(loc.index))
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(payload.map(|payload| CompactTx {
+            header,
+            certificate,
+            hashes,
+            position,
+            payload: Bytes::from(payload),
+        }))
     }
 
     /// Where transaction `hash` was first finalized, if it was.
