@@ -3,8 +3,8 @@
 //!
 //! Subscribers are a mix a public node sees: one in ten follows a namespace with payloads (a
 //! rollup node), four in ten follow a namespace without payloads (an indexer tracking
-//! inclusion), the rest follow headers (light clients). Each reconnects after a drop, 500 ms
-//! later, resuming where it was (`Last-Event-ID` is not needed: it asks from the tip again).
+//! inclusion), the rest follow headers (light clients). Each reconnects 500 ms after a drop and
+//! follows from the tip again (it does not resume with `Last-Event-ID`).
 //! Range readers loop: the status, a replay of the last 100 headers over SSE, one block read.
 //!
 //! A node bounds streams per client address (`streams_per_address_max`, default 64), so

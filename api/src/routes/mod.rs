@@ -399,21 +399,21 @@ async fn finalized_tx(
             loc.hash, loc.height, loc.index
         ))
     };
-    let compact = reader
-        .compact_tx(&loc)
-        .await
-        .map_err(ApiError::storage)?
-        .ok_or_else(inconsistent)?;
-    let nb = if full {
-        Some(
-            reader
-                .namespace_block(loc.namespace, loc.height)
-                .await
-                .map_err(ApiError::storage)?
-                .ok_or_else(inconsistent)?,
-        )
+    // The whole namespace already holds what the compact proof needs: one read, not two.
+    let (compact, nb) = if full {
+        let nb = reader
+            .namespace_block(loc.namespace, loc.height)
+            .await
+            .map_err(ApiError::storage)?
+            .ok_or_else(inconsistent)?;
+        (nb.compact(loc.index).ok_or_else(inconsistent)?, Some(nb))
     } else {
-        None
+        let compact = reader
+            .compact_tx(&loc)
+            .await
+            .map_err(ApiError::storage)?
+            .ok_or_else(inconsistent)?;
+        (compact, None)
     };
     TransactionView::finalized(&loc, &compact, nb.as_ref()).ok_or_else(inconsistent)
 }

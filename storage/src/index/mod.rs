@@ -147,6 +147,21 @@ pub struct NamespaceBlock {
     pub evidence: Option<EncodedEvidence>,
 }
 
+impl NamespaceBlock {
+    /// The compact proof material of its transaction with block index `index` (what
+    /// [`Index::compact_tx`] reads), derived from this read; `None` if it does not hold it.
+    pub fn compact(&self, index: u32) -> Option<CompactTx> {
+        let position = self.transactions.iter().position(|t| t.index == index)?;
+        Some(CompactTx {
+            header: self.header.clone(),
+            certificate: self.certificate.clone(),
+            hashes: self.transactions.iter().map(|t| t.hash).collect(),
+            position: u32::try_from(position).ok()?,
+            payload: self.transactions[position].payload.clone(),
+        })
+    }
+}
+
 /// A height as an SQLite integer, or `None` when it is beyond what the index holds.
 fn height_param(height: Height) -> Option<i64> {
     i64::try_from(height).ok()
