@@ -2,7 +2,7 @@
 # Heavy-readers benchmark on real processes (loopback): finality latency at 1 MB/s with and
 # without 1,000 SSE subscribers and a stream of range queries, in one run on one network.
 #
-#   bench/readers.sh [readers=1000] [secs=30] [rounds=2] [mbps=1] [size=65536]
+#   bench/readers.sh [readers=1000] [secs=30] [rounds=2] [mbps=1] [size=65536] [range readers=8]
 #
 # 4 validators, all API nodes. Each round runs `cortado bench` twice back to back on the same
 # network: without readers (the floor), then with READERS subscribers and 8 range readers spread
@@ -19,6 +19,7 @@ SECS=${2:-30}
 ROUNDS=${3:-2}
 MBPS=${4:-1}
 SIZE=${5:-65536}
+RANGE=${6:-8}
 N=4
 BIN=${CORTADO_BIN:-target/release/cortado}
 DIR=$(mktemp -d /tmp/cortado-readers-XXXX)
@@ -40,7 +41,7 @@ run() { # run <name> <readers> <range readers>
 }
 for r in $(seq 1 "$ROUNDS"); do
   run "floor-$r" 0 0
-  run "readers-$r" "$READERS" 8
+  run "readers-$r" "$READERS" "$RANGE"
 done
 for i in $(seq 0 $((N - 1))); do
   printf 'node %d peak RSS %s\n' "$i" "$(awk '/VmHWM/ { printf "%.0f MiB", $2 / 1024 }' "/proc/${pids[$i]}/status")"

@@ -75,6 +75,7 @@
 
 mod config;
 pub mod error;
+mod feed;
 mod guard;
 mod limits;
 mod metrics;
@@ -128,12 +129,14 @@ where
     let metrics = metrics::ApiMetrics::new();
     let gate = (!cfg.serves_data).then(|| Arc::new(cfg.data_nodes.clone()));
     let bounds = cfg.bounds.clone();
+    let feed = Arc::new(feed::Feed::new(bounds.stream_cache_bytes_max, &metrics));
     let state = AppState {
         node,
         reader,
         finalized,
         cfg: Arc::new(cfg),
         metrics: metrics.clone(),
+        feed,
     };
     let routes = Router::new()
         .route("/v1/transactions", post(routes::submit::<N, R>))

@@ -16,6 +16,7 @@
 //! | [`ApiLimits::request_timeout_ms`] to produce a response (an SSE stream's response is its first byte) | 503 `timeout` |
 //! | [`ApiLimits::idle_timeout_ms`] to send a request's headers, and idle between requests | the connection is closed |
 //! | [`ApiLimits::response_bytes_max`] payload bytes of proofs in one inbox answer | the answer stops early, `next` resumes |
+//! | [`ApiLimits::stream_cache_bytes_max`] bytes of events rendered once for the streams at the tip | the oldest heights are dropped; streams behind read the index |
 //!
 //! An address is the client's IP address; an IPv6 address counts by its /64 prefix (one host
 //! usually holds a whole /64). Behind a reverse proxy every client has the proxy's address:
@@ -67,6 +68,10 @@ pub struct ApiLimits {
     /// Most payload bytes the proofs of one inbox answer carry (default 32 MiB); at least one
     /// message is always answered.
     pub response_bytes_max: usize,
+    /// Most bytes of rendered events kept for the streams at the tip (default 64 MiB): each
+    /// of the latest finalized heights is read and rendered once for all of them; a stream
+    /// behind what is kept reads the index itself.
+    pub stream_cache_bytes_max: usize,
 }
 
 impl Default for ApiLimits {
@@ -82,6 +87,7 @@ impl Default for ApiLimits {
             request_timeout_ms: 30_000,
             idle_timeout_ms: 30_000,
             response_bytes_max: 32 << 20,
+            stream_cache_bytes_max: 64 << 20,
         }
     }
 }
@@ -112,6 +118,7 @@ impl ApiLimits {
             ("request_timeout_ms", self.request_timeout_ms),
             ("idle_timeout_ms", self.idle_timeout_ms),
             ("response_bytes_max", self.response_bytes_max as u64),
+            ("stream_cache_bytes_max", self.stream_cache_bytes_max as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("[api] {name} must be at least 1"));

@@ -36,6 +36,10 @@ pub(crate) struct ApiMetrics {
     registry: Arc<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    /// Events the stream feed read from the index and rendered ([`crate::feed`]).
+    pub(crate) feed_renders: Counter,
+    /// Events the stream feed sent to streams.
+    pub(crate) feed_events: Counter,
 }
 
 fn histogram() -> Histogram {
@@ -58,10 +62,24 @@ impl ApiMetrics {
             "API request latency (to the response head; streams count until they start)",
             latency.clone(),
         );
+        let feed_renders = Counter::default();
+        let feed_events = Counter::default();
+        registry.register(
+            "stream_feed_renders",
+            "Stream events read from the index and rendered once for every stream at the tip",
+            feed_renders.clone(),
+        );
+        registry.register(
+            "stream_feed_events",
+            "Stream events sent from the shared renderings (streams behind the tip read the index)",
+            feed_events.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
             latency,
+            feed_renders,
+            feed_events,
         }
     }
 

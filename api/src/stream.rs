@@ -7,15 +7,20 @@
 //! block before it announces its height. The current value of the channel is marked seen
 //! before each index read, so a block finalized during the read still wakes the stream.
 //!
+//! Within the last heights up to the announced one, a stream takes each event from the shared
+//! [`Feed`](crate::feed), which reads and renders it once for every stream at the tip; behind
+//! that window it reads the index itself. Both paths render the same views.
+//!
 //! At most one batch of headers (or, for a namespace stream, one batch of heights: blocks are
 //! read one at a time as they are sent) is held per stream. A stream ends when the node drops
 //! the channel's sender (shutdown) or, after an `error` event, when the index fails.
 
+use crate::views::{HeaderView, NamespaceEventView};
 use crate::{
     Node,
     error::{ApiError, ErrorBody, code},
-    routes::{ApiReader, AppState, inbox_view, parse_height, parse_namespace},
-    views::{HeaderView, NamespaceEventView},
+    feed::{Feed, Kind, Served, error_event, header_event, inbox_event, namespace_event},
+    routes::{ApiReader, AppState, parse_height, parse_namespace},
 };
 use axum::{
     extract::{
@@ -28,13 +33,10 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
-use cortado_storage::{Error as StorageError, InboxQuery, Reader};
-
-/// Most messages one `inbox_block` event reads (a block holds at most `txs_per_block_max`).
-const INBOX_BLOCK_MESSAGES_MAX: usize = 65_536;
+use cortado_storage::{Error as StorageError, Reader};
 use cortado_types::{FinalityCertificate, Header, Height, Namespace};
 use serde::Deserialize;
-use std::{collections::VecDeque, convert::Infallible, time::Duration};
+use std::{collections::VecDeque, convert::Infallible, sync::Arc};
 use tokio::sync::watch;
 
 /// Query of the stream routes.
@@ -43,15 +45,6 @@ pub(crate) struct StreamQuery {
     from: Option<String>,
     /// Namespace streams only: `false` leaves out the payloads (hashes only).
     payloads: Option<bool>,
-}
-
-/// What a stream follows.
-#[derive(Clone, Copy)]
-enum Kind {
-    Headers,
-    /// A namespace, and whether events carry the payloads.
-    Namespace(Namespace, bool),
-    Inbox(Namespace),
 }
 
 /// Read from the index, not yet sent.
@@ -70,30 +63,20 @@ struct Follow<R> {
     pending: VecDeque<Pending>,
     batch: usize,
     done: bool,
-}
-
-fn error_event(err: &StorageError) -> Event {
-    tracing::error!(%err, "index read failed in a stream");
-    let data = serde_json::json!({
-        "error": format!("the node's index failed: {err}; reconnect with Last-Event-ID"),
-        "code": code::INTERNAL,
-    });
-    Event::default().event("error").data(data.to_string())
-}
-
-fn json_event(name: &'static str, height: Height, data: &impl serde::Serialize) -> Event {
-    let event = Event::default().event(name).id(height.to_string());
-    match serde_json::to_string(data) {
-        Ok(json) => event.data(json),
-        // Serializing these views cannot fail; say so on the wire if it ever does.
-        Err(e) => {
-            let data = serde_json::json!({ "error": e.to_string(), "code": code::INTERNAL });
-            event.event("error").data(data.to_string())
-        }
-    }
+    /// The shared renderings of the latest heights.
+    feed: Arc<Feed>,
+    /// The last event came from the feed at the announced height.
+    at_tip: bool,
 }
 
 impl<R: Reader> Follow<R> {
+    /// Ends the stream after an `error` event.
+    fn fail(&mut self, err: &StorageError) -> Event {
+        self.pending.clear();
+        self.done = true;
+        error_event(err)
+    }
+
     /// Reads the next batch into `pending`; false when the index has nothing new.
     async fn fill(&mut self) -> Result<bool, StorageError> {
         let Some(next) = self.next else {
@@ -168,66 +151,71 @@ impl<R: Reader> Follow<R> {
 
     /// The event for a pending item; `None` if there is nothing to send for it.
     async fn event(&self, pending: Pending) -> Result<Option<Event>, StorageError> {
-        match (pending, self.kind) {
-            (Pending::Header(hc), _) => {
-                let (header, certificate) = *hc;
-                let view = HeaderView::new(&header, &certificate);
-                Ok(Some(json_event("header", header.height, &view)))
-            }
+        let rendered = match (pending, self.kind) {
+            (Pending::Header(hc), _) => Some(header_event(&hc.0, &hc.1)),
+            // `namespace_heights` lists only blocks holding the namespace; skip any other.
             (Pending::Height(height), Kind::Namespace(namespace, payloads)) => {
-                // `namespace_heights` lists only blocks holding the namespace; skip any other.
-                let nb = self.reader.namespace_block(namespace, height).await?;
-                Ok(nb
-                    .as_ref()
-                    .and_then(|nb| NamespaceEventView::new(nb, payloads))
-                    .map(|view| json_event("namespace_block", height, &view)))
+                namespace_event(&self.reader, namespace, payloads, height).await?
             }
             (Pending::Height(height), Kind::Inbox(destination)) => {
-                let messages: Vec<_> = self
-                    .reader
-                    .inbox(
-                        destination,
-                        InboxQuery::AtHeight { height },
-                        INBOX_BLOCK_MESSAGES_MAX,
-                    )
-                    .await?;
-                if messages.is_empty() {
-                    return Ok(None);
-                }
-                Ok(Some(
-                    match inbox_view(&self.reader, destination, messages, Vec::new(), None).await {
-                        Ok(view) => json_event("inbox_block", height, &view),
-                        Err(e) => {
-                            let data = serde_json::json!({ "error": e.message, "code": e.code });
-                            Event::default().event("error").data(data.to_string())
-                        }
-                    },
-                ))
+                inbox_event(&self.reader, destination, height).await?
             }
-            (Pending::Height(_), Kind::Headers) => Ok(None),
+            (Pending::Height(_), Kind::Headers) => None,
+        };
+        Ok(rendered.map(|r| r.event))
+    }
+
+    /// Serves `next` from the feed when the feed keeps it, the announced height being `tip`;
+    /// `Ok(None)` when the stream must read the index instead.
+    async fn serve_from_feed(
+        &mut self,
+        tip: Height,
+    ) -> Result<Option<Option<Event>>, StorageError> {
+        let Some(next) = self.next.filter(|next| *next <= tip) else {
+            return Ok(None);
+        };
+        match self.feed.event(&self.reader, self.kind, next, tip).await? {
+            Served::NotKept => Ok(None),
+            Served::Event(event) => {
+                self.next = next.checked_add(1);
+                self.at_tip = next == tip;
+                Ok(Some(event))
+            }
         }
     }
 }
 
 /// One step of a stream: the next event and the state after it, or `None` at the end.
+///
+/// Within the feed's window a stream takes each height's event from the feed; behind it, it
+/// reads the index in batches. Once it has sent the announced height from the feed it waits
+/// for the next announcement without asking the index (the node indexes before announcing).
 async fn step<R: Reader>(mut st: Follow<R>) -> Option<(Result<Event, Infallible>, Follow<R>)> {
     loop {
         if let Some(pending) = st.pending.pop_front() {
             match st.event(pending).await {
                 Ok(Some(event)) => return Some((Ok(event), st)),
                 Ok(None) => continue,
-                Err(e) => {
-                    st.pending.clear();
-                    st.done = true;
-                    return Some((Ok(error_event(&e)), st));
-                }
+                Err(e) => return Some((Ok(st.fail(&e)), st)),
             }
         }
         if st.done {
             return None;
         }
-        st.finalized.borrow_and_update();
-        match st.fill().await {
+        let tip = *st.finalized.borrow_and_update();
+        match st.serve_from_feed(tip).await {
+            Ok(Some(Some(event))) => return Some((Ok(event), st)),
+            Ok(Some(None)) => continue,
+            Ok(None) => {}
+            Err(e) => return Some((Ok(st.fail(&e)), st)),
+        }
+        let fresh = if st.at_tip && st.next.is_some_and(|next| next > tip) {
+            Ok(false)
+        } else {
+            st.at_tip = false;
+            st.fill().await
+        };
+        match fresh {
             Ok(true) => {}
             Ok(false) => {
                 if st.finalized.changed().await.is_err() {
@@ -235,10 +223,7 @@ async fn step<R: Reader>(mut st: Follow<R>) -> Option<(Result<Event, Infallible>
                     return None;
                 }
             }
-            Err(e) => {
-                st.done = true;
-                return Some((Ok(error_event(&e)), st));
-            }
+            Err(e) => return Some((Ok(st.fail(&e)), st)),
         }
     }
 }
@@ -277,23 +262,19 @@ async fn start(
     Ok(latest.map_or(Some(0), |h| h.checked_add(1)))
 }
 
-fn sse<R: ApiReader>(
-    reader: R,
-    finalized: watch::Receiver<u64>,
-    kind: Kind,
-    next: Option<Height>,
-    batch: usize,
-    keepalive: Duration,
-) -> Response {
+fn sse<N, R: ApiReader>(state: AppState<N, R>, kind: Kind, next: Option<Height>) -> Response {
     let follow = Follow {
-        reader,
-        finalized,
+        reader: state.reader,
+        finalized: state.finalized,
         kind,
         next,
         pending: VecDeque::new(),
-        batch: batch.max(1),
+        batch: state.cfg.stream_batch_max.max(1),
         done: false,
+        feed: state.feed,
+        at_tip: false,
     };
+    let keepalive = state.cfg.sse_keepalive;
     let events = futures::stream::unfold(follow, step);
     Sse::new(events)
         .keep_alive(KeepAlive::new().interval(keepalive).text("keep-alive"))
@@ -321,14 +302,7 @@ pub(crate) async fn headers<N: Node, R: ApiReader>(
 ) -> Result<Response, ApiError> {
     let Query(query) = query?;
     let next = start(&state.reader, &query, &headers).await?;
-    Ok(sse(
-        state.reader,
-        state.finalized,
-        Kind::Headers,
-        next,
-        state.cfg.stream_batch_max,
-        state.cfg.sse_keepalive,
-    ))
+    Ok(sse(state, Kind::Headers, next))
 }
 
 /// `GET /v1/stream/namespaces/{ns}?from=H&payloads=false`.
@@ -358,12 +332,9 @@ pub(crate) async fn namespace<N: Node, R: ApiReader>(
     let Query(query) = query?;
     let next = start(&state.reader, &query, &headers).await?;
     Ok(sse(
-        state.reader,
-        state.finalized,
+        state,
         Kind::Namespace(namespace, query.payloads.unwrap_or(true)),
         next,
-        state.cfg.stream_batch_max,
-        state.cfg.sse_keepalive,
     ))
 }
 
@@ -392,12 +363,5 @@ pub(crate) async fn inbox<N: Node, R: ApiReader>(
     let destination = parse_namespace(&ns)?;
     let Query(query) = query?;
     let next = start(&state.reader, &query, &headers).await?;
-    Ok(sse(
-        state.reader,
-        state.finalized,
-        Kind::Inbox(destination),
-        next,
-        state.cfg.stream_batch_max,
-        state.cfg.sse_keepalive,
-    ))
+    Ok(sse(state, Kind::Inbox(destination), next))
 }

@@ -39,6 +39,8 @@ pub(crate) struct AppState<N, R> {
     pub(crate) finalized: watch::Receiver<u64>,
     pub(crate) cfg: Arc<ApiConfig>,
     pub(crate) metrics: crate::metrics::ApiMetrics,
+    /// The shared renderings of the latest heights, for the streams.
+    pub(crate) feed: Arc<crate::feed::Feed>,
 }
 
 impl<N: Clone, R: Clone> Clone for AppState<N, R> {
@@ -49,6 +51,7 @@ impl<N: Clone, R: Clone> Clone for AppState<N, R> {
             finalized: self.finalized.clone(),
             cfg: self.cfg.clone(),
             metrics: self.metrics.clone(),
+            feed: self.feed.clone(),
         }
     }
 }
