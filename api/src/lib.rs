@@ -83,6 +83,7 @@ mod node;
 mod number;
 mod openapi;
 mod routes;
+mod runtime;
 mod serve;
 mod stream;
 mod views;
@@ -92,6 +93,7 @@ pub use error::ApiError;
 pub use limits::ApiLimits;
 pub use node::{ConsensusStatus, DispersalStatus, Node, SubmitError, Submitted, SyncStatus};
 pub use openapi::ApiDoc;
+pub use runtime::{THREAD_NAME, lowered_runtime, runtime};
 pub use serve::{REFUSING_MAX, SHUTDOWN_GRACE, serve};
 
 /// Entry points for the fuzz targets in `fuzz/` (not an API).

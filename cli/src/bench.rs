@@ -80,6 +80,14 @@ pub struct Args {
     /// whole run.
     #[arg(long, default_value_t = 0)]
     range_readers: usize,
+    /// Range queries per second between all range readers (default: each asks again as soon
+    /// as it is answered).
+    #[arg(long)]
+    range_rate: Option<f64>,
+    /// How many steps below the load generator's priority the readers run (0 to 19): they
+    /// stand for clients on other machines, so by default they take only CPU left idle.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(0..=19))]
+    readers_nice: u8,
 }
 
 /// Latency percentiles, milliseconds.
@@ -129,6 +137,11 @@ struct NodeBytes {
     shares_stored: f64,
     /// Bytes written to storage by the runtime (journals, archives; not the SQLite index).
     storage_written: f64,
+    /// Seconds summed over the node's finality latencies (`chain_finalizer_finality_latency_
+    /// seconds`: proposal timestamp to finalized, reconstructed and indexed on the node).
+    finality_latency_sum_s: f64,
+    /// How many blocks that sum is over.
+    finality_latency_count: f64,
 }
 
 impl NodeBytes {
@@ -138,6 +151,8 @@ impl NodeBytes {
             p2p_received: self.p2p_received - before.p2p_received,
             shares_stored: self.shares_stored - before.shares_stored,
             storage_written: self.storage_written - before.storage_written,
+            finality_latency_sum_s: self.finality_latency_sum_s - before.finality_latency_sum_s,
+            finality_latency_count: self.finality_latency_count - before.finality_latency_count,
         }
     }
 }
@@ -240,6 +255,8 @@ async fn scrape(http: &reqwest::Client, url: &str) -> Option<NodeBytes> {
         p2p_received: metric_sum(&text, "p2p_received_bytes_total"),
         shares_stored: metric_sum(&text, "chain_dispersal_share_bytes_stored_total"),
         storage_written: metric_sum(&text, "runtime_storage_write_bytes_total"),
+        finality_latency_sum_s: metric_sum(&text, "chain_finalizer_finality_latency_seconds_sum"),
+        finality_latency_count: metric_sum(&text, "chain_finalizer_finality_latency_seconds_count"),
     })
 }
 
@@ -332,14 +349,19 @@ pub async fn run(args: Args) -> Result<()> {
         }));
     }
 
-    let readers = (args.readers + args.range_readers > 0).then(|| {
-        crate::readers::Readers::start(
-            &args.urls,
-            args.readers,
-            args.range_readers,
-            args.namespace_base..args.namespace_base + args.namespaces,
-        )
-    });
+    let readers = (args.readers + args.range_readers > 0)
+        .then(|| {
+            crate::readers::Readers::start(
+                &args.urls,
+                args.readers,
+                args.range_readers,
+                args.range_rate,
+                args.namespace_base..args.namespace_base + args.namespaces,
+                args.readers_nice,
+            )
+        })
+        .transpose()
+        .context("cannot start the readers' runtime")?;
     let http = reqwest::Client::new();
     let clients: Vec<Arc<Client>> = args.urls.iter().map(|u| Arc::new(Client::new(u))).collect();
     let mut steps = Vec::new();

@@ -5,7 +5,14 @@
 //! rollup node), four in ten follow a namespace without payloads (an indexer tracking
 //! inclusion), the rest follow headers (light clients). Each reconnects 500 ms after a drop and
 //! follows from the tip again (it does not resume with `Last-Event-ID`).
-//! Range readers loop: the status, a replay of the last 100 headers over SSE, one block read.
+//! Range readers loop: the status, a replay of the last 100 headers over SSE, one block read;
+//! as fast as they are answered (closed loops, the most a client can ask), or at
+//! `--range-rate` queries per second between them all.
+//!
+//! The readers stand for clients on other machines, so their own work (TLS-free HTTP, SSE
+//! parsing) should not take CPU from the nodes or the load generator on this one: they run on
+//! a runtime of their own, one thread at `--readers-nice` (default 10) steps below the load
+//! generator's priority. With `--readers-nice 0` they compete on equal terms.
 //!
 //! A node bounds streams per client address (`streams_per_address_max`, default 64), so
 //! against a loopback URL each group of 60 subscribers binds its own source address
@@ -76,6 +83,7 @@ impl Counters {
 
 /// The running readers; [`Readers::stop`] ends them and reports.
 pub struct Readers {
+    runtime: tokio::runtime::Runtime,
     tasks: JoinSet<()>,
     counters: Arc<Counters>,
     subscribers: usize,
@@ -162,8 +170,23 @@ async fn subscriber(http: reqwest::Client, url: String, counters: Arc<Counters>)
     }
 }
 
-async fn range_reader(http: reqwest::Client, base: String, counters: Arc<Counters>) {
+/// A range reader: queries in a loop, at most one per `every` if set (a tick missed while a
+/// query takes longer is skipped, not made up).
+async fn range_reader(
+    http: reqwest::Client,
+    base: String,
+    every: Option<Duration>,
+    counters: Arc<Counters>,
+) {
+    let mut ticker = every.map(|every| {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        ticker
+    });
     loop {
+        if let Some(ticker) = &mut ticker {
+            ticker.tick().await;
+        }
         let height = async {
             let status: serde_json::Value = http
                 .get(format!("{base}/v1/status"))
@@ -215,13 +238,20 @@ async fn range_reader(http: reqwest::Client, base: String, counters: Arc<Counter
 
 impl Readers {
     /// Starts `subscribers` SSE subscribers and `range_readers` range-query clients over
-    /// `urls` (round-robin), following namespaces `namespaces`.
+    /// `urls` (round-robin), following namespaces `namespaces`, on a runtime `nice` steps
+    /// below the caller's priority. The range readers ask as fast as they are answered, or
+    /// `range_rate` queries per second between them all if set.
     pub fn start(
         urls: &[String],
         subscribers: usize,
         range_readers: usize,
+        range_rate: Option<f64>,
         namespaces: std::ops::Range<u64>,
-    ) -> Self {
+        nice: u8,
+    ) -> std::io::Result<Self> {
+        let runtime = cortado_api::lowered_runtime("cortado-readers", 1, nice)?;
+        // reqwest clients register with the runtime they are built on.
+        let entered = runtime.enter();
         let counters = Arc::new(Counters::default());
         let mut tasks = JoinSet::new();
         let spread = namespaces.end.saturating_sub(namespaces.start).max(1);
@@ -239,27 +269,36 @@ impl Readers {
                 1..=4 => format!("{base}/v1/stream/namespaces/{ns}?payloads=false"),
                 _ => format!("{base}/v1/stream/headers"),
             };
-            tasks.spawn(subscriber(http, url, counters.clone()));
+            tasks.spawn_on(subscriber(http, url, counters.clone()), runtime.handle());
         }
         // Range readers get source addresses past the subscribers' groups.
         let first_group = subscribers.div_ceil(PER_ADDRESS) + 1;
+        let every = range_rate
+            .filter(|rate| *rate > 0.0)
+            .map(|rate| Duration::from_secs_f64(range_readers as f64 / rate));
         for j in 0..range_readers {
             let base = urls[j % urls.len()].clone();
             let http = client(&base, first_group + j);
-            tasks.spawn(range_reader(http, base, counters.clone()));
+            tasks.spawn_on(
+                range_reader(http, base, every, counters.clone()),
+                runtime.handle(),
+            );
         }
-        Self {
+        drop(entered);
+        Ok(Self {
+            runtime,
             tasks,
             counters,
             subscribers,
             range_readers,
-        }
+        })
     }
 
     /// Stops every reader and reports what they did.
     pub async fn stop(mut self) -> ReadersReport {
         self.tasks.abort_all();
         while self.tasks.join_next().await.is_some() {}
+        self.runtime.shutdown_background();
         let c = &self.counters;
         ReadersReport {
             subscribers: self.subscribers,

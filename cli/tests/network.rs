@@ -120,6 +120,31 @@ async fn four_nodes_finalize_serve_and_survive_sigkill() {
     assert!(value("mempool_bytes") >= 0.0);
     assert!(metrics.contains("api_requests_total{route=\"/v1/status\""));
 
+    // The API runs on threads of its own at nice +10, its SQLite readers too; consensus, the
+    // index writer and the main thread keep the node's priority.
+    let threads = common::threads(net.nodes[0].pid().unwrap());
+    let base = threads[0].1;
+    let lowered = (base + 10).min(19);
+    let named = |prefix: &str| -> Vec<i32> {
+        threads
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(_, nice)| *nice)
+            .collect()
+    };
+    let api = named("cortado-api");
+    assert!(api.len() >= 2, "{threads:?}");
+    assert!(api.iter().all(|n| *n == lowered), "{threads:?}");
+    let readers = named("own-sqlite-");
+    assert!(!readers.is_empty(), "{threads:?}");
+    assert!(readers.iter().all(|n| *n == lowered), "{threads:?}");
+    let writers = named("sqlx-sqlite-wor");
+    assert!(writers.contains(&base), "{threads:?}");
+    assert!(
+        named("tokio-runtime-w").iter().all(|n| *n == base),
+        "{threads:?}"
+    );
+
     // SIGKILL node 3, keep going without it, restart it: it serves every block.
     net.nodes[3].sigkill();
     let mut later = Vec::new();

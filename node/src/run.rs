@@ -49,6 +49,9 @@ pub enum NodeError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The API's runtime could not be built.
+    #[error("cannot start the API's threads: {0}")]
+    ApiRuntime(std::io::Error),
     /// Invalid key material.
     #[error("invalid key material: {0}")]
     Keys(#[from] keys::KeyError),
@@ -321,14 +324,16 @@ async fn start(
         });
     }
 
-    // API.
+    // API, on a runtime of its own whose threads run at a lower priority (cortado_api::runtime):
+    // clients get the CPU that consensus leaves.
     let api_addr = cfg.node.api_listen;
-    let listener = tokio::net::TcpListener::bind(api_addr)
-        .await
+    let listener = std::net::TcpListener::bind(api_addr)
+        .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
         .map_err(|source| NodeError::Listen {
             addr: api_addr,
             source,
         })?;
+    let api_runtime = cortado_api::runtime(&cfg.node.api).map_err(NodeError::ApiRuntime)?;
     let router = cortado_api::router(
         ApiNode {
             mempool,
@@ -341,7 +346,7 @@ async fn start(
                 Arc::new(move || context.encode())
             },
         },
-        index.clone(),
+        index.with_own_readers(),
         finalized_rx,
         cortado_api::ApiConfig {
             bounds: cfg.node.api.clone(),
@@ -355,7 +360,8 @@ async fn start(
     );
     let bounds = cfg.node.api.clone();
     let (stop_tx, mut stop_rx) = watch::channel(false);
-    let api = tokio::spawn(async move {
+    let api = api_runtime.spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         cortado_api::serve(listener, router, &bounds, async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         })
@@ -388,6 +394,7 @@ async fn start(
     info!("stopping");
     let _ = stop_tx.send(true);
     let _ = api.await;
+    api_runtime.shutdown_background();
     drop(finalized_tx);
     engine.abort();
     pool_handle.abort();

@@ -200,3 +200,24 @@ impl Net {
         panic!("transaction {hash} not finalized on node {node}");
     }
 }
+
+/// Every thread of process `pid`: its name and nice value (Linux `/proc`), the main thread
+/// first.
+pub fn threads(pid: u32) -> Vec<(String, i32)> {
+    let mut tids: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().parse().unwrap())
+        .collect();
+    tids.sort_by_key(|tid| (*tid != pid, *tid));
+    tids.iter()
+        .filter_map(|tid| {
+            let dir = format!("/proc/{pid}/task/{tid}");
+            let name = std::fs::read_to_string(format!("{dir}/comm")).ok()?;
+            let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
+            // Fields after the parenthesised name start at the 3rd; nice is the 19th.
+            let after = &stat[stat.rfind(')')? + 2..];
+            let nice = after.split(' ').nth(19 - 3)?.parse().ok()?;
+            Some((name.trim().to_string(), nice))
+        })
+        .collect()
+}

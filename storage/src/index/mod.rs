@@ -23,6 +23,8 @@ use std::{path::Path, time::Duration};
 
 /// Reader connections of an on-disk index (the writer has its own).
 const FILE_CONNECTIONS_MAX: u32 = 4;
+/// Name prefix of the threads of [`Index::with_own_readers`]' connections (the id follows).
+pub const OWN_READER_THREAD: &str = "own-sqlite-";
 /// How long a statement waits for a lock held by another connection before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -38,6 +40,8 @@ pub struct Index {
     /// The one writer (the same pool as `pool` in memory).
     writer: SqlitePool,
     limits: Limits,
+    /// How to open more reader connections (`None` in memory: there is one connection).
+    options: Option<SqliteConnectOptions>,
 }
 
 /// A finalized cross-rollup message, as the index locates it.
@@ -209,9 +213,35 @@ impl Index {
         let index = Self::init(writer.clone(), writer, limits).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(FILE_CONNECTIONS_MAX)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(Index { pool, ..index })
+        Ok(Index {
+            pool,
+            options: Some(options),
+            ..index
+        })
+    }
+
+    /// The same index with reader connections of its own, opened on first use by the thread
+    /// that first reads (an SQLite connection runs on a thread of its own, started by the
+    /// thread that opens it, which gives it its scheduling priority). The node hands such a
+    /// clone to its API, whose threads run at a lower priority. In memory it is a plain clone.
+    /// Writes through it go to the one writer; [`Self::close`] on it closes that writer too.
+    pub fn with_own_readers(&self) -> Index {
+        let Some(options) = &self.options else {
+            return self.clone();
+        };
+        let options = options
+            .clone()
+            .thread_name(|id| format!("{OWN_READER_THREAD}{id}"));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(FILE_CONNECTIONS_MAX)
+            .min_connections(0)
+            .connect_lazy_with(options);
+        Index {
+            pool,
+            ..self.clone()
+        }
     }
 
     /// Opens a fresh index in memory (for tests); it lives as long as a clone of it does.
@@ -252,6 +282,7 @@ impl Index {
             pool,
             writer,
             limits,
+            options: None,
         })
     }
 
@@ -353,6 +384,38 @@ mod tests {
             signature: [0; 48],
         };
         (block, certificate)
+    }
+
+    #[tokio::test]
+    async fn own_readers_open_lazily_and_see_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(&dir.path().join("i.sqlite"), Limits::default())
+            .await
+            .unwrap();
+        let readers = index.with_own_readers();
+        assert_eq!(
+            readers.pool.size(),
+            0,
+            "no connection before the first read"
+        );
+        assert_eq!(readers.latest_height().await.unwrap(), None);
+        assert_eq!(readers.pool.size(), 1);
+        let (block, certificate) = sample_block();
+        index
+            .insert_finalized(&block, &certificate, &[], 0)
+            .await
+            .unwrap();
+        assert_eq!(readers.latest_height().await.unwrap(), Some(0));
+        // Its own connections, apart from the original's readers.
+        let mut held = Vec::new();
+        for _ in 0..FILE_CONNECTIONS_MAX {
+            held.push(readers.pool.acquire().await.unwrap());
+        }
+        assert_eq!(index.latest_height().await.unwrap(), Some(0));
+        drop(held);
+        // In memory there is one database, so it is the same connection.
+        let memory = Index::open_in_memory(Limits::default()).await.unwrap();
+        assert!(memory.with_own_readers().options.is_none());
     }
 
     #[tokio::test]
