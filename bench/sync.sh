@@ -28,7 +28,7 @@ LIFE=7200
 
 "$BIN" genesis --validators "$N" --out "$DIR" --p2p-port $P2P --api-port $HTTP --seed 13 >/dev/null
 for f in "$DIR"/node-*/node.toml; do
-  sed -i "s/^worker_threads = \(.*\)$/worker_threads = \1\nshare_retention_views = $RETENTION/" "$f"
+  sed -i "0,/^worker_threads = /s/^worker_threads = \(.*\)$/worker_threads = \1\nshare_retention_views = $RETENTION/" "$f"
 done
 . bench/lib.sh
 for i in 0 1 2; do start "$i"; done

@@ -17,7 +17,7 @@
 //! | [`ApiLimits::idle_timeout_ms`] to send a request's headers, and idle between requests | the connection is closed |
 //! | [`ApiLimits::response_bytes_max`] payload bytes of proofs in one inbox answer | the answer stops early, `next` resumes |
 //! | [`ApiLimits::stream_cache_bytes_max`] bytes of events rendered once for the streams at the tip | the oldest heights are dropped; streams behind read the index |
-//! | [`ApiLimits::worker_threads`] threads answering clients, [`ApiLimits::nice`] steps below the node's priority | clients share those threads, and get CPU only when consensus leaves it (see `runtime`) |
+//! | [`ApiLimits::threads`] threads answering clients, [`ApiLimits::nice`] steps below the node's priority | clients share those threads, and get CPU only when consensus leaves it (see `runtime`) |
 //!
 //! An address is the client's IP address; an IPv6 address counts by its /64 prefix (one host
 //! usually holds a whole /64). Behind a reverse proxy every client has the proxy's address:
@@ -78,7 +78,7 @@ pub struct ApiLimits {
     pub stream_cache_bytes_max: usize,
     /// Threads that answer clients (default 2): the API runs on its own runtime, so however
     /// many clients there are, they keep at most this many cores busy.
-    pub worker_threads: usize,
+    pub threads: usize,
     /// How much higher those threads' nice value is than the node's (default 10, 0 to 19;
     /// Linux only): when the machine is busy, consensus and dispersal get the CPU first and
     /// clients what is left.
@@ -99,7 +99,7 @@ impl Default for ApiLimits {
             idle_timeout_ms: 30_000,
             response_bytes_max: 32 << 20,
             stream_cache_bytes_max: 64 << 20,
-            worker_threads: 2,
+            threads: 2,
             nice: 10,
         }
     }
@@ -132,7 +132,7 @@ impl ApiLimits {
             ("idle_timeout_ms", self.idle_timeout_ms),
             ("response_bytes_max", self.response_bytes_max as u64),
             ("stream_cache_bytes_max", self.stream_cache_bytes_max as u64),
-            ("worker_threads", self.worker_threads as u64),
+            ("threads", self.threads as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("[api] {name} must be at least 1"));

@@ -4,11 +4,11 @@
 //! A public API node serves whoever asks: a thousand SSE subscribers, range readers, a
 //! submission flood. Every byte it renders or copies for them is CPU that voting, dispersal
 //! and the finalizer need to keep finality fast. So the node runs its API on a separate tokio
-//! runtime of [`ApiLimits::worker_threads`] threads (its blocking threads included), each
+//! runtime of [`ApiLimits::threads`] threads (its blocking threads included), each
 //! [`ApiLimits::nice`] steps below the node's own priority (a nice value that much higher,
 //! at most 19):
 //!
-//! - however many clients there are, they keep at most `worker_threads` cores busy;
+//! - however many clients there are, they keep at most `threads` cores busy;
 //! - when the machine is busy, the kernel runs consensus first (at nice 10 a runnable thread
 //!   weighs about a ninth of one at nice 0 in Linux's fair scheduler) and clients get what is
 //!   left, instead of clients slowing every vote down;
@@ -29,7 +29,7 @@ pub const THREAD_NAME: &str = "cortado-api";
 /// Builds the API runtime (see the module docs). Dropping it from async code panics: stop
 /// it with `shutdown_background` or `shutdown_timeout` once [`crate::serve`] has returned.
 pub fn runtime(limits: &ApiLimits) -> io::Result<tokio::runtime::Runtime> {
-    lowered_runtime(THREAD_NAME, limits.worker_threads, limits.nice)
+    lowered_runtime(THREAD_NAME, limits.threads, limits.nice)
 }
 
 /// A multi-threaded tokio runtime of `threads` threads named `name`, each `nice` steps below
@@ -87,7 +87,7 @@ mod tests {
     fn api_threads_run_at_the_configured_nice_value_and_the_rest_do_not() {
         let before = own_nice();
         let limits = ApiLimits {
-            worker_threads: 1,
+            threads: 1,
             nice: 7,
             ..ApiLimits::default()
         };
@@ -109,7 +109,7 @@ mod tests {
     fn nice_zero_leaves_the_priority_alone() {
         let before = own_nice();
         let limits = ApiLimits {
-            worker_threads: 1,
+            threads: 1,
             nice: 0,
             ..ApiLimits::default()
         };
@@ -128,12 +128,12 @@ mod tests {
         let err = limits.check().unwrap_err();
         assert!(err.contains("[api] nice is 20"), "{err}");
         let zero = ApiLimits {
-            worker_threads: 0,
+            threads: 0,
             ..ApiLimits::default()
         };
         assert_eq!(
             zero.check().unwrap_err(),
-            "[api] worker_threads must be at least 1"
+            "[api] threads must be at least 1"
         );
     }
 }

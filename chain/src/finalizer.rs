@@ -7,7 +7,9 @@
 //! sink sees a byte. When no validator holds enough shares any more (the block is older than
 //! their `share_retention_views`), it fetches the whole block from an API node instead, which
 //! is checked against the certified header the same way (`cortado_dispersal::Syncer`); when
-//! neither works it tries both again after `OBTAIN_RETRY`. A validator that is not an API node keeps only its own shares: the sink gets
+//! neither works it tries both again after `OBTAIN_RETRY`; once a block had to come whole, blocks
+//! far below the tip are asked of API nodes first (`obtain`). A validator that is not an API
+//! node keeps only its own shares: the sink gets
 //! the header and its certificate ([`FinalizedSink::finalized_header`]).
 //!
 //! Reconstruction is pipelined: marshal dispatches up to `max_pending_acks` finalized blocks
@@ -56,7 +58,7 @@ use std::{
     pin::Pin,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -167,6 +169,9 @@ pub struct Finalizer<E, S, T> {
     /// own: its height and certificate.
     descendant: Option<(u64, FinalityCertificate)>,
     manifests: Manifests,
+    /// The last block obtained came whole from an API node because no validator held its
+    /// shares: older blocks are asked of API nodes first (see [`obtain`]).
+    shares_pruned: Arc<AtomicBool>,
 }
 
 /// Finality as this node sees it.
@@ -252,6 +257,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                 reoffered_at: None,
                 descendant: None,
                 manifests,
+                shares_pruned: Arc::default(),
             },
             Reporter {
                 sender,
@@ -323,9 +329,14 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
     /// Starts what a finalized block needs before the sink can take it: its certificate, and
     /// its reconstruction from shares on an API node.
     fn prepare(&self, (block, ack): Item) -> Prepared {
-        let sources = self
-            .reconstruct
-            .then(|| (self.dispersal.clone(), self.sync.clone()));
+        let sources = self.reconstruct.then(|| Sources {
+            dispersal: self.dispersal.clone(),
+            sync: self.sync.clone(),
+            shares_pruned: self.shares_pruned.clone(),
+            // Far enough behind that validators may have pruned it: twice the window.
+            old: block.height().get().saturating_add(2 * self.window as u64)
+                < self.tip.load(Ordering::Relaxed),
+        });
         let marshal = self.marshal.clone();
         let context = self.context.child("obtain");
         Box::pin(async move {
@@ -337,10 +348,7 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
                     .await
                     .map(|f| certificate_of(&f))
             };
-            let retrieve = async {
-                let (dispersal, sync) = sources?;
-                Some(obtain(&context, &dispersal, &sync, header).await)
-            };
+            let retrieve = async { Some(obtain(&context, &sources?, header).await) };
             let (certificate, retrieved) = future::join(certificate, retrieve).await;
             Ready {
                 block,
@@ -505,24 +513,51 @@ impl<E: Spawner + Clock + Metrics, S: FinalizedSink, T: TxSource> Finalizer<E, S
     }
 }
 
+/// Where an API node obtains a finalized block's contents.
+struct Sources {
+    dispersal: cortado_dispersal::Mailbox,
+    sync: SyncMailbox,
+    /// Shared by every retrieval: the last block obtained needed a whole-block sync.
+    shares_pruned: Arc<AtomicBool>,
+    /// The block is more than two windows below the highest finalized height known.
+    old: bool,
+}
+
 /// A finalized block's contents: reconstructed from validators' shares or, when no validator
 /// holds enough of them any more, fetched whole from an API node and checked against the
 /// header; both again after a pause until one works. `None` if the node is shutting down.
-async fn obtain(
-    context: &impl Clock,
-    dispersal: &cortado_dispersal::Mailbox,
-    sync: &SyncMailbox,
-    header: Header,
-) -> Option<Retrieved> {
+///
+/// A node syncing a long stretch beyond the validators' share retention would otherwise spend
+/// a round of share requests, every validator declining, on each block before asking an API
+/// node. So once a block had to come whole, an *old* block (more than two windows below the
+/// tip: near the tip shares are the normal path) asks API nodes first, and shares only if no
+/// API node holds it; a block obtained from shares (or a sync that fails) ends that mode. The
+/// order changes what is asked first, never what is accepted: both paths check every byte
+/// against the certified header.
+async fn obtain(context: &impl Clock, sources: &Sources, header: Header) -> Option<Retrieved> {
+    let mut sync_first = sources.old && sources.shares_pruned.load(Ordering::Relaxed);
     loop {
-        match dispersal.retrieve(header.clone()).await {
-            Ok(retrieved) => return Some(retrieved),
-            Err(RetrieveError::Stopped) => return None,
-            Err(RetrieveError::Unavailable) => {}
+        if !sync_first {
+            match sources.dispersal.retrieve(header.clone()).await {
+                Ok(retrieved) => {
+                    sources.shares_pruned.store(false, Ordering::Relaxed);
+                    return Some(retrieved);
+                }
+                Err(RetrieveError::Stopped) => return None,
+                Err(RetrieveError::Unavailable) => {}
+            }
         }
-        match sync.fetch(header.clone()).await {
-            Ok(retrieved) => return Some(retrieved),
+        match sources.sync.fetch(header.clone()).await {
+            Ok(retrieved) => {
+                sources.shares_pruned.store(true, Ordering::Relaxed);
+                return Some(retrieved);
+            }
             Err(RetrieveError::Stopped) => return None,
+            Err(RetrieveError::Unavailable) if sync_first => {
+                // No API node holds it: shares at once.
+                sources.shares_pruned.store(false, Ordering::Relaxed);
+                sync_first = false;
+            }
             Err(RetrieveError::Unavailable) => context.sleep(OBTAIN_RETRY).await,
         }
     }

@@ -140,10 +140,13 @@ impl Mailbox {
             .send(Message::Retrieve { header, response })
             .await
             .map_err(|_| RetrieveError::Stopped)?;
-        receiver
-            .await
-            .map_err(|_| RetrieveError::Stopped)?
-            .ok_or(RetrieveError::Unavailable)
+        let retrieved = receiver.await.map_err(|_| RetrieveError::Stopped)?;
+        if retrieved.is_none() {
+            self.stats
+                .retrievals_unavailable
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        retrieved.ok_or(RetrieveError::Unavailable)
     }
 
     /// The counters, for the block-sync actor (it shares them).

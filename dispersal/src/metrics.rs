@@ -23,6 +23,9 @@ pub struct Stats {
     pub blocks_synced: AtomicU64,
     /// Whole blocks from API nodes that did not check (the sender was scored down).
     pub synced_blocks_rejected: AtomicU64,
+    /// Retrievals from shares that ended unavailable (every validator asked, fewer than k
+    /// shares came of it).
+    pub retrievals_unavailable: AtomicU64,
 }
 
 /// A snapshot of [`Stats`].
@@ -42,6 +45,8 @@ pub struct StatsSnapshot {
     pub blocks_synced: u64,
     /// Whole blocks from API nodes that did not check (the sender was scored down).
     pub synced_blocks_rejected: u64,
+    /// Retrievals from shares that ended unavailable.
+    pub retrievals_unavailable: u64,
 }
 
 impl Stats {
@@ -55,6 +60,7 @@ impl Stats {
             last_reconstruct_us: self.last_reconstruct_us.load(Ordering::Relaxed),
             blocks_synced: self.blocks_synced.load(Ordering::Relaxed),
             synced_blocks_rejected: self.synced_blocks_rejected.load(Ordering::Relaxed),
+            retrievals_unavailable: self.retrievals_unavailable.load(Ordering::Relaxed),
         }
     }
 }

@@ -234,11 +234,20 @@ fn api_node_down_beyond_share_retention_syncs_from_api_nodes_despite_a_liar() {
         let rate = behind as f64 / took.as_secs_f64().max(0.001);
         let stats = cluster.validators[down].engine().unwrap().dispersal.stats();
         println!(
-            "behind {behind} blocks (retention 64 views); caught up in {took:?} (simulated): {rate:.1} blocks/s vs the chain's {live_rate:.1} blocks/s ({:.1}x); {} blocks synced whole, {} rejected, {} reconstructed",
+            "behind {behind} blocks (retention 64 views); caught up in {took:?} (simulated): {rate:.1} blocks/s vs the chain's {live_rate:.1} blocks/s ({:.1}x); {} blocks synced whole, {} rejected, {} reconstructed; {} share rounds declined",
             rate / live_rate,
             stats.blocks_synced,
             stats.synced_blocks_rejected,
             stats.blocks_reconstructed,
+            stats.retrievals_unavailable,
+        );
+        // Once a block had to come whole, older ones are asked of API nodes first: the share
+        // round every validator declines is not paid per block (it was, 376 times, before).
+        assert!(
+            stats.retrievals_unavailable < stats.blocks_synced / 4,
+            "{} share rounds ended unavailable for {} blocks synced whole",
+            stats.retrievals_unavailable,
+            stats.blocks_synced
         );
         assert!(
             stats.blocks_synced >= behind / 2,
