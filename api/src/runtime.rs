@@ -82,41 +82,40 @@ mod tests {
         rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap()
     }
 
+    /// The nice values of a worker and of a blocking thread of an API runtime at `nice`.
     #[cfg(target_os = "linux")]
-    #[test]
-    fn api_threads_run_at_the_configured_nice_value_and_the_rest_do_not() {
-        let before = own_nice();
+    fn runtime_nice(nice: u8) -> (i32, i32) {
         let limits = ApiLimits {
             threads: 1,
-            nice: 7,
+            nice,
             ..ApiLimits::default()
         };
         let rt = runtime(&limits).unwrap();
-        let (worker, blocking) = rt.block_on(async {
+        let found = rt.block_on(async {
             let worker = tokio::spawn(async { own_nice() }).await.unwrap();
             let blocking = tokio::task::spawn_blocking(own_nice).await.unwrap();
             (worker, blocking)
         });
+        rt.shutdown_background();
+        found
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn api_threads_run_at_the_configured_nice_value_and_the_rest_do_not() {
+        let before = own_nice();
+        let (worker, blocking) = runtime_nice(7);
         let expected = (before + 7).min(19);
         assert_eq!(worker, expected);
         assert_eq!(blocking, expected);
         assert_eq!(own_nice(), before, "the caller's thread keeps its priority");
-        rt.shutdown_background();
     }
 
     #[cfg(target_os = "linux")]
     #[test]
     fn nice_zero_leaves_the_priority_alone() {
         let before = own_nice();
-        let limits = ApiLimits {
-            threads: 1,
-            nice: 0,
-            ..ApiLimits::default()
-        };
-        let rt = runtime(&limits).unwrap();
-        let worker = rt.block_on(async { tokio::spawn(async { own_nice() }).await.unwrap() });
-        assert_eq!(worker, before);
-        rt.shutdown_background();
+        assert_eq!(runtime_nice(0).0, before);
     }
 
     #[test]

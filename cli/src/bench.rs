@@ -90,6 +90,9 @@ pub struct Args {
     readers_nice: u8,
 }
 
+/// Lowest `--range-rate`: one query every 1,000 s between all range readers.
+const RANGE_RATE_MIN: f64 = 0.001;
+
 /// Latency percentiles, milliseconds.
 #[derive(Serialize, Default, Clone, Copy, Debug)]
 struct Percentiles {
@@ -289,6 +292,11 @@ pub async fn run(args: Args) -> Result<()> {
     }
     if args.duration <= 0.0 || args.finality_timeout <= 0.0 {
         bail!("--duration and --finality-timeout must be positive");
+    }
+    if let Some(rate) = args.range_rate
+        && !(rate.is_finite() && rate >= RANGE_RATE_MIN)
+    {
+        bail!("--range-rate is {rate}; it must be at least {RANGE_RATE_MIN} queries per second");
     }
     let mut sizes = Sizes {
         min: args.size,

@@ -99,3 +99,27 @@ async fn bench_smoke_run_is_consistent() {
     drop(net);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_range_rate_below_the_minimum_is_refused_by_name() {
+    for rate in ["0", "-3", "1e-300", "NaN"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cortado"))
+            .args([
+                "bench",
+                "--url",
+                "http://127.0.0.1:9",
+                "--range-readers",
+                "2",
+            ])
+            .arg(format!("--range-rate={rate}"))
+            .arg("--quiet")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "rate {rate}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--range-rate is") && stderr.contains("at least 0.001"),
+            "rate {rate}: {stderr}"
+        );
+    }
+}

@@ -211,10 +211,7 @@ impl Index {
             .connect_with(options.clone())
             .await?;
         let index = Self::init(writer.clone(), writer, limits).await?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(FILE_CONNECTIONS_MAX)
-            .connect_with(options.clone())
-            .await?;
+        let pool = Self::readers_pool().connect_with(options.clone()).await?;
         Ok(Index {
             pool,
             options: Some(options),
@@ -234,14 +231,16 @@ impl Index {
         let options = options
             .clone()
             .thread_name(|id| format!("{OWN_READER_THREAD}{id}"));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(FILE_CONNECTIONS_MAX)
-            .min_connections(0)
-            .connect_lazy_with(options);
+        let pool = Self::readers_pool().connect_lazy_with(options);
         Index {
             pool,
             ..self.clone()
         }
+    }
+
+    /// How an on-disk index pools its reader connections.
+    fn readers_pool() -> SqlitePoolOptions {
+        SqlitePoolOptions::new().max_connections(FILE_CONNECTIONS_MAX)
     }
 
     /// Opens a fresh index in memory (for tests); it lives as long as a clone of it does.
