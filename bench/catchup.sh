@@ -28,7 +28,7 @@ if [ -n "${WINDOW:-}" ]; then
 fi
 . bench/lib.sh
 for i in $(seq 0 $((N - 1))); do start "$i"; done
-until [ "$(height 0)" -ge 5 ]; do sleep 0.2; done
+until [ "$(height 0)" -ge 5 ]; do alive 0; sleep 0.2; done
 
 if [ "$MBPS" != 0 ]; then
   urls=$(for i in $(seq 0 $((API - 1))); do if [ "$i" != "$VICTIM" ]; then printf 'http://127.0.0.1:%d,' $((HTTP + i)); fi; done)
@@ -52,9 +52,9 @@ hv=$(height "$VICTIM")
 behind=$((tip - hv))
 # The first block processed after the restart (process start, connections and the first fetch
 # are behind it), then the tip.
-while [ "$(height "$VICTIM")" -le "$hv" ]; do sleep 0.02; done
+while [ "$(height "$VICTIM")" -le "$hv" ]; do alive "$VICTIM"; sleep 0.02; done
 tf=$(date +%s.%N); hf=$(height "$VICTIM")
-while [ "$(height "$VICTIM")" -lt "$tip" ]; do sleep 0.05; done
+while [ "$(height "$VICTIM")" -lt "$tip" ]; do alive "$VICTIM"; sleep 0.05; done
 tc=$(date +%s.%N)
 # The chain's rate while catching up, for the ratio.
 h2=$(height $ref)

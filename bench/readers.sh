@@ -43,7 +43,7 @@ if [ -n "${API_NICE:-}" ]; then
   done
 fi
 for i in $(seq 0 $((N - 1))); do start "$i"; done
-until [ "$(height 0)" -ge 5 ]; do sleep 0.2; done
+until [ "$(height 0)" -ge 5 ]; do alive 0; sleep 0.2; done
 urls=$(for i in $(seq 0 $((N - 1))); do printf 'http://127.0.0.1:%d,' $((HTTP + i)); done)
 urls=${urls%,}
 

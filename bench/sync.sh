@@ -32,21 +32,21 @@ for f in "$DIR"/node-*/node.toml; do
 done
 . bench/lib.sh
 for i in 0 1 2; do start "$i"; done
-until [ "$(height 0)" -ge 5 ]; do sleep 0.2; done
+until [ "$(height 0)" -ge 5 ]; do alive 0; sleep 0.2; done
 
 urls="http://127.0.0.1:$HTTP,http://127.0.0.1:$((HTTP + 1)),http://127.0.0.1:$((HTTP + 2))"
 "$BIN" bench --url "$urls" --mbps "$MBPS" --size "$SIZE" --duration $((LIFE - 60)) --quiet \
   --out "$DIR/bench.json" >/dev/null 2>&1 &
 BENCH=$!
 tb=$(date +%s.%N); hb=$(height 0)
-while [ "$(height 0)" -lt "$BLOCKS" ]; do sleep 1; done
+while [ "$(height 0)" -lt "$BLOCKS" ]; do alive 0; sleep 1; done
 h1=$(height 0); t1=$(date +%s.%N)
 bytes1=$(metric 0 'p2p_received_bytes_total{channel="mempool"')
 
 start 3
 tr=$(date +%s.%N)
 tip=$(height 0)
-while [ "$(height 3)" -lt "$tip" ]; do sleep 0.1; done
+while [ "$(height 3)" -lt "$tip" ]; do alive 3; sleep 0.1; done
 tc=$(date +%s.%N)
 h2=$(height 0)
 synced=$(metric 3 'blocks_synced')

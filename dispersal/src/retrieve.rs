@@ -7,8 +7,9 @@
 //! go to the best-scored validators not asked yet (`peers.rs`), only as many as shares are
 //! still missing; each must be answered with the share or with `Missing` (the validator does
 //! not hold it) within a timeout learned from that validator's recent answers (four times its
-//! smoothed response time, between 50 ms and `fetch_timeout`; `fetch_timeout` until it has
-//! answered), else the validator's score drops and the next one is asked. A late answer is
+//! smoothed response time, between 50 ms and `fetch_timeout`; until it has answered, four
+//! times the slowest validator's, or a quarter of `fetch_timeout` before anyone has), else the
+//! validator's score drops and the next one is asked. A late answer is
 //! still used. When every validator has been asked once without success the retrieval ends
 //! as unavailable (the shares were pruned, or the block is not stored yet): the caller asks
 //! API nodes for the whole block (`sync.rs`) or tries again later. A request that cannot be
@@ -259,7 +260,9 @@ where
                     && !r.asked.contains_key(i)
                     && !r.declined.contains(i)
             });
-            let chosen = self.scores.choose(candidates, want, r.header.height);
+            let chosen = self
+                .scores
+                .choose(candidates, want, r.header.height, self.cfg.params.k);
             if chosen.len() < want && r.asked.is_empty() && chosen.is_empty() {
                 // Every validator was asked in this round: the shares are not to be had now.
                 debug!(%block, have = r.gathered.len(), "no validator could send a share");

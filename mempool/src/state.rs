@@ -6,7 +6,7 @@
 //! compacted transaction after younger ones) restores the same order.
 
 use crate::{Error, Limit, Stats};
-use copies::Copies;
+use copies::{Copies, Measure};
 pub(crate) use copies::{Peer, PeerNumbers};
 use cortado_types::{BUNDLE_NAMESPACE, Bundle, Hash, Limits, Marker, Namespace, Transaction};
 use recent::{Claims, Recent};
@@ -430,12 +430,18 @@ impl Pool {
     }
 
     /// Evicts copies of peers holding more than `peer` ([`Copies::fair_victim`], counted in
-    /// `namespace` when only that namespace is the bound) until `peer`'s copy of `size` bytes
-    /// in `namespace` fits, or no peer holds more.
+    /// `namespace` when only that namespace is the bound, and in transactions while the pool
+    /// is at its count bound) until `peer`'s copy of `size` bytes in `namespace` fits, or no
+    /// peer holds more.
     fn evict_fairly_for(&mut self, size: usize, namespace: Namespace, peer: Peer) {
         while let Some((full, namespace_full)) = self.shortage(size, namespace) {
             let scope = (namespace_full && !full).then_some(namespace);
-            let Some(victim) = self.copies.fair_victim(peer, size, scope) else {
+            let measure = if scope.is_none() && self.entries.len() >= self.bounds.txs_max {
+                Measure::Count
+            } else {
+                Measure::Bytes
+            };
+            let Some(victim) = self.copies.fair_victim(peer, size, scope, measure) else {
                 return;
             };
             self.remove(&victim);

@@ -106,3 +106,20 @@ fn node_files_are_written_private_and_refused_when_others_may_read_them() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_node_whose_p2p_port_is_taken_stops_with_a_clear_error() {
+    let (dir, files) = generate("p2p-port");
+    let cfg = NodeConfig::load(&files[0]).expect("loads");
+    let taken = std::net::TcpListener::bind(cfg.p2p_listen()).expect("the port is free");
+    let err = cortado_node::run(cfg, Some(std::time::Duration::from_secs(5)))
+        .expect_err("the port is taken");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("cannot listen for p2p on 127.0.0.1:29000")
+            && message.contains("using the port?"),
+        "{message}"
+    );
+    drop(taken);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -301,7 +301,7 @@ where
                 .filter(|i| !f.tried.contains(i));
             let Some(index) = self
                 .scores
-                .choose(candidates, 1, f.header.height)
+                .choose(candidates, 1, f.header.height, 0)
                 .first()
                 .copied()
             else {

@@ -125,28 +125,38 @@ impl Copies {
         self.order.values()
     }
 
-    /// Payload bytes `peer` holds in copies (of `namespace`, if given).
-    pub(super) fn held(&self, peer: Peer, namespace: Option<Namespace>) -> usize {
-        match namespace {
-            None => self.by_peer.get(&peer).map_or(0, |h| h.bytes),
-            Some(ns) => self
-                .by_namespace
-                .get(&ns)
-                .and_then(|peers| peers.get(&peer))
-                .map_or(0, |h| h.bytes),
+    /// What `holding` weighs by `measure`.
+    fn weight(holding: &Holding, measure: Measure) -> usize {
+        match measure {
+            Measure::Bytes => holding.bytes,
+            Measure::Count => holding.seqs.len(),
         }
     }
 
+    /// What `peer` holds in copies (of `namespace`, if given), by `measure`.
+    fn held(&self, peer: Peer, namespace: Option<Namespace>, measure: Measure) -> usize {
+        let holding = match namespace {
+            None => self.by_peer.get(&peer),
+            Some(ns) => self.by_namespace.get(&ns).and_then(|p| p.get(&peer)),
+        };
+        holding.map_or(0, |h| Self::weight(h, measure))
+    }
+
     /// The copy to evict so that `peer`'s copy of `size` bytes fits: the oldest of the peer
-    /// holding the most copy bytes (of `namespace`, if given; ties go to the lowest peer
-    /// number), provided that peer holds more than `peer` will with the new copy. None when no
-    /// other peer holds more: then the new copy is refused, so a peer flooding copies displaces
-    /// only itself and every peer keeps an equal share of a full pool.
+    /// holding the most (of `namespace`, if given; ties go to the lowest peer number) by
+    /// `measure`, provided that peer holds more than `peer` will with the new copy. None when
+    /// no other peer holds more: then the new copy is refused, so a peer flooding copies
+    /// displaces only itself and every peer keeps an equal share of a full pool.
+    ///
+    /// `measure` is the bound the pool is short of: payload bytes, or the transaction count (so
+    /// a peer sending many tiny copies cannot hold more than its share of the count bound by
+    /// holding few bytes).
     pub(super) fn fair_victim(
         &self,
         peer: Peer,
         size: usize,
         namespace: Option<Namespace>,
+        measure: Measure,
     ) -> Option<Hash> {
         let holdings = match namespace {
             None => &self.by_peer,
@@ -154,14 +164,28 @@ impl Copies {
         };
         let (top, holding) = holdings
             .iter()
-            .max_by_key(|(p, h)| (h.bytes, std::cmp::Reverse(**p)))?;
-        let top = *top;
-        if top == peer || holding.bytes <= self.held(peer, namespace) + size {
+            .max_by_key(|(p, h)| (Self::weight(h, measure), std::cmp::Reverse(**p)))?;
+        let adding = match measure {
+            Measure::Bytes => size,
+            Measure::Count => 1,
+        };
+        if *top == peer
+            || Self::weight(holding, measure) <= self.held(peer, namespace, measure) + adding
+        {
             return None;
         }
         let seq = holding.seqs.first()?;
         self.order.get(seq).copied()
     }
+}
+
+/// Which bound a full pool is short of, for sharing it fairly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Measure {
+    /// Payload bytes (of the pool or of one namespace).
+    Bytes,
+    /// Transactions.
+    Count,
 }
 
 #[cfg(test)]

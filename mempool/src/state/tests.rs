@@ -538,6 +538,43 @@ fn a_peer_flooding_copies_displaces_only_itself() {
 }
 
 #[test]
+fn tiny_copies_keep_no_more_than_their_share_of_the_count_bound() {
+    // 10 transactions, 100 bytes. Peer 1 floods 1-byte copies: ten of them fill the count bound
+    // while holding 10 bytes. By bytes alone an honest peer's 10-byte copy was refused (the
+    // flooder held no more bytes than the honest peer would); by count it displaces the
+    // flooder's oldest, until each holds five.
+    let mut pool = Pool::new(bounds());
+    let copy = |pool: &mut Pool, peer: Peer, size: usize, tag: u8| {
+        let (h, t) = tx(u64::from(tag % 3), size, tag);
+        let result = pool.admit_from(h, t, Some(peer));
+        pool.check_invariants();
+        (h, result)
+    };
+    let junk: Vec<Hash> = (0..50u8)
+        .filter_map(|tag| {
+            let (h, result) = copy(&mut pool, 1, 1, tag);
+            result.ok().map(|_| h)
+        })
+        .collect();
+    assert_eq!(junk.len(), 10, "the count bound holds ten copies");
+    let honest: Vec<Hash> = (0..8u8)
+        .filter_map(|tag| {
+            let (h, result) = copy(&mut pool, 2, 10, 100 + tag);
+            result.ok().map(|_| h)
+        })
+        .collect();
+    assert_eq!(honest.len(), 5, "an equal share of the count");
+    assert_eq!(pool.take_displaced(), 5);
+    assert!(junk[..5].iter().all(|h| !pool.contains(h)), "oldest first");
+    assert!(junk[5..].iter().chain(&honest).all(|h| pool.contains(h)));
+    // The flooder wins none of it back.
+    for tag in 50..100u8 {
+        assert!(copy(&mut pool, 1, 1, tag).1.is_err());
+    }
+    assert!(honest.iter().all(|h| pool.contains(h)));
+}
+
+#[test]
 fn claims_are_bounded_oldest_forgotten_first() {
     // recent_finalized_max is 3: a fourth claim forgets the first, whose late copy is then
     // admitted again; the three newest still refuse theirs.
