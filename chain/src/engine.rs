@@ -53,6 +53,18 @@ const FREEZER_TABLE_INITIAL_SIZE: u32 = 65_536;
 const FREEZER_TABLE_RESIZE_FREQUENCY: u8 = 4;
 const FREEZER_TABLE_RESIZE_CHUNK_SIZE: u32 = 1 << 16;
 const FREEZER_VALUE_TARGET_SIZE: u64 = 1 << 30;
+/// Finalized headers marshal asks peers for at once while catching up, per height of the
+/// retrieval window. Each request is one small header; on a loaded machine a validator answers
+/// it 0.1–0.4 s later whoever asks, so the headers in flight, not the peers, bound a catch-up
+/// (measured: 32 in flight, ~100 headers/s on 10 loopback validators at 1 MB/s).
+const REPAIRS_PER_RETRIEVAL: usize = 4;
+
+/// How many missing finalized heights marshal requests at once for a retrieval window of
+/// `window` blocks.
+fn repair_window(window: NonZeroUsize) -> NonZeroUsize {
+    window.saturating_mul(NonZeroUsize::new(REPAIRS_PER_RETRIEVAL).expect("non-zero"))
+}
+
 /// Default of [`Config::retrieval_window`].
 pub const RETRIEVAL_WINDOW: NonZeroUsize = NZUsize!(32);
 /// Shares pushed to each API node per block beyond the k - 1 it needs (see
@@ -168,8 +180,9 @@ pub struct Config<B, P, T, S> {
     /// Keep stored shares of this many recent views (None: keep all).
     pub share_retention_views: Option<u64>,
     /// Finalized heights fetched and reconstructed at once while catching up (marshal's
-    /// parallel header repairs and unacknowledged dispatches, the finalizer's retrievals).
-    /// Memory: up to this many blocks and their shares ([`RETRIEVAL_WINDOW`] by default).
+    /// unacknowledged dispatches, the finalizer's retrievals; marshal asks for
+    /// `REPAIRS_PER_RETRIEVAL` times as many missing headers at once). Memory: up to this many
+    /// blocks and their shares ([`RETRIEVAL_WINDOW`] by default), and the headers in flight.
     pub retrieval_window: NonZeroUsize,
     /// Start from this finalization instead of genesis (a node joining a long chain with an
     /// empty data directory): marshal fetches the block it names and delivers from there; no
@@ -425,7 +438,7 @@ impl Engine {
                 key_write_buffer: WRITE_BUFFER,
                 value_write_buffer: WRITE_BUFFER,
                 block_codec_config: cfg.limits,
-                max_repair: cfg.retrieval_window,
+                max_repair: repair_window(cfg.retrieval_window),
                 max_pending_acks: cfg.retrieval_window,
                 strategy: Sequential,
             },
