@@ -39,6 +39,7 @@
 
 pub mod application;
 pub mod block;
+pub mod ceremony;
 pub mod engine;
 pub mod finalizer;
 pub mod keys;
