@@ -1,6 +1,7 @@
 //! The cortado command: run a local network, generate a genesis, run a node, submit, tail, status.
 
 mod bench;
+mod ceremony;
 mod checkpoint;
 mod client;
 mod dev;
@@ -35,8 +36,14 @@ struct Cli {
 enum Command {
     /// Run a local network of validators on 127.0.0.1 (one process each) until Ctrl-C.
     Dev(dev::Args),
-    /// Generate keys, a genesis file and one node file per validator.
-    Genesis(GenesisArgs),
+    /// Generate keys, a genesis file and one node file per validator from a trusted dealer
+    /// (development and test networks); `genesis verify` checks a genesis against a ceremony.
+    Genesis(GenesisCommand),
+    /// Make an operator's identity (ed25519) for a key ceremony; prints its public key.
+    Keygen(ceremony::KeygenArgs),
+    /// Run this operator's part of a key ceremony (a DKG among all the validators: nobody ever
+    /// knows the group secret); writes genesis.toml, node.toml and the transcript.
+    Ceremony(ceremony::CeremonyArgs),
     /// Run one node from its node file.
     Node {
         /// The node file (node.toml).
@@ -70,13 +77,28 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct GenesisCommand {
+    #[command(subcommand)]
+    action: Option<GenesisAction>,
+    #[command(flatten)]
+    args: GenesisArgs,
+}
+
+#[derive(Subcommand)]
+enum GenesisAction {
+    /// Check a genesis file against the ceremony file and transcript it came from.
+    Verify(ceremony::VerifyArgs),
+}
+
+#[derive(clap::Args)]
 struct GenesisArgs {
     /// Number of validators.
     #[arg(long, default_value_t = 4)]
     validators: u32,
     /// Output directory.
     #[arg(long)]
-    out: PathBuf,
+    out: Option<PathBuf>,
     /// Chain id.
     #[arg(long, default_value_t = 1)]
     chain_id: u64,
@@ -161,7 +183,16 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Dev(args) => dev::run(args),
-        Command::Genesis(args) => genesis(args),
+        Command::Genesis(GenesisCommand {
+            action: Some(GenesisAction::Verify(args)),
+            ..
+        }) => ceremony::verify(args),
+        Command::Genesis(GenesisCommand { args, .. }) => genesis(args),
+        Command::Keygen(args) => ceremony::keygen(args),
+        Command::Ceremony(args) => {
+            init_logs("info");
+            ceremony::run(args)
+        }
         Command::Node {
             config,
             exit_after,
@@ -211,8 +242,11 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn genesis(args: GenesisArgs) -> Result<()> {
+    let Some(out) = args.out else {
+        bail!("give the output directory with --out DIR");
+    };
     let files = testnet::generate(
-        &args.out,
+        &out,
         &testnet::Options {
             validators: args.validators,
             chain_id: args.chain_id,
@@ -231,7 +265,7 @@ fn genesis(args: GenesisArgs) -> Result<()> {
     )?;
     println!(
         "wrote {} and {} node files",
-        args.out.join("genesis.toml").display(),
+        out.join("genesis.toml").display(),
         files.len()
     );
     println!(

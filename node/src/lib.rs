@@ -8,9 +8,11 @@
 //! Data directory layout: `chain/` (commonware storage: consensus journal, finalized blocks and
 //! certificates, mempool journal) and `index.sqlite` (the query index).
 
+pub mod ceremony;
 pub mod config;
 mod glue;
 mod metered;
+mod p2p;
 mod run;
 pub mod secret;
 pub mod testnet;

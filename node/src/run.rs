@@ -6,14 +6,9 @@ use crate::{
     glue::{ApiNode, Sink},
     metered,
 };
-use commonware_cryptography::{ChaCha20Poly1305, Signer};
-use commonware_p2p::{Address, AddressableManager, authenticated::lookup};
+use commonware_cryptography::Signer;
 use commonware_runtime::{Clock, Metrics, Quota, Runner, Spawner, Supervisor, tokio as cw_tokio};
-use commonware_stream::{
-    cups::{self, Cups},
-    sake::{self, Sake},
-};
-use commonware_utils::{NZUsize, ordered::Map};
+use commonware_utils::NZUsize;
 use cortado_chain::{Channels, Engine, keys};
 use cortado_types::Limits;
 use std::{
@@ -117,31 +112,7 @@ fn check_role(data_dir: &std::path::Path, role: Role) -> Result<(), NodeError> {
     }
 }
 
-/// Namespace of the p2p handshake: `"_CORTADO_P2P" || chain_id`.
-fn p2p_namespace(chain_id: u64) -> Vec<u8> {
-    let mut ns = b"_CORTADO_P2P".to_vec();
-    ns.extend_from_slice(&chain_id.to_be_bytes());
-    ns
-}
-
 /// Rate quota per peer for each channel.
-/// How often the dialer connects to one more validator it is not connected to. commonware's
-/// presets dial one peer per 0.5 s (local) or 1 s (recommended), so a restarted node of ten
-/// validators reached its last peer 4.5 s after it started; every peer is a known validator,
-/// so dialing them all within a fraction of a second costs nothing.
-const DIAL_FREQUENCY: Duration = Duration::from_millis(25);
-
-/// How long after reserving a peer (to dial it, or for its incoming connection) a node refuses
-/// another connection with that peer. commonware's presets say 1 s (local) and 60 s
-/// (recommended). A peer that keeps dialing a validator that is down reserves it each time, so
-/// when the validator comes back, its own dial is refused by that peer, which then refuses
-/// the peer's dial back for the same period: measured on 4 loopback processes after a 30 s
-/// SIGKILL, one pair refused each other every ~1.6 s for over 5 s while the node caught up
-/// without it (with 60 s, a restarted validator could be cut off from most peers for minutes).
-/// A short cooldown settles such a race within a few hundred milliseconds; a peer that is down
-/// is then dialed a few times a second by each validator, a SYN each.
-const PEER_CONNECTION_COOLDOWN: Duration = Duration::from_millis(200);
-
 fn quota(per_second: u32) -> Quota {
     Quota::per_second(NonZeroU32::new(per_second).expect("non-zero quota"))
 }
@@ -193,49 +164,19 @@ async fn start(
 
     // p2p: authenticated, encrypted, only the genesis validators.
     let max_message_size = cortado_chain::max_message_size(&limits, n);
-    let handshake = Cups::<_, ChaCha20Poly1305>::new(
-        Sake {
-            signer: signer.clone(),
-            synchrony_bound: Duration::from_secs(5),
-            max_handshake_age: Duration::from_secs(10),
-            version: sake::Version::V1,
-        },
-        cups::Version::V1,
-    );
     let listen = cfg.p2p_listen();
-    // commonware's listener panics inside its own task when the port is taken, and the node
-    // then ran on without p2p (seen when a benchmark restarted a node before the old process
-    // had let go of the port): bind it once first, for a clear error.
-    drop(
-        std::net::TcpListener::bind(listen).map_err(|source| NodeError::P2pListen {
-            addr: listen,
-            source,
-        })?,
-    );
-    let all_loopback = peers.iter().all(|(_, a)| a.ip().is_loopback());
-    let build = if all_loopback {
-        lookup::Config::local
-    } else {
-        lookup::Config::recommended
-    };
-    let mut p2p_cfg = build(
-        handshake,
-        &p2p_namespace(chain_id.0),
+    let (mut network, oracle) = crate::p2p::network(
+        &context,
+        &signer,
+        &crate::p2p::namespace(b"_CORTADO_P2P", chain_id.0),
         listen,
-        NZUsize!(peers.len()),
+        &peers,
         max_message_size,
-        NZUsize!(1024),
-    );
-    p2p_cfg.allow_private_ips = true;
-    p2p_cfg.dial_frequency = DIAL_FREQUENCY;
-    p2p_cfg.peer_connection_cooldown = PEER_CONNECTION_COOLDOWN;
-    let (mut network, mut oracle) = lookup::Network::new(context.child("network"), p2p_cfg);
-    let book: Map<_, Address> = Map::from_iter_dedup(
-        peers
-            .iter()
-            .map(|(k, a)| (k.clone(), Address::Symmetric(*a))),
-    );
-    let _ = oracle.track(0, book);
+    )
+    .map_err(|source| NodeError::P2pListen {
+        addr: listen,
+        source,
+    })?;
     let metered = |name, channel| metered::channel(&context, name, channel);
     let votes = metered("votes", network.register(channels::VOTES, quota(2_000)));
     let certificates = metered(

@@ -36,6 +36,8 @@ pub struct Config {
     pub linger: Duration,
     /// Storage partition of the participant's ceremony state.
     pub partition: String,
+    /// Simulations only: deal every other player a wrong evaluation.
+    pub corrupt_dealings: bool,
 }
 
 /// Why a ceremony did not complete.
@@ -80,6 +82,9 @@ where
             Ceremony::new(plan, me.clone(), seed)?
         }
     };
+    if cfg.corrupt_dealings {
+        ceremony.corrupt_dealings();
+    }
     let others: Vec<PublicKey> = ceremony
         .plan()
         .participants
@@ -103,10 +108,14 @@ where
         }
         if let Some(done) = ceremony.completed() {
             let now = context.current();
-            let at = *completed_at.get_or_insert_with(|| {
+            if completed_at.is_none() {
                 info!("every participant confirmed the output");
-                now
-            });
+                completed_at = Some(now);
+                // Say so at once: a peer waits for this status before it stops lingering.
+                let out = ceremony.resend();
+                flush(&mut ceremony, &mut store, &mut sender, &others, out).await;
+            }
+            let at = completed_at.expect("set above");
             if satisfied.len() == others.len() || now >= at + cfg.linger {
                 return Ok(done);
             }

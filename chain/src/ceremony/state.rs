@@ -64,6 +64,8 @@ pub struct Ceremony {
     confirmations: BTreeMap<u16, (Digest, ed25519::Signature)>,
     failure: Option<String>,
     dirty: bool,
+    /// Simulations only: send each other player the next player's evaluation.
+    corrupt: bool,
 }
 
 impl Ceremony {
@@ -101,6 +103,7 @@ impl Ceremony {
             confirmations: BTreeMap::new(),
             failure: None,
             dirty: true,
+            corrupt: false,
         })
     }
 
@@ -210,18 +213,30 @@ impl Ceremony {
         self.resend()
     }
 
+    /// Simulations of a Byzantine dealer: from now on, send every other player the next
+    /// player's evaluation (which fails its check).
+    pub fn corrupt_dealings(&mut self) {
+        self.corrupt = true;
+    }
+
     /// Messages to repeat on a timer: the dealing to players that have not acknowledged it,
     /// and a status, so peers send what this participant lacks.
     pub fn resend(&self) -> Vec<(To, Wire)> {
         let mut out = Vec::new();
         if self.dealer.is_some() {
-            for (player, evaluation) in &self.evaluations {
+            let evaluations: Vec<_> = self.evaluations.values().cloned().collect();
+            for (i, player) in self.evaluations.keys().enumerate() {
                 if !self.acks.contains_key(player) && *player != self.me.public_key() {
+                    let j = if self.corrupt {
+                        (i + 1) % evaluations.len()
+                    } else {
+                        i
+                    };
                     out.push((
                         To::One(player.clone()),
                         Wire::Dealing {
                             commitment: self.commitment.clone(),
-                            evaluation: evaluation.clone(),
+                            evaluation: evaluations[j].clone(),
                         },
                     ));
                 }
@@ -256,6 +271,17 @@ impl Ceremony {
         if self.plan.index(&from).is_none() {
             return Vec::new();
         }
+        let had_output = self.output.is_some();
+        let mut out = self.handle(from, wire);
+        // The last log may be this dealer's own (its last acknowledgement), or another's.
+        self.maybe_finalize(rng);
+        if !had_output {
+            out.extend(self.confirmation());
+        }
+        out
+    }
+
+    fn handle(&mut self, from: PublicKey, wire: Wire) -> Vec<(To, Wire)> {
         match wire {
             Wire::Dealing {
                 commitment,
@@ -265,11 +291,7 @@ impl Ceremony {
                 self.receive_ack(from, ack);
                 self.finalize_dealer()
             }
-            Wire::Log(log) => {
-                let out = self.on_log(*log);
-                self.maybe_finalize(rng);
-                out.into_iter().chain(self.confirmation()).collect()
-            }
+            Wire::Log(log) => self.on_log(*log),
             Wire::Confirm {
                 signer,
                 digest,

@@ -175,6 +175,27 @@ fn four_participants_agree_on_one_key_whose_secret_nobody_holds() {
 }
 
 #[test]
+fn a_dealer_whose_own_log_completes_the_set_confirms() {
+    // Participant 0 hears no acknowledgement until every other log reached it: its own log is
+    // the last one it gets (found on real processes, where it then never confirmed).
+    let keys = keys(4);
+    let (mut ceremonies, mut queue) = start(&keys);
+    let first = keys[0].public_key();
+    settle(
+        &mut ceremonies,
+        &keys,
+        &mut queue,
+        |_, to, wire| match wire {
+            Wire::Ack(_) if *to == first => None,
+            other => Some(other),
+        },
+    );
+    assert!(ceremonies[0].report().contains("has not acknowledged"));
+    settle(&mut ceremonies, &keys, &mut queue, |_, _, w| Some(w));
+    completed(&ceremonies);
+}
+
+#[test]
 fn a_dealing_that_fails_its_check_is_named_and_never_acknowledged() {
     let keys = keys(4);
     let (mut ceremonies, mut queue) = start(&keys);

@@ -14,7 +14,7 @@ const CORTADO: &str = env!("CARGO_BIN_EXE_cortado");
 const NODE_LIFETIME_SECS: u64 = 600;
 
 /// A base port such that `base..base+count` are all free now.
-fn free_port_range(count: u16) -> u16 {
+pub fn free_port_range(count: u16) -> u16 {
     let seed = std::process::id() as u16;
     for attempt in 0..200u16 {
         let base = 20_000 + (seed.wrapping_mul(31).wrapping_add(attempt * 97)) % 30_000;
@@ -126,6 +126,28 @@ impl Net {
             .map(|i| Node {
                 config: dir.join(format!("node-{i}")).join("node.toml"),
                 url: format!("http://127.0.0.1:{}", base + n + i),
+                args: Vec::new(),
+                child: None,
+            })
+            .collect();
+        for node in &mut nodes {
+            node.start();
+        }
+        Self {
+            nodes,
+            http: reqwest::Client::new(),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Starts one `cortado node` per `(node file, API URL)` (files written by something else,
+    /// such as `cortado ceremony`).
+    pub fn from_node_files(dir: &Path, files: Vec<(PathBuf, String)>) -> Self {
+        let mut nodes: Vec<Node> = files
+            .into_iter()
+            .map(|(config, url)| Node {
+                config,
+                url,
                 args: Vec::new(),
                 child: None,
             })
