@@ -45,6 +45,10 @@ pub struct Args {
     /// otherwise spend their CPU on per-block signatures at high block rates.
     #[arg(long)]
     block_interval_ms: Option<u64>,
+    /// Make the keys of a new chain with a real DKG ceremony among the validator processes
+    /// (`cortado keygen` and `cortado ceremony` for each) instead of a trusted dealer.
+    #[arg(long)]
+    dkg: bool,
 }
 
 fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
@@ -74,6 +78,14 @@ fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
             .map(|i| args.dir.join(format!("node-{i}")).join("node.toml"))
             .collect());
     }
+    if args.dkg {
+        if args.block_interval_ms.is_some() {
+            bail!(
+                "--block-interval-ms is written by the dealer's generator; with --dkg, edit [consensus] block_interval_min_ms in the node files after the ceremony"
+            );
+        }
+        return ceremony(args);
+    }
     let files = testnet::generate(
         &args.dir,
         &testnet::Options {
@@ -99,6 +111,93 @@ fn prepare(args: &Args) -> Result<Vec<PathBuf>> {
         args.dir.display()
     );
     Ok(files)
+}
+
+/// A new chain whose keys come from a DKG among `args.validators` `cortado ceremony`
+/// processes: each validator's identity in `node-<i>/identity.toml`, the ceremony file in
+/// `ceremony.toml`, each ceremony's output in `node-<i>/`, and the genesis copied to the top.
+fn ceremony(args: &Args) -> Result<Vec<PathBuf>> {
+    let exe = std::env::current_exe().context("cannot find the cortado executable")?;
+    // Identities first, then each in the directory of its rank: validators are numbered in
+    // key order (genesis order), as `cortado dev` prints them.
+    let mut keys = Vec::new();
+    for i in 0..args.validators {
+        let dir = args.dir.join(format!("key-{i}"));
+        keys.push((
+            cortado_node::ceremony::keygen(&dir.join("identity.toml"))?,
+            dir,
+        ));
+    }
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut participants = Vec::new();
+    for (i, (key, dir)) in keys.into_iter().enumerate() {
+        let i = i as u32;
+        std::fs::rename(&dir, args.dir.join(format!("node-{i}")))?;
+        let role = match args.api_nodes {
+            Some(api) if i >= api => "validator",
+            _ => "api",
+        };
+        participants.push(format!(
+            "[[participants]]\npublic_key = \"{key}\"\np2p = \"127.0.0.1:{}\"\napi = \"127.0.0.1:{}\"\nrole = \"{role}\"\n",
+            args.p2p_port as u32 + i,
+            args.api_port as u32 + i
+        ));
+    }
+    let file = args.dir.join("ceremony.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "# The validators' key ceremony (`cortado dev --dkg`).\nchain_id = 1\nround = 0\ntimestamp_ms = {}\n\n{}",
+            crate::now_ms(),
+            participants.join("\n")
+        ),
+    )
+    .with_context(|| format!("cannot write {}", file.display()))?;
+    println!(
+        "running a key ceremony among {} validator processes (no dealer)...",
+        args.validators
+    );
+    let mut children = Vec::new();
+    for i in 0..args.validators {
+        let dir = args.dir.join(format!("node-{i}"));
+        let log = File::create(dir.join("ceremony.log"))?;
+        children.push(
+            Command::new(&exe)
+                .arg("ceremony")
+                .arg("--config")
+                .arg(&file)
+                .arg("--key")
+                .arg(dir.join("identity.toml"))
+                .arg("--out")
+                .arg(&dir)
+                .args(["--timeout-s", "120"])
+                .stdout(Stdio::from(log.try_clone()?))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .context("cannot start a ceremony process")?,
+        );
+    }
+    for (i, child) in children.iter_mut().enumerate() {
+        if !child.wait()?.success() {
+            let log = args.dir.join(format!("node-{i}")).join("ceremony.log");
+            bail!(
+                "validator {i}'s ceremony failed; see {}:\n{}",
+                log.display(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+    }
+    std::fs::copy(
+        args.dir.join("node-0").join("genesis.toml"),
+        args.dir.join("genesis.toml"),
+    )?;
+    println!(
+        "new chain in {} (keys from a DKG ceremony: check with `cortado genesis verify --genesis {0}/genesis.toml --ceremony {0}/ceremony.toml --transcript {0}/node-0/ceremony-transcript.hex`)",
+        args.dir.display()
+    );
+    Ok((0..args.validators)
+        .map(|i| args.dir.join(format!("node-{i}")).join("node.toml"))
+        .collect())
 }
 
 fn spawn(config: &Path, exit_after: Option<u64>) -> Result<Child> {

@@ -36,6 +36,14 @@ struct Net {
 }
 
 async fn network(context: &deterministic::Context, n: u64) -> Net {
+    network_with(context, n, |_, _| cortado_sim::link(30)).await
+}
+
+async fn network_with(
+    context: &deterministic::Context,
+    n: u64,
+    link: impl Fn(usize, usize) -> commonware_p2p::simulated::Link,
+) -> Net {
     let mut keys: Vec<PrivateKey> = (0..n).map(|i| PrivateKey::from_seed(100 + i)).collect();
     keys.sort_by_key(|k| k.public_key());
     let publics: Vec<_> = keys.iter().map(|k| k.public_key()).collect();
@@ -56,11 +64,11 @@ async fn network(context: &deterministic::Context, n: u64) -> Net {
     )
     .await;
     network.start();
-    for a in &publics {
-        for b in &publics {
+    for (i, a) in publics.iter().enumerate() {
+        for (j, b) in publics.iter().enumerate() {
             if a != b {
                 oracle
-                    .add_link(a.clone(), b.clone(), cortado_sim::link(30))
+                    .add_link(a.clone(), b.clone(), link(i, j))
                     .await
                     .unwrap();
             }
@@ -210,4 +218,32 @@ fn a_participant_crashing_mid_ceremony_resumes_and_all_agree() {
             assert_eq!(r.output, results[0].output);
         }
     });
+}
+
+/// Ceremony time in the simulated WAN (participants round-robin in 10 AWS regions, p50
+/// latencies): `cargo test --release -p cortado-sim --test ceremony -- --ignored --nocapture`.
+#[test]
+#[ignore = "a benchmark: 50 participants take minutes of CPU"]
+fn ceremony_time_on_a_simulated_wan() {
+    for n in [4u64, 10, 50] {
+        deterministic::Runner::seeded(n).start(|context| async move {
+            let net = network_with(&context, n, cortado_sim::wan::link).await;
+            let mut handles = Vec::new();
+            for i in 0..n as usize {
+                let mut cfg = config(i);
+                cfg.timeout = Duration::from_secs(600);
+                handles.push(net.spawn(&context, i, cfg).await);
+            }
+            let started = context.current();
+            let wall = std::time::Instant::now();
+            for h in handles {
+                done(h.await.unwrap());
+            }
+            println!(
+                "{n} participants, simulated WAN: every participant done {:?} (simulated) after they all started; {:.1} s wall",
+                context.current().duration_since(started).unwrap(),
+                wall.elapsed().as_secs_f64()
+            );
+        });
+    }
 }
